@@ -1,0 +1,106 @@
+"""Support events -> summaries per identity and per identity per UTC day (pure, no AWS).
+
+`Ledger` is the in-memory, exactly-once sink the offline `scan` uses; the DynamoDB store gives the
+same result with the same deltas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from supportwatch.models import Summary, SupportEvent
+
+SummaryKey = tuple[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """How many of an object's events were counted now, and how many were counted before."""
+
+    counted: int
+    duplicates: int
+
+
+def first_by_id(events: Iterable[SupportEvent]) -> list[SupportEvent]:
+    """One event per eventID: the first delivered one wins (as it does across files)."""
+    unique: dict[str, SupportEvent] = {}
+    for event in events:
+        unique.setdefault(event.event_id, event)
+    return list(unique.values())
+
+
+def summary_of(event: SupportEvent, day: str | None) -> Summary:
+    """The summary of a single event, for the identity (`day` None) or its UTC day."""
+    return Summary(
+        identity=event.identity,
+        day=day,
+        identity_type=event.identity_type,
+        principal=event.principal,
+        first_seen=event.event_time,
+        first_event_id=event.event_id,
+        last_seen=event.event_time,
+        total_calls=1,
+        calls={event.event_name: 1},
+        error_calls=1 if event.error_code else 0,
+        errors={event.error_code: 1} if event.error_code else {},
+        account_ids={event.account_id} if event.account_id else set(),
+        source_ips={event.source_ip} if event.source_ip else set(),
+        regions={event.region} if event.region else set(),
+    )
+
+
+def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
+    for name, count in counts.items():
+        into[name] = into.get(name, 0) + count
+
+
+def merge(into: Summary, delta: Summary) -> None:
+    """Add `delta` to `into`: counters add, sets unite, the earliest event decides type and principal."""
+    into.total_calls += delta.total_calls
+    into.error_calls += delta.error_calls
+    _add_counts(into.calls, delta.calls)
+    _add_counts(into.errors, delta.errors)
+    into.account_ids |= delta.account_ids
+    into.source_ips |= delta.source_ips
+    into.regions |= delta.regions
+    if (delta.first_seen, delta.first_event_id) < (into.first_seen, into.first_event_id):
+        into.first_seen, into.first_event_id = delta.first_seen, delta.first_event_id
+        into.identity_type, into.principal = delta.identity_type, delta.principal
+    into.last_seen = max(into.last_seen, delta.last_seen)
+
+
+def summarize(events: Iterable[SupportEvent]) -> dict[SummaryKey, Summary]:
+    """Deltas for every identity and identity-day the events touch."""
+    deltas: dict[SummaryKey, Summary] = {}
+    for event in events:
+        for day in (None, event.day):
+            single = summary_of(event, day)
+            if (found := deltas.get((event.identity, day))) is None:
+                deltas[(event.identity, day)] = single
+            else:
+                merge(found, single)
+    return deltas
+
+
+class Ledger:
+    """In-memory summaries with exactly-once counting by eventID (the offline sink)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.summaries: dict[SummaryKey, Summary] = {}
+
+    def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult:
+        """Count the events of one log object that no earlier object counted."""
+        fresh = [event for event in first_by_id(events) if event.event_id not in self.seen]
+        self.seen.update(event.event_id for event in fresh)
+        for key, delta in summarize(fresh).items():
+            if (found := self.summaries.get(key)) is None:
+                self.summaries[key] = delta
+            else:
+                merge(found, delta)
+        return CommitResult(counted=len(fresh), duplicates=len(events) - len(fresh))
+
+    def identities(self) -> list[Summary]:
+        """The per-identity summaries (day None)."""
+        return [summary for (_, day), summary in self.summaries.items() if day is None]

@@ -1,0 +1,44 @@
+"""boto3 clients with the retry behaviour every adapter shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+
+# Standard mode retries throttling and transient errors with backoff; DynamoDB transaction
+# conflicts are not among them and are retried by the store itself.
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+
+
+def client(service: str, endpoint_url: str | None = None, region_name: str | None = None) -> Any:
+    """A client for `service`; `endpoint_url` (or AWS_ENDPOINT_URL) points it at an embedded AWS."""
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint_url, region_name=region_name, config=RETRY_CONFIG
+    )
+
+
+AWS_ERRORS = (BotoCoreError, ClientError)
+
+
+def explain(error: BotoCoreError | ClientError) -> str:
+    """One line a person can act on, for the errors the CLI meets most."""
+    if isinstance(error, NoCredentialsError):
+        return "no AWS credentials found (set a profile, environment variables or an SSO login)"
+    if isinstance(error, NoRegionError):
+        return "no AWS region configured (pass --region or set AWS_REGION)"
+    if isinstance(error, EndpointConnectionError):
+        endpoint = error.kwargs.get("endpoint_url", "the endpoint")
+        return f"cannot reach {endpoint}: is the region or endpoint right?"
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{error.operation_name} failed: {details.get('Code', '?')}: {details.get('Message', '')}"
+    return str(error)

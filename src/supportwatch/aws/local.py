@@ -1,0 +1,190 @@
+"""An embedded AWS for `supportwatch local` and the end-to-end tests: moto's server on loopback,
+with the bucket, table and topic created from template.yaml's own resource properties.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote_plus
+
+from supportwatch.aws.clients import client
+from supportwatch.template import Resolver, TemplateError, load_template
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+STACK_NAME = "supportwatch-local"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class _OneRequestAtATime:
+    """WSGI wrapper that serves moto's requests one at a time.
+
+    moto is not DynamoDB: its TransactWriteItems applies items to the live table and restores a
+    snapshot when a condition fails, so requests served at the same time could see half-applied
+    transactions or lose their writes to that rollback. Serialising requests restores the isolation
+    DynamoDB documents for transactions (all or nothing, never partially visible).
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+class EmbeddedAws:
+    """moto's server on a free loopback port, for as long as the `with` block lasts."""
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import (  # moto only when asked for: never on the handler's path
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the CLI's stderr
+        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> EmbeddedAws:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+    def client(self, service: str) -> Any:
+        return client(service, endpoint_url=self.endpoint_url, region_name=REGION)
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point boto3 (the handler's clients included) at this AWS."""
+        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint_url}
+
+    def reset(self) -> None:
+        """Wipe every resource (moto's reset API)."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+
+@dataclass(frozen=True, slots=True)
+class LocalStack:
+    """What `deploy` created, named as the function sees it."""
+
+    bucket: str
+    table: str
+    topic_arn: str
+    function_environment: dict[str, str]
+    key_prefix: str
+    key_suffix: str
+
+
+def _resource(template: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
+    resource = template["Resources"].get(name)
+    if not resource or resource.get("Type") != kind:
+        raise TemplateError(f"template.yaml has no {kind} named {name}")
+    return resource.get("Properties", {})
+
+
+def _notification_filter(resolver: Resolver, function: dict[str, Any]) -> tuple[str, str]:
+    """The prefix and suffix of the function's S3 ObjectCreated event."""
+    for event in function.get("Events", {}).values():
+        if event.get("Type") == "S3":
+            rules = event.get("Properties", {}).get("Filter", {}).get("S3Key", {}).get("Rules", [])
+            found = {rule["Name"].lower(): rule["Value"] for rule in resolver.resolve(rules)}
+            return found.get("prefix", ""), found.get("suffix", "")
+    raise TemplateError("the function has no S3 event in template.yaml")
+
+
+def deploy(aws: EmbeddedAws, template_path: Path) -> LocalStack:
+    """Create the bucket, table and topic with the template's properties."""
+    template = load_template(template_path)
+    bucket = _resource(template, "TrailBucket", "AWS::S3::Bucket")
+    table = _resource(template, "SummaryTable", "AWS::DynamoDB::Table")
+    topic = _resource(template, "AlertTopic", "AWS::SNS::Topic")
+    function = _resource(template, "ProcessorFunction", "AWS::Serverless::Function")
+    pseudo = {"AWS::StackName": STACK_NAME, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
+
+    bucket_name = Resolver(template, refs={}, parameters=pseudo).resolve(bucket["BucketName"])
+    aws.client("s3").create_bucket(Bucket=bucket_name)
+    topic_arn = aws.client("sns").create_topic(
+        Name=f"{STACK_NAME}-alerts",
+        Attributes={"KmsMasterKeyId": topic["KmsMasterKeyId"]} if "KmsMasterKeyId" in topic else {},
+    )["TopicArn"]
+    table_name = f"{STACK_NAME}-summaries"
+    resolver = Resolver(
+        template,
+        refs={"SummaryTable": table_name, "AlertTopic": topic_arn, "TrailBucket": bucket_name},
+        parameters=pseudo,
+    )
+    _create_table(aws.client("dynamodb"), table_name, resolver.resolve(table))
+    environment = resolver.resolve(function.get("Environment", {}).get("Variables", {}))
+    prefix, suffix = _notification_filter(resolver, function)
+    return LocalStack(bucket_name, table_name, topic_arn, {k: str(v) for k, v in environment.items()}, prefix, suffix)
+
+
+def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
+    dynamodb.create_table(
+        TableName=name,
+        **{
+            key: properties[key]
+            for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
+            if key in properties
+        },
+    )
+    if ttl := properties.get("TimeToLiveSpecification"):
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
+def s3_notification(bucket: str, key: str, size: int, etag: str, sequencer: int) -> dict[str, Any]:
+    """The ObjectCreated:Put event S3 delivers to Lambda for one object (key URL-encoded as S3 does)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": now,
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AROAEXAMPLE:regionalDeliverySession"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {"x-amz-request-id": "LOCAL", "x-amz-id-2": "LOCAL"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "supportwatch-local",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "LOCAL"},
+                        "arn": f"arn:aws:s3:::{bucket}",
+                    },
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "size": size,
+                        "eTag": etag.strip('"'),
+                        "sequencer": f"{sequencer:016X}",
+                    },
+                },
+            }
+        ]
+    }

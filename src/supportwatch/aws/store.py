@@ -1,0 +1,277 @@
+"""The summaries table: exactly-once commits and reads. The only module that knows the item layout.
+
+Items (pk, sk):
+- `IDENTITY#<identity>`, `SUMMARY`         the identity's summary (GSI byPrincipal: rollup, identity)
+- `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byDay: day, identity)
+- `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
+
+Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
+added in one transaction with the conditional markers of the events they count, so an event is
+counted once whatever the retries, redeliveries and concurrency. First/last seen are conditional
+updates: repeating them changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from supportwatch.aggregate import CommitResult, SummaryKey, first_by_id, summarize
+from supportwatch.config import DEFAULT_MARKER_TTL_DAYS
+from supportwatch.models import Summary, SupportEvent
+
+MAX_TRANSACTION_ITEMS = 100
+CONFLICT_RETRIES = 10
+SUMMARY_SK = "SUMMARY"
+DAY_PREFIX = "DAY#"
+IDENTITY_PREFIX = "IDENTITY#"
+CALL_PREFIX = "call:"
+ERROR_PREFIX = "error:"
+SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
+
+_deserialize = TypeDeserializer().deserialize
+
+
+class CommitFailed(Exception):
+    """Transactions kept conflicting; raising lets Lambda retry the whole object."""
+
+
+def _key(identity: str, day: str | None) -> dict[str, Any]:
+    return {
+        "pk": {"S": IDENTITY_PREFIX + identity},
+        "sk": {"S": SUMMARY_SK if day is None else DAY_PREFIX + day},
+    }
+
+
+def _marker_key(event_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
+
+
+class _Expression:
+    """Builds an update expression with placeholder names and values."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.adds: list[str] = []
+        self.sets: list[str] = []
+
+    def _place(self, name: str, value: Any) -> tuple[str, str]:
+        index = len(self.names)
+        self.names[f"#n{index}"] = name
+        self.values[f":v{index}"] = value
+        return f"#n{index}", f":v{index}"
+
+    def add(self, name: str, value: Any) -> None:
+        self.adds.append("{} {}".format(*self._place(name, value)))
+
+    def set(self, name: str, value: Any) -> None:
+        self.sets.append("{} = {}".format(*self._place(name, value)))
+
+    def request(self) -> dict[str, Any]:
+        clauses = [
+            f"ADD {', '.join(self.adds)}" if self.adds else "",
+            f"SET {', '.join(self.sets)}" if self.sets else "",
+        ]
+        return {
+            "UpdateExpression": " ".join(clause for clause in clauses if clause),
+            "ExpressionAttributeNames": self.names,
+            "ExpressionAttributeValues": self.values,
+        }
+
+
+def _count_update(delta: Summary) -> dict[str, Any]:
+    """Counters and sets of a delta, as one ADD (plus the GSI keys that never change)."""
+    expression = _Expression()
+    expression.add("totalCalls", {"N": str(delta.total_calls)})
+    if delta.error_calls:
+        expression.add("errorCalls", {"N": str(delta.error_calls)})
+    for prefix, counts in ((CALL_PREFIX, delta.calls), (ERROR_PREFIX, delta.errors)):
+        for name, count in counts.items():
+            expression.add(prefix + name, {"N": str(count)})
+    for attribute, field in SETS.items():
+        if values := getattr(delta, field):
+            expression.add(attribute, {"SS": sorted(values)})
+    expression.set("identity", {"S": delta.identity})
+    if delta.day is not None:
+        expression.set("day", {"S": delta.day})
+    return expression.request()
+
+
+def _chunks(events: Sequence[SupportEvent]) -> Iterator[list[SupportEvent]]:
+    """Groups of events whose markers and summary items fit in one transaction."""
+    chunk: list[SupportEvent] = []
+    items: set[SummaryKey] = set()
+    for event in sorted(events, key=lambda e: (e.identity, e.day, e.event_id)):
+        touched = {(event.identity, None), (event.identity, event.day)}
+        if chunk and len(chunk) + 1 + len(items | touched) > MAX_TRANSACTION_ITEMS:
+            yield chunk
+            chunk, items = [], set()
+        chunk.append(event)
+        items |= touched
+    if chunk:
+        yield chunk
+
+
+def _summary_from_item(item: dict[str, Any]) -> Summary:
+    plain = {name: _deserialize(value) for name, value in item.items()}
+    sk = plain["sk"]
+    return Summary(
+        identity=plain["identity"],
+        day=sk[len(DAY_PREFIX) :] if sk.startswith(DAY_PREFIX) else None,
+        identity_type=plain.get("identityType", "Unknown"),
+        principal=plain.get("principal", plain["identity"]),
+        first_seen=plain.get("firstSeen", ""),
+        first_event_id=plain.get("firstEventId", ""),
+        last_seen=plain.get("lastSeen", ""),
+        total_calls=int(plain.get("totalCalls", 0)),
+        calls={k[len(CALL_PREFIX) :]: int(v) for k, v in plain.items() if k.startswith(CALL_PREFIX)},
+        error_calls=int(plain.get("errorCalls", 0)),
+        errors={k[len(ERROR_PREFIX) :]: int(v) for k, v in plain.items() if k.startswith(ERROR_PREFIX)},
+        **{field: set(plain.get(attribute, ())) for attribute, field in SETS.items()},
+    )
+
+
+RETRYABLE_REASONS = {None, "None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+
+def _claimed(pending: list[SupportEvent], reasons: list[dict[str, Any]]) -> dict[str, str]:
+    """eventId -> source, for the markers that already existed (markers lead the transaction)."""
+    owners = {}
+    for index, reason in enumerate(reasons):
+        code = reason.get("Code")
+        if code == "ConditionalCheckFailed" and index < len(pending):
+            owners[pending[index].event_id] = reason.get("Item", {}).get("source", {}).get("S", "")
+        elif code not in RETRYABLE_REASONS:
+            raise CommitFailed(f"transaction refused: {code}: {reason.get('Message', '')}")
+    return owners
+
+
+class SummaryStore:
+    """Exactly-once summaries in DynamoDB (the pipeline's sink for the Lambda and `local`)."""
+
+    def __init__(
+        self,
+        dynamodb_client: Any,
+        table_name: str,
+        marker_ttl_days: int = DEFAULT_MARKER_TTL_DAYS,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._db = dynamodb_client
+        self.table_name = table_name
+        self._ttl_seconds = marker_ttl_days * 86400
+        self._clock = clock
+        self._sleep = sleep
+
+    def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult:
+        """Count the events no other object counted; safe to repeat for the same `source`."""
+        unique = first_by_id(events)
+        counted = 0
+        ours: list[SupportEvent] = []
+        for chunk in _chunks(unique):
+            newly, already_ours = self._count(source, chunk)
+            counted += len(newly)
+            ours += newly + already_ours
+        for delta in summarize(ours).values():
+            self._stretch(delta)
+        return CommitResult(counted=counted, duplicates=len(events) - counted)
+
+    def _count(self, source: str, chunk: list[SupportEvent]) -> tuple[list[SupportEvent], list[SupportEvent]]:
+        """Commit a chunk's counters with its markers; returns (counted now, counted earlier by `source`)."""
+        pending = chunk
+        already_ours: list[SupportEvent] = []
+        conflicts = 0
+        while pending:
+            try:
+                self._db.transact_write_items(TransactItems=self._transaction(source, pending))
+                return pending, already_ours
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                owners = _claimed(pending, error.response.get("CancellationReasons", []))
+            if owners:  # drop events whose markers exist; ours if an earlier attempt of `source` wrote them
+                already_ours += [event for event in pending if owners.get(event.event_id) == source]
+                pending = [event for event in pending if event.event_id not in owners]
+                continue
+            conflicts += 1  # another transaction held the same items: back off and try again
+            if conflicts == CONFLICT_RETRIES:
+                raise CommitFailed(f"transaction kept conflicting after {conflicts} tries")
+            self._sleep(min(2.0, 0.05 * 2**conflicts) * random.uniform(0.5, 1.0))
+        return [], already_ours
+
+    def _transaction(self, source: str, events: list[SupportEvent]) -> list[dict[str, Any]]:
+        expires = str(int(self._clock()) + self._ttl_seconds)
+        markers = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": {
+                        **_marker_key(event.event_id),
+                        "source": {"S": source},
+                        "expiresAt": {"N": expires},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for event in events
+        ]
+        updates = [
+            {"Update": {"TableName": self.table_name, "Key": _key(*key), **_count_update(delta)}}
+            for key, delta in summarize(events).items()
+        ]
+        return markers + updates
+
+    def _stretch(self, delta: Summary) -> None:
+        """Move first/last seen (and the type and principal the first event decides) outwards."""
+        first = _Expression()
+        first.set("firstSeen", {"S": delta.first_seen})
+        first.set("firstEventId", {"S": delta.first_event_id})
+        first.set("identityType", {"S": delta.identity_type})
+        first.set("principal", {"S": delta.principal})
+        if delta.day is None:
+            first.set("rollup", {"S": delta.principal})
+        self._conditional_update(
+            delta,
+            first,
+            "attribute_not_exists(#n0) OR #n0 > :v0 OR (#n0 = :v0 AND #n1 > :v1)",
+        )
+        last = _Expression()
+        last.set("lastSeen", {"S": delta.last_seen})
+        self._conditional_update(delta, last, "attribute_not_exists(#n0) OR #n0 < :v0")
+
+    def _conditional_update(self, delta: Summary, expression: _Expression, condition: str) -> None:
+        try:
+            self._db.update_item(
+                TableName=self.table_name,
+                Key=_key(delta.identity, delta.day),
+                ConditionExpression=condition,
+                **expression.request(),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def identities(self) -> list[Summary]:
+        """Every per-identity summary in the table."""
+        return [_summary_from_item(item) for item in self._scan_summaries(SUMMARY_SK)]
+
+    def days(self) -> list[Summary]:
+        """Every per-identity-per-day summary in the table."""
+        return [_summary_from_item(item) for item in self._scan_summaries(DAY_PREFIX, prefix=True)]
+
+    def _scan_summaries(self, sk: str, prefix: bool = False) -> Iterator[dict[str, Any]]:
+        condition = "begins_with(sk, :sk)" if prefix else "sk = :sk"
+        paginator = self._db.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression=f"{condition} AND begins_with(pk, :pk)",
+            ExpressionAttributeValues={":sk": {"S": sk}, ":pk": {"S": IDENTITY_PREFIX}},
+        ):
+            yield from page["Items"]

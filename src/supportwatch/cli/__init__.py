@@ -1,0 +1,1 @@
+"""The `supportwatch` command line: scan, local and query."""

@@ -1,0 +1,128 @@
+"""`supportwatch local`: the deployed pipeline on an embedded AWS.
+
+moto's server stands in for AWS; the bucket, table and topic come from template.yaml; every file is
+uploaded and the handler receives exactly the S3 notifications Lambda would, with its retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from supportwatch.aws.local import EmbeddedAws, LocalStack, deploy, s3_notification
+from supportwatch.aws.store import SummaryStore
+from supportwatch.cli.inputs import discover
+from supportwatch.cli.output import note_ignored, note_reports, render
+from supportwatch.cli.progress import Progress
+from supportwatch.models import ObjectRef
+from supportwatch.pipeline import ObjectReport
+
+LAMBDA_ASYNC_ATTEMPTS = 3  # the first invocation and Lambda's two retries
+REPO_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalContext:
+    """The parts of Lambda's context object that Powertools reads."""
+
+    function_name: str = "supportwatch-local-processor"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:supportwatch-local-processor"
+    aws_request_id: str = "local"
+
+
+@contextlib.contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def find_template(given: Path | None) -> Path:
+    for candidate in (given, Path("template.yaml"), REPO_TEMPLATE):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise FileNotFoundError("template.yaml not found: run from the repository or pass --template")
+
+
+def delivered_key(key: str, stack: LocalStack) -> str:
+    """The key a trail would have written: relative keys outside the notified prefix go under it."""
+    return key if key.startswith(stack.key_prefix) else stack.key_prefix + key
+
+
+def invoke(ref: ObjectRef, event: dict) -> ObjectReport:
+    """One asynchronous invocation with Lambda's retries; the last failure is reported, not raised."""
+    from supportwatch import handler
+
+    for attempt in range(1, LAMBDA_ASYNC_ATTEMPTS + 1):
+        try:
+            (fields,) = handler.lambda_handler(event, LocalContext())["reports"]
+            return ObjectReport.from_fields(fields)
+        except Exception as error:
+            if attempt == LAMBDA_ASYNC_ATTEMPTS:
+                return ObjectReport(ref, "unavailable", f"failed {attempt} times, would go to the DLQ: {error}")
+    raise AssertionError("unreachable")
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = discover(args.paths)
+    note_ignored(inputs.ignored)
+    with EmbeddedAws() as aws, patched_environ(aws.environment()):
+        stack = deploy(aws, find_template(args.template))
+        s3 = aws.client("s3")
+        deliveries = []
+        undelivered = []
+        for number, (path, relative) in enumerate(inputs.files):
+            key = delivered_key(relative, stack)
+            body = path.read_bytes()
+            etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=body)["ETag"]
+            if not key.endswith(stack.key_suffix):
+                undelivered.append(key)
+                continue
+            ref = ObjectRef(stack.bucket, key)
+            deliveries.append((ref, s3_notification(stack.bucket, key, len(body), etag, number)))
+        if undelivered:
+            sys.stderr.write(
+                f"uploaded but not delivered ({len(undelivered)}): the function is notified only for keys "
+                f"ending in {stack.key_suffix!r}; `supportwatch scan` reads them: "
+                f"{', '.join(undelivered[:3])}\n"
+            )
+        environment = {**stack.function_environment, "POWERTOOLS_TRACE_DISABLED": "true"}
+        if not args.verbose:
+            environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+        reports = _deliver(deliveries, environment, args.concurrency)
+        note_reports(reports)
+        render(SummaryStore(aws.client("dynamodb"), stack.table).identities(), args.format)
+    return 0
+
+
+def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) -> list[ObjectReport]:
+    """Hand each notification to the handler, several at a time as Lambda would; logs go to stderr."""
+    with patched_environ(environment), contextlib.redirect_stdout(sys.stderr):
+        from supportwatch import handler
+
+        handler.services.cache_clear()
+        handler.logger.registered_handler.setStream(sys.stderr)
+        handler.logger.setLevel(environment.get("POWERTOOLS_LOG_LEVEL", "INFO"))
+        progress = Progress(len(deliveries))
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            reports = list(pool.map(lambda item: _advance(progress, invoke(*item)), deliveries))
+        progress.close()
+        handler.services.cache_clear()
+    return reports
+
+
+def _advance(progress: Progress, report: ObjectReport) -> ObjectReport:
+    progress.advance(report)
+    return report

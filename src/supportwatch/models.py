@@ -1,0 +1,80 @@
+"""Small typed models shared by every stage (no AWS, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """One log object to read: S3 coordinates (key already URL-decoded) or a local path."""
+
+    bucket: str
+    key: str
+    size: int | None = None
+    version_id: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
+
+
+@dataclass(frozen=True, slots=True)
+class SupportEvent:
+    """The fields of one Support Recommendations record that the summaries use.
+
+    The typed text (`requestParameters.message`) is deliberately not one of them.
+    """
+
+    event_id: str
+    event_name: str
+    event_time: str
+    day: str
+    identity: str
+    identity_type: str
+    principal: str
+    account_id: str | None
+    source_ip: str | None
+    region: str | None
+    error_code: str | None
+
+
+@dataclass(slots=True)
+class Summary:
+    """Contract section 3 for one identity (`day` None) or one identity on one UTC day.
+
+    Also the unit of change: a summary built from a few events is the delta that is
+    merged into the stored or in-memory one.
+    """
+
+    identity: str
+    day: str | None
+    identity_type: str
+    principal: str
+    first_seen: str
+    first_event_id: str
+    last_seen: str
+    total_calls: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+    error_calls: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    account_ids: set[str] = field(default_factory=set)
+    source_ips: set[str] = field(default_factory=set)
+    regions: set[str] = field(default_factory=set)
+
+    def to_export(self) -> dict[str, Any]:
+        """The contract's export fields (section 4), identity excluded."""
+        return {
+            "identityType": self.identity_type,
+            "principal": self.principal,
+            "accountIds": sorted(self.account_ids),
+            "totalCalls": self.total_calls,
+            "calls": dict(sorted(self.calls.items())),
+            "errorCalls": self.error_calls,
+            "errors": dict(sorted(self.errors.items())),
+            "firstSeen": self.first_seen,
+            "lastSeen": self.last_seen,
+            "sourceIps": sorted(self.source_ips),
+            "regions": sorted(self.regions),
+        }

@@ -1,0 +1,95 @@
+"""Log entries -> Support Recommendations events (contract section 1), with a tally of malformed entries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from supportwatch import SUPPORT_EVENT_SOURCE
+from supportwatch.identity import identify
+from supportwatch.models import SupportEvent
+
+
+@dataclass(slots=True)
+class Extraction:
+    """What one log's entries hold: the support events, and how many entries there were."""
+
+    events: list[SupportEvent] = field(default_factory=list)
+    entries: int = 0
+    skipped: int = 0
+
+
+def utc_day(event_time: str) -> str | None:
+    """The UTC day (`YYYY-MM-DD`) of an ISO-8601 timestamp, or None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(event_time)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.date().isoformat()
+
+
+def event_id(record: dict[str, Any]) -> str:
+    """`eventID`, or for a record without one a hash of its canonical JSON."""
+    if isinstance(found := record.get("eventID"), str) and found:
+        return found
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _text(record: dict[str, Any], name: str) -> str | None:
+    value = record.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def is_well_formed(entry: Any) -> bool:
+    """An object with a string `eventSource`, a non-empty string `eventName` and a string `eventTime`."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("eventSource"), str)
+        and _text(entry, "eventName") is not None
+        and isinstance(entry.get("eventTime"), str)
+    )
+
+
+def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
+    """The event a well-formed support record stands for; None when its `eventTime` is no timestamp."""
+    day = utc_day(record["eventTime"])
+    if day is None:
+        return None
+    user_identity = record.get("userIdentity")
+    who = identify(user_identity)
+    account = _text(user_identity, "accountId") if isinstance(user_identity, dict) else None
+    return SupportEvent(
+        event_id=event_id(record),
+        event_name=record["eventName"],
+        event_time=record["eventTime"],
+        day=day,
+        identity=who.key,
+        identity_type=who.identity_type,
+        principal=who.principal,
+        account_id=account or _text(record, "recipientAccountId"),
+        source_ip=_text(record, "sourceIPAddress"),
+        region=_text(record, "awsRegion"),
+        error_code=_text(record, "errorCode"),
+    )
+
+
+def extract(entries: Iterable[Any]) -> Extraction:
+    """Keep the support events of a log's entries; count the entries that are not records."""
+    result = Extraction()
+    for entry in entries:
+        result.entries += 1
+        if not is_well_formed(entry):
+            result.skipped += 1
+        elif entry["eventSource"] == SUPPORT_EVENT_SOURCE:
+            if (event := to_support_event(entry)) is None:
+                result.skipped += 1
+            else:
+                result.events.append(event)
+    return result

@@ -1,0 +1,34 @@
+"""Test-wide settings: no real AWS can ever be reached from the suite."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "supportwatch",
+    "POWERTOOLS_METRICS_NAMESPACE": "SupportWatchTests",
+}
+
+
+# Set as this file is imported, before any conftest or test module imports the handler: Powertools
+# reads its settings when the handler module creates its Logger and Metrics.
+os.environ.update(TEST_ENVIRONMENT)
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(autouse=True)
+def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region for every test, whatever an earlier test changed."""
+    for name, value in TEST_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,149 @@
+"""Builders shared by the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from supportwatch import SUPPORT_EVENT_SOURCE
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "template.yaml"
+FIXTURES = REPO / "tests" / "fixtures"
+CANARY = "CANARY-7b1e: my db password is hunter2"
+
+
+def support_record(
+    *,
+    arn: str = "arn:aws:iam::111122223333:user/Admin",
+    name: str = "StartSupportTroubleshooting",
+    time: str = "2023-09-11T16:34:13Z",
+    event_id: str | None = None,
+    ip: str = "72.21.198.67",
+    region: str = "us-east-1",
+    error: str | None = None,
+    issuer: str | None = None,
+) -> dict[str, Any]:
+    """A CloudTrail record of a Support Recommendations call, shaped as AWS documents it."""
+    user_identity: dict[str, Any] = {
+        "type": "AssumedRole" if issuer else "IAMUser",
+        "principalId": "AIDACKCEVSQ6C2EXAMPLE",
+        "arn": arn,
+        "accountId": arn.split(":")[4],
+    }
+    if issuer:
+        user_identity["sessionContext"] = {"sessionIssuer": {"type": "Role", "arn": issuer}}
+    record = {
+        "eventVersion": "1.08",
+        "userIdentity": user_identity,
+        "eventTime": time,
+        "eventSource": SUPPORT_EVENT_SOURCE,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": ip,
+        "userAgent": "signin.amazonaws.com",
+        "requestParameters": {"message": CANARY} if name == "StartSupportTroubleshooting" else {},
+        "responseElements": None,
+        "requestID": str(uuid.uuid4()),
+        "eventID": event_id or str(uuid.uuid4()),
+        "readOnly": True,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": arn.split(":")[4],
+        "eventCategory": "Management",
+    }
+    if error:
+        record["errorCode"] = error
+        record["errorMessage"] = "User is not authorized"
+    return record
+
+
+def random_support_records(count: int, seed: int, identities: int = 5, days: int = 3) -> list[dict[str, Any]]:
+    """Support records spread over a few identities, roles, days, IPs, regions and errors."""
+    rng = random.Random(seed)
+    records = []
+    for _ in range(count):
+        who = rng.randrange(identities)
+        issuer = f"arn:aws:iam::111122223333:role/Role{who % 2}" if who % 3 == 0 else None
+        arn = (
+            f"arn:aws:sts::111122223333:assumed-role/Role{who % 2}/session{who}"
+            if issuer
+            else f"arn:aws:iam::111122223333:user/user{who}"
+        )
+        records.append(
+            support_record(
+                arn=arn,
+                issuer=issuer,
+                name=rng.choice(["StartSupportTroubleshooting", "GetSupportTroubleshootingResponse"]),
+                time=f"2023-09-{10 + rng.randrange(days):02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00Z",
+                event_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                ip=f"198.51.100.{rng.randrange(4)}",
+                region=rng.choice(["us-east-1", "eu-west-1"]),
+                error=rng.choice([None, None, None, "AccessDeniedException"]),
+            )
+        )
+    return records
+
+
+def gzip_document(records: list[Any]) -> bytes:
+    return gzip.compress(json.dumps({"Records": records}).encode())
+
+
+def expected_totals(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """An independent count: per identity ARN, over distinct eventIDs (first occurrence wins)."""
+    distinct: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record.get("eventSource") == SUPPORT_EVENT_SOURCE:
+            distinct.setdefault(record["eventID"], record)
+    totals: dict[str, dict[str, Any]] = {}
+    for record in distinct.values():
+        found = totals.setdefault(
+            record["userIdentity"]["arn"],
+            {"totalCalls": 0, "calls": Counter(), "errors": Counter(), "times": [], "sourceIps": set()},
+        )
+        found["totalCalls"] += 1
+        found["calls"][record["eventName"]] += 1
+        if "errorCode" in record:
+            found["errors"][record["errorCode"]] += 1
+        found["times"].append(record["eventTime"])
+        found["sourceIps"].add(record["sourceIPAddress"])
+    return {
+        arn: {
+            "totalCalls": found["totalCalls"],
+            "calls": dict(sorted(found["calls"].items())),
+            "errorCalls": sum(found["errors"].values()),
+            "errors": dict(sorted(found["errors"].items())),
+            "firstSeen": min(found["times"]),
+            "lastSeen": max(found["times"]),
+            "sourceIps": sorted(found["sourceIps"]),
+        }
+        for arn, found in totals.items()
+    }
+
+
+def comparable(export: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fields of an export that `expected_totals` computes."""
+    keys = ("totalCalls", "calls", "errorCalls", "errors", "firstSeen", "lastSeen", "sourceIps")
+    return {identity: {k: fields[k] for k in keys} for identity, fields in export["summaries"].items()}
+
+
+class MotoAccount:
+    """Client provider for `supportwatch.aws.local.deploy` inside moto's in-process `mock_aws`."""
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name="us-east-1")
+
+
+def s3_event(bucket: str, *keys: str) -> dict[str, Any]:
+    """An S3 notification for `keys`, URL-encoded as S3 sends them."""
+    from supportwatch.aws.local import s3_notification
+
+    records = [s3_notification(bucket, key, 1, "etag", number)["Records"][0] for number, key in enumerate(keys)]
+    return {"Records": records}

@@ -1,0 +1,68 @@
+"""A stack created from template.yaml inside moto's in-process AWS, and the handler wired to it."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from supportwatch import handler
+from supportwatch.aws.local import LocalStack, deploy
+from tests.helpers import TEMPLATE, MotoAccount, gzip_document, s3_event
+
+
+@dataclass
+class Stack:
+    """The deployed resources plus shortcuts the tests use."""
+
+    resources: LocalStack
+
+    @property
+    def bucket(self) -> str:
+        return self.resources.bucket
+
+    def put(self, key: str, body: bytes) -> None:
+        boto3.client("s3").put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def put_records(self, key: str, records: list[Any]) -> None:
+        self.put(key, gzip_document(records))
+
+    def invoke(self, *keys: str) -> dict[str, Any]:
+        return handler.lambda_handler(s3_event(self.bucket, *keys), LambdaContext())
+
+    def items(self) -> list[dict[str, Any]]:
+        return boto3.client("dynamodb").scan(TableName=self.resources.table)["Items"]
+
+
+class LambdaContext:
+    function_name = "supportwatch-test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:supportwatch-test"
+    aws_request_id = "test-request"
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        resources = deploy(MotoAccount(), TEMPLATE)
+        for name, value in resources.function_environment.items():
+            monkeypatch.setenv(name, value)
+        handler.services.cache_clear()
+        yield Stack(resources)
+        handler.services.cache_clear()
+
+
+@pytest.fixture
+def handler_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The handler's structured log lines (its Logger keeps the stream it was created with)."""
+    buffer = io.StringIO()
+    previous = handler.logger.registered_handler.setStream(buffer)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    handler.logger.registered_handler.setStream(previous)

@@ -1,0 +1,193 @@
+"""Exactly-once counting under crashes, transaction conflicts and concurrency."""
+
+from __future__ import annotations
+
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from moto import mock_aws
+
+from supportwatch import handler
+from supportwatch.aws.local import EmbeddedAws, deploy
+from supportwatch.aws.objects import S3Objects
+from supportwatch.aws.store import CONFLICT_RETRIES, SummaryStore
+from supportwatch.config import Settings
+from supportwatch.export import export_document
+from tests.helpers import (
+    TEMPLATE,
+    MotoAccount,
+    comparable,
+    expected_totals,
+    gzip_document,
+    random_support_records,
+    s3_event,
+)
+from tests.integration.conftest import LambdaContext
+
+WRITES = {"transact_write_items", "update_item", "put_item"}
+KEY_A = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/a.json.gz"
+KEY_B = "AWSLogs/111122223333/CloudTrail/eu-west-1/2023/09/11/b.json.gz"
+
+
+class FaultyClient:
+    """Wraps a DynamoDB client: fails write number `fail_at` before it runs (`lost_response` False)
+    or after it ran, as if the response were lost on the way back (`lost_response` True)."""
+
+    def __init__(self, client: Any, fail_at: int | None = None, lost_response: bool = False) -> None:
+        self._client = client
+        self.fail_at = fail_at
+        self.lost_response = lost_response
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+        if name not in WRITES:
+            return call
+
+        def write(**request: Any) -> Any:
+            self.writes += 1
+            if self.writes != self.fail_at:
+                return call(**request)
+            if self.lost_response:
+                with contextlib.suppress(ClientError):  # refused or not, the answer never arrives
+                    call(**request)
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+        return write
+
+
+def use_store(monkeypatch: pytest.MonkeyPatch, store: SummaryStore) -> None:
+    """Run the handler with `store` in place of the one it builds from the environment."""
+    settings = Settings.from_env()
+    services = handler.Services(settings, S3Objects(boto3.client("s3")), store)
+    monkeypatch.setattr(handler, "services", lambda: services)
+
+
+def run_once(monkeypatch, client: Any, table: str, bucket: str, *keys: str) -> dict:
+    use_store(monkeypatch, SummaryStore(client, table, 400, sleep=lambda seconds: None))
+    return handler.lambda_handler(s3_event(bucket, *keys), LambdaContext())
+
+
+def deployed(monkeypatch, files: dict[str, list]) -> tuple[str, str]:
+    resources = deploy(MotoAccount(), TEMPLATE)
+    for name, value in resources.function_environment.items():
+        monkeypatch.setenv(name, value)
+    for key, records in files.items():
+        boto3.client("s3").put_object(Bucket=resources.bucket, Key=key, Body=gzip_document(records))
+    return resources.table, resources.bucket
+
+
+def table_summaries(table: str) -> dict:
+    return export_document(SummaryStore(boto3.client("dynamodb"), table).identities())
+
+
+# 110 events over 2 identities and 2 days: two transactions (one holds at most 100 items) and
+# 12 conditional first/last-seen updates.
+CRASH_RECORDS = random_support_records(110, seed=7, identities=2, days=2)
+SHARED = CRASH_RECORDS[:20]  # also delivered in an earlier file: CloudTrail's own duplicates
+
+
+def count_writes(monkeypatch) -> int:
+    with mock_aws():
+        table, bucket = deployed(monkeypatch, {KEY_A: SHARED, KEY_B: CRASH_RECORDS})
+        run_once(monkeypatch, boto3.client("dynamodb"), table, bucket, KEY_A)
+        counter = FaultyClient(boto3.client("dynamodb"))
+        run_once(monkeypatch, counter, table, bucket, KEY_B)
+        return counter.writes
+
+
+@pytest.mark.parametrize("lost_response", [False, True], ids=["crash-before-write", "response-lost"])
+def test_a_crash_after_every_write_then_a_retry_gives_exact_totals(monkeypatch, lost_response):
+    total_writes = count_writes(monkeypatch)
+    assert total_writes >= 14  # cancelled transactions (events counted by file A) are writes too
+    expected = expected_totals(CRASH_RECORDS)
+    for fail_at in range(1, total_writes + 1):
+        with mock_aws():
+            table, bucket = deployed(monkeypatch, {KEY_A: SHARED, KEY_B: CRASH_RECORDS})
+            run_once(monkeypatch, boto3.client("dynamodb"), table, bucket, KEY_A)
+            faulty = FaultyClient(boto3.client("dynamodb"), fail_at, lost_response)
+            with pytest.raises(handler.ObjectsFailed):
+                run_once(monkeypatch, faulty, table, bucket, KEY_B)
+            retry = run_once(monkeypatch, boto3.client("dynamodb"), table, bucket, KEY_B)
+            assert retry["reports"][0]["outcome"] == "counted"
+            assert comparable(table_summaries(table)) == expected, f"after a failure at write {fail_at}"
+
+
+class ConflictingClient:
+    """Cancels the first `conflicts` transactions as DynamoDB does when another one holds an item."""
+
+    def __init__(self, client: Any, conflicts: int) -> None:
+        self._client = client
+        self.conflicts = conflicts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **request: Any) -> Any:
+        if self.conflicts:
+            self.conflicts -= 1
+            reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                    "CancellationReasons": reasons * len(request["TransactItems"]),
+                },
+                "TransactWriteItems",
+            )
+        return self._client.transact_write_items(**request)
+
+
+def test_transaction_conflicts_are_retried(monkeypatch):
+    records = random_support_records(30, seed=8)
+    with mock_aws():
+        table, bucket = deployed(monkeypatch, {KEY_A: records})
+        report = run_once(monkeypatch, ConflictingClient(boto3.client("dynamodb"), 3), table, bucket, KEY_A)
+        assert report["reports"][0]["counted"] == 30
+        assert comparable(table_summaries(table)) == expected_totals(records)
+
+
+def test_endless_conflicts_fail_the_invocation_for_a_retry(monkeypatch):
+    records = random_support_records(5, seed=9)
+    with mock_aws():
+        table, bucket = deployed(monkeypatch, {KEY_A: records})
+        client = ConflictingClient(boto3.client("dynamodb"), CONFLICT_RETRIES)
+        with pytest.raises(handler.ObjectsFailed, match="1 of 1 objects failed"):
+            run_once(monkeypatch, client, table, bucket, KEY_A)
+        assert table_summaries(table)["summaries"] == {}
+
+
+def test_files_for_the_same_identities_processed_concurrently(monkeypatch):
+    """Through moto's server, one request at a time (see EmbeddedAws): DynamoDB's isolation."""
+    records = random_support_records(240, seed=10, identities=4, days=2)
+    files = {f"AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/f{n}.json.gz": [] for n in range(12)}
+    names = list(files)
+    for number, record in enumerate(records):
+        files[names[number % 12]].append(record)
+        if number % 5 == 0:  # a fifth of the events delivered twice, in another file
+            files[names[(number + 5) % 12]].append(record)
+    with EmbeddedAws() as aws:
+        for name, value in aws.environment().items():
+            monkeypatch.setenv(name, value)
+        resources = deploy(aws, TEMPLATE)
+        for name, value in resources.function_environment.items():
+            monkeypatch.setenv(name, value)
+        s3 = aws.client("s3")
+        for key, body in files.items():
+            s3.put_object(Bucket=resources.bucket, Key=key, Body=gzip_document(body))
+        handler.services.cache_clear()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            reports = list(
+                pool.map(
+                    lambda key: handler.lambda_handler(s3_event(resources.bucket, key), LambdaContext()),
+                    names + names[:4],  # and a few redeliveries racing the first ones
+                )
+            )
+        handler.services.cache_clear()
+        counted = sum(response["reports"][0]["counted"] for response in reports)
+        assert counted == len(records)
+        stored = export_document(SummaryStore(aws.client("dynamodb"), resources.table).identities())
+        assert comparable(stored) == expected_totals(records)

@@ -1,0 +1,116 @@
+"""One object through routing, decoding, filtering and the Ledger."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from supportwatch.aggregate import Ledger
+from supportwatch.models import ObjectRef
+from supportwatch.pipeline import ObjectReport, ObjectUnavailable, process_object
+from tests.helpers import CANARY, support_record
+
+BUCKET = "trail-bucket"
+KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTrail_us-east-1_x.json.gz"
+CAP = 1 << 20
+
+
+def fetcher(objects: dict[str, bytes]):
+    def fetch(ref: ObjectRef) -> bytes:
+        if ref.key not in objects:
+            raise ObjectUnavailable(f"NoSuchKey: {ref.key}")
+        return objects[ref.key]
+
+    return fetch
+
+
+def document(*entries) -> bytes:
+    return gzip.compress(json.dumps({"Records": list(entries)}).encode())
+
+
+def test_counted_object_with_malformed_entries():
+    other = {**support_record(event_id="s3"), "eventSource": "s3.amazonaws.com"}
+    body = document(support_record(event_id="a"), None, {"eventName": ""}, other, support_record(event_id="a"))
+    ledger = Ledger()
+    report = process_object(ObjectRef(BUCKET, KEY), fetcher({KEY: body}), ledger, CAP)
+    assert report == ObjectReport(
+        ObjectRef(BUCKET, KEY),
+        "counted",
+        entries=5,
+        skipped_entries=2,
+        support_events=2,
+        counted=1,
+        duplicates=1,
+    )
+    assert [s.total_calls for s in ledger.identities()] == [1]
+    assert CANARY not in json.dumps(report.fields())
+
+
+def test_second_delivery_counts_nothing():
+    ledger = Ledger()
+    fetch = fetcher({KEY: document(support_record(event_id="a"))})
+    process_object(ObjectRef(BUCKET, KEY), fetch, ledger, CAP)
+    again = process_object(ObjectRef(BUCKET, KEY), fetch, ledger, CAP)
+    assert (again.outcome, again.counted, again.duplicates) == ("counted", 0, 1)
+
+
+def test_skipped_key_is_never_fetched():
+    def fetch(ref: ObjectRef) -> bytes:
+        raise AssertionError("fetched a skipped key")
+
+    ref = ObjectRef(BUCKET, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/d.json.gz")
+    assert process_object(ref, fetch, Ledger(), CAP) == ObjectReport(ref, "skipped", "digest file")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (document(support_record())[:40], "truncated gzip: the stream ends before its end-of-stream marker"),
+        (b"", "empty object"),
+        (b'{"Records": {}}', "`Records` is not a list"),
+        (gzip.compress(b" " * (CAP + 1)), f"decompressed size exceeds the cap of {CAP} bytes"),
+    ],
+    ids=["truncated", "empty", "records-not-list", "cap"],
+)
+def test_unreadable_object_counts_nothing(body, reason):
+    ledger = Ledger()
+    report = process_object(ObjectRef(BUCKET, KEY), fetcher({KEY: body}), ledger, CAP)
+    assert report == ObjectReport(ObjectRef(BUCKET, KEY), "unreadable", reason)
+    assert (ledger.summaries, ledger.seen) == ({}, set())
+
+
+def test_unavailable_object():
+    ledger = Ledger()
+    report = process_object(ObjectRef(BUCKET, KEY), fetcher({}), ledger, CAP)
+    assert report == ObjectReport(ObjectRef(BUCKET, KEY), "unavailable", f"NoSuchKey: {KEY}")
+    assert ledger.summaries == {}
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        ObjectReport(ObjectRef(BUCKET, KEY), "counted", None, 5, 2, 2, 1, 1),
+        ObjectReport(ObjectRef(BUCKET, KEY), "unreadable", "empty object"),
+        ObjectReport(ObjectRef("", "logs/local.json"), "skipped", "folder marker"),
+    ],
+    ids=["counted", "unreadable", "local-path"],
+)
+def test_report_fields_round_trip(report):
+    fields = report.fields()
+    assert json.loads(json.dumps(fields)) == fields
+    assert ObjectReport.from_fields(fields) == report
+
+
+def test_report_fields_names():
+    report = ObjectReport(ObjectRef("", "local.json"), "counted", None, 5, 2, 2, 1, 1)
+    assert report.fields() == {
+        "key": "local.json",
+        "outcome": "counted",
+        "entries": 5,
+        "skippedEntries": 2,
+        "supportEvents": 2,
+        "counted": 1,
+        "duplicates": 1,
+    }
