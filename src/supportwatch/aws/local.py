@@ -67,6 +67,7 @@ class EmbeddedAws:
 
     def __enter__(self) -> EmbeddedAws:
         self._thread.start()
+        self.reset()  # moto's backends live in the process: start from an empty account
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:

@@ -113,13 +113,18 @@ def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) ->
         from supportwatch import handler
 
         handler.services.cache_clear()
-        handler.logger.registered_handler.setStream(sys.stderr)
+        log_stream = handler.logger.registered_handler.setStream(sys.stderr)
+        log_level = handler.logger.log_level
         handler.logger.setLevel(environment.get("POWERTOOLS_LOG_LEVEL", "INFO"))
         progress = Progress(len(deliveries))
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            reports = list(pool.map(lambda item: _advance(progress, invoke(*item)), deliveries))
-        progress.close()
-        handler.services.cache_clear()
+        try:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                reports = list(pool.map(lambda item: _advance(progress, invoke(*item)), deliveries))
+        finally:
+            progress.close()
+            handler.services.cache_clear()
+            handler.logger.registered_handler.setStream(log_stream)
+            handler.logger.setLevel(log_level)
     return reports
 
 

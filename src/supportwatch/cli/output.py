@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from supportwatch.export import export_document, to_json
 from supportwatch.models import Summary
@@ -16,19 +15,20 @@ class NothingRead(Exception):
     """No object could be read: the command fails with this one-line reason."""
 
 
-def note_ignored(ignored: Sequence[Path], stream: TextIO = sys.stderr) -> None:
+def note_ignored(ignored: Sequence[Path]) -> None:
     if ignored:
         names = ", ".join(path.name for path in ignored[:5]) + (", ..." if len(ignored) > 5 else "")
-        stream.write(f"skipped {len(ignored)} files that are not logs (*.json.gz, *.json, *.jsonl, *.gz): {names}\n")
+        patterns = "*.json.gz, *.json, *.jsonl, *.gz"
+        sys.stderr.write(f"skipped {len(ignored)} files that are not logs ({patterns}): {names}\n")
 
 
-def note_reports(reports: Sequence[ObjectReport], stream: TextIO = sys.stderr) -> None:
+def note_reports(reports: Sequence[ObjectReport]) -> None:
     """A line for each object that was not read whole, and the verdict when none was read."""
     for report in reports:
         if report.outcome in ("unreadable", "unavailable", "skipped"):
-            stream.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
+            sys.stderr.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
         elif report.skipped_entries:
-            stream.write(
+            sys.stderr.write(
                 f"{report.ref.uri}: skipped {report.skipped_entries} of {report.entries} entries "
                 "that are not well-formed records\n"
             )
@@ -39,11 +39,11 @@ def note_reports(reports: Sequence[ObjectReport], stream: TextIO = sys.stderr) -
         raise NothingRead(f"none of {len(reports)} files could be read (first: {first.ref.uri}: {first.reason})")
 
 
-def render(summaries: Sequence[Summary], output_format: str, stream: TextIO = sys.stdout) -> None:
+def render(summaries: Sequence[Summary], output_format: str) -> None:
     if output_format == "json":
-        stream.write(to_json(export_document(summaries)) + "\n")
+        sys.stdout.write(to_json(export_document(summaries)) + "\n")
         return
-    stream.write(summary_table(summaries))
+    sys.stdout.write(summary_table(summaries))
 
 
 def summary_table(summaries: Sequence[Summary]) -> str:

@@ -11,11 +11,11 @@ from supportwatch.pipeline import ObjectReport
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO = sys.stderr, enabled: bool | None = None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool | None = None) -> None:
         self.total = total
         self.files = self.entries = self.support_events = 0
-        self._stream = stream
-        self._enabled = stream.isatty() if enabled is None else enabled
+        self._stream = stream or sys.stderr
+        self._enabled = self._stream.isatty() if enabled is None else enabled
         self._lock = threading.Lock()
         self._drawn = 0.0
 

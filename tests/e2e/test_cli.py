@@ -1,0 +1,181 @@
+"""The `supportwatch` command end to end: `local` on moto's server, `scan` offline, `query` back."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from supportwatch.aggregate import Ledger
+from supportwatch.aws.local import EmbeddedAws, deploy
+from supportwatch.aws.store import SummaryStore
+from supportwatch.cli.main import main
+from supportwatch.cli.progress import Progress
+from supportwatch.decoding import decode
+from supportwatch.export import export_document
+from supportwatch.models import ObjectRef
+from supportwatch.pipeline import ObjectReport
+from supportwatch.records import extract
+from tests.helpers import (
+    CANARY,
+    FIXTURES,
+    REPO,
+    TEMPLATE,
+    comparable,
+    expected_totals,
+    random_support_records,
+)
+
+TRAILS = FIXTURES / "trails"
+
+
+def trail_folder(root: Path) -> list[dict]:
+    """The real fixture trails as a trail would deliver them (gzip, AWSLogs/ keys), with support
+    events injected at random places, one of them in two files. Returns the injected records."""
+    rng = random.Random(4)
+    injected = random_support_records(60, seed=5)
+    sources = sorted(TRAILS.iterdir())
+    assert len(sources) >= 4
+    chunks = [injected[n :: len(sources)] for n in range(len(sources))]
+    chunks[1].append(chunks[0][0])  # CloudTrail delivers some events twice, in different files
+    for number, (source, extra) in enumerate(zip(sources, chunks, strict=True)):
+        records = decode(source.read_bytes(), 1 << 30)
+        for record in extra:
+            records.insert(rng.randrange(len(records) + 1), record)
+        key = (
+            f"AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/1{number}/"
+            f"111122223333_CloudTrail_us-east-1_2023091{number}T1200Z_file{number}.json.gz"
+        )
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    return injected
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_local_and_scan_agree_with_an_independent_count(tmp_path, capsys):
+    injected = trail_folder(tmp_path)
+    code, local_out, local_err = run_cli(capsys, "local", str(tmp_path), "--format", "json")
+    assert code == 0, local_err
+    code, scan_out, _ = run_cli(capsys, "scan", str(tmp_path), "--format", "json")
+    assert code == 0
+    local, scan = json.loads(local_out), json.loads(scan_out)
+    assert local == scan
+    assert comparable(local) == expected_totals(injected)
+    assert local["alerts"] == []
+    assert CANARY not in local_out + local_err
+
+
+def test_demo_folder_matches_its_expected_summaries(capsys):
+    expected = json.loads((REPO / "demo" / "EXPECTED.json").read_text())
+    code, out, err = run_cli(capsys, "local", str(REPO / "demo" / "trails"), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["summaries"] == expected["summaries"]
+
+
+def test_query_reads_the_table_back(capsys):
+    records = random_support_records(25, seed=6)
+    with EmbeddedAws() as aws:
+        os.environ.update(aws.environment())
+        try:
+            stack = deploy(aws, TEMPLATE)
+            events = extract(records).events
+            SummaryStore(aws.client("dynamodb"), stack.table).commit("s3://bucket/key", events)
+            code, out, err = run_cli(
+                capsys, "query", "--table", stack.table, "--endpoint-url", aws.endpoint_url, "--format", "json"
+            )
+            assert code == 0, err
+            ledger = Ledger()
+            ledger.commit("key", events)
+            assert json.loads(out) == export_document(ledger.identities())
+            code, out, _ = run_cli(capsys, "query", "--table", stack.table, "--endpoint-url", aws.endpoint_url)
+            assert out.startswith("IDENTITY") and "25 calls" in out
+            code, _, err = run_cli(capsys, "query", "--table", "missing", "--endpoint-url", aws.endpoint_url)
+            assert code == 1 and "ResourceNotFoundException" in err and len(err.splitlines()) == 1
+        finally:
+            for name in aws.environment():
+                os.environ.pop(name, None)
+            os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+
+
+def test_nothing_readable_exits_non_zero_with_one_line(tmp_path, capsys):
+    (tmp_path / "broken.json.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (tmp_path / "notes.txt").write_text("not a log")
+    for command in ("scan", "local"):
+        code, out, err = run_cli(capsys, command, str(tmp_path))
+        assert code == 2 and out == ""
+        assert err.splitlines()[-1].startswith("supportwatch: none of 1 files could be read")
+        assert "skipped 1 files that are not logs" in err
+    code, _, err = run_cli(capsys, "scan", str(tmp_path / "absent"))
+    assert code == 2 and err == f"supportwatch: {tmp_path / 'absent'}: no such file or folder\n"
+
+
+def test_explicit_files_are_always_read_and_table_output(tmp_path, capsys):
+    log = tmp_path / "export.txt"
+    log.write_text(json.dumps({"Records": random_support_records(3, seed=11, identities=1)}))
+    code, out, _ = run_cli(capsys, "scan", str(log))
+    assert code == 0
+    assert out.splitlines()[0].split() == [
+        "IDENTITY",
+        "TYPE",
+        "CALLS",
+        "ERRORS",
+        "FIRST",
+        "SEEN",
+        "LAST",
+        "SEEN",
+        "SOURCE",
+        "IPS",
+        "REGIONS",
+    ]
+    assert out.rstrip().endswith("1 identities, 3 calls")
+
+
+def test_progress_bar_only_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    report = ObjectReport(ObjectRef("", "f"), "counted", entries=10, support_events=2)
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = Progress(2, stream)
+        progress.advance(report)
+        progress.advance(report)
+        progress.close()
+    assert terminal.getvalue().rstrip().endswith("2/2 files  20 events  4 support events")
+    assert pipe.getvalue() == ""
+
+
+def test_console_script_keeps_stdout_clean():
+    """The installed command in a fresh process: JSON only on stdout, notes on stderr."""
+    result = subprocess.run(
+        [sys.executable, "-m", "supportwatch.cli.main", "local", str(REPO / "demo" / "trails"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(json.loads(result.stdout)) == {"summaries", "alerts"}
+    assert "CANARY" not in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not (REPO.parent / "shared" / "real-trails").is_dir(), reason="../shared/real-trails absent")
+def test_scan_reads_the_whole_real_corpus(capsys):
+    code, out, err = run_cli(capsys, "scan", str(REPO.parent / "shared" / "real-trails"), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["summaries"] == {}  # the public corpus holds no Support Recommendations event
+    assert "unreadable" not in err
