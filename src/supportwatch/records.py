@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from supportwatch import SUPPORT_EVENT_SOURCE
-from supportwatch.identity import identify
+from supportwatch.identity import identify, nonempty_text
 from supportwatch.models import SupportEvent
 
 
@@ -42,17 +42,12 @@ def event_id(record: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _text(record: dict[str, Any], name: str) -> str | None:
-    value = record.get(name)
-    return value if isinstance(value, str) and value else None
-
-
 def is_well_formed(entry: Any) -> bool:
     """An object with a string `eventSource`, a non-empty string `eventName` and a string `eventTime`."""
     return (
         isinstance(entry, dict)
         and isinstance(entry.get("eventSource"), str)
-        and _text(entry, "eventName") is not None
+        and nonempty_text(entry.get("eventName")) is not None
         and isinstance(entry.get("eventTime"), str)
     )
 
@@ -64,7 +59,7 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         return None
     user_identity = record.get("userIdentity")
     who = identify(user_identity)
-    account = _text(user_identity, "accountId") if isinstance(user_identity, dict) else None
+    account = nonempty_text(user_identity.get("accountId")) if isinstance(user_identity, dict) else None
     return SupportEvent(
         event_id=event_id(record),
         event_name=record["eventName"],
@@ -73,10 +68,10 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         identity=who.key,
         identity_type=who.identity_type,
         principal=who.principal,
-        account_id=account or _text(record, "recipientAccountId"),
-        source_ip=_text(record, "sourceIPAddress"),
-        region=_text(record, "awsRegion"),
-        error_code=_text(record, "errorCode"),
+        account_id=account or nonempty_text(record.get("recipientAccountId")),
+        source_ip=nonempty_text(record.get("sourceIPAddress")),
+        region=nonempty_text(record.get("awsRegion")),
+        error_code=nonempty_text(record.get("errorCode")),
     )
 
 

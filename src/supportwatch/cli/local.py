@@ -65,14 +65,14 @@ def invoke(ref: ObjectRef, event: dict) -> ObjectReport:
     """One asynchronous invocation with Lambda's retries; the last failure is reported, not raised."""
     from supportwatch import handler
 
-    for attempt in range(1, LAMBDA_ASYNC_ATTEMPTS + 1):
+    failure: Exception | None = None
+    for _ in range(LAMBDA_ASYNC_ATTEMPTS):
         try:
             (fields,) = handler.lambda_handler(event, LocalContext())["reports"]
             return ObjectReport.from_fields(fields)
-        except Exception as error:
-            if attempt == LAMBDA_ASYNC_ATTEMPTS:
-                return ObjectReport(ref, "unavailable", f"failed {attempt} times, would go to the DLQ: {error}")
-    raise AssertionError("unreachable")
+        except Exception as error:  # the handler raises so that Lambda retries
+            failure = error
+    return ObjectReport(ref, "unavailable", f"failed {LAMBDA_ASYNC_ATTEMPTS} times, would go to the DLQ: {failure}")
 
 
 def run(args: argparse.Namespace) -> int:
