@@ -11,6 +11,8 @@ import json
 import zlib
 from typing import Any
 
+from supportwatch.records import Extraction, extract
+
 try:  # python-isal: the same gzip format, several times faster; stdlib gzip where it is missing.
     from isal import igzip as gzip_impl
     from isal.igzip_lib import IsalError as _IsalError
@@ -97,3 +99,8 @@ def decode(data: bytes, max_bytes: int) -> list[Any]:
     elif len(data) > max_bytes:
         raise UnreadableLog(f"size exceeds the cap of {max_bytes} bytes")
     return parse_entries(data)
+
+
+def read_events(data: bytes, max_bytes: int) -> Extraction:
+    """The support events of one log object's bytes; raises UnreadableLog (nothing is half-counted)."""
+    return extract(decode(data, max_bytes))

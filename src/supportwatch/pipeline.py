@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from supportwatch.aggregate import CommitResult
-from supportwatch.decoding import UnreadableLog, decode
+from supportwatch.decoding import UnreadableLog, read_events
 from supportwatch.models import ObjectRef, SupportEvent
-from supportwatch.records import extract
 from supportwatch.routing import skip_reason
 
 Outcome = Literal["counted", "skipped", "unreadable", "unavailable"]
@@ -81,12 +80,11 @@ def process_object(ref: ObjectRef, fetch: Fetch, sink: Sink, max_bytes: int) -> 
     if reason := skip_reason(ref.key):
         return ObjectReport(ref, "skipped", reason)
     try:
-        entries = decode(fetch(ref), max_bytes)
+        extraction = read_events(fetch(ref), max_bytes)
     except UnreadableLog as error:
         return ObjectReport(ref, "unreadable", error.reason)
     except ObjectUnavailable as error:
         return ObjectReport(ref, "unavailable", error.reason)
-    extraction = extract(entries)
     result = sink.commit(ref.uri, extraction.events)
     return ObjectReport(
         ref,
