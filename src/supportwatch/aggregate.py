@@ -16,10 +16,12 @@ SummaryKey = tuple[str, str | None]
 
 @dataclass(frozen=True, slots=True)
 class CommitResult:
-    """How many of an object's events were counted now, and how many were counted before."""
+    """How many of an object's events were counted now and how many before; `ours` are the events
+    this object counted, now or in an earlier attempt (what its alerts are raised from)."""
 
     counted: int
     duplicates: int
+    ours: tuple[SupportEvent, ...] = ()
 
 
 def first_by_id(events: Iterable[SupportEvent]) -> list[SupportEvent]:
@@ -87,19 +89,25 @@ class Ledger:
     """In-memory summaries with exactly-once counting by eventID (the offline sink)."""
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
+        self.counted_by: dict[str, str] = {}
         self.summaries: dict[SummaryKey, Summary] = {}
 
     def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult:
         """Count the events of one log object that no earlier object counted."""
-        fresh = [event for event in first_by_id(events) if event.event_id not in self.seen]
-        self.seen.update(event.event_id for event in fresh)
+        unique = first_by_id(events)
+        fresh = [event for event in unique if event.event_id not in self.counted_by]
+        self.counted_by.update((event.event_id, source) for event in fresh)
         for key, delta in summarize(fresh).items():
             if (found := self.summaries.get(key)) is None:
                 self.summaries[key] = delta
             else:
                 merge(found, delta)
-        return CommitResult(counted=len(fresh), duplicates=len(events) - len(fresh))
+        ours = tuple(event for event in unique if self.counted_by[event.event_id] == source)
+        return CommitResult(counted=len(fresh), duplicates=len(events) - len(fresh), ours=ours)
+
+    def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Calls of each (identity, day) counted so far."""
+        return {key: found.total_calls for key in keys if (found := self.summaries.get(key))}
 
     def identities(self) -> list[Summary]:
         """The per-identity summaries (day None)."""

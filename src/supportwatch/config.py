@@ -27,9 +27,56 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+RULES = (
+    "new-identity",
+    "root-usage",
+    "access-denied",
+    "volume",
+    "not-allowlisted",
+    "new-event-name",
+    "unreadable-log",
+)
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Which rules are on, their thresholds, and the least severity that is published."""
+
+    rules: frozenset[str] = frozenset(RULES)
+    volume_threshold: int = 100
+    allowlist: tuple[str, ...] = ()
+    min_severity: str = "low"
+
+    def __post_init__(self) -> None:
+        if unknown := sorted(self.rules - set(RULES)):
+            raise ConfigError(f"unknown alert rules {', '.join(unknown)}; known: {', '.join(RULES)}")
+        if self.min_severity not in SEVERITIES:
+            raise ConfigError(f"minimum severity must be one of {', '.join(SEVERITIES)}, got {self.min_severity!r}")
+
+    def publishes(self, rule: str, severity: str) -> bool:
+        return rule in self.rules and SEVERITIES.index(severity) >= SEVERITIES.index(self.min_severity)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AlertSettings:
+        rules = _names(env.get("ALERT_RULES", ",".join(RULES)))
+        return cls(
+            rules=frozenset(RULES if rules == ("all",) else rules),
+            volume_threshold=_positive_int(env, "VOLUME_THRESHOLD", 100),
+            allowlist=_names(env.get("ALLOWLIST", "")),
+            min_severity=env.get("MIN_SEVERITY", "low").strip() or "low",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     table_name: str
+    topic_arn: str
+    alerts: AlertSettings = AlertSettings()
     marker_ttl_days: int = DEFAULT_MARKER_TTL_DAYS
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
 
@@ -38,8 +85,13 @@ class Settings:
         table_name = env.get("TABLE_NAME", "").strip()
         if not table_name:
             raise ConfigError("TABLE_NAME is not set: the summaries table is required")
+        topic_arn = env.get("TOPIC_ARN", "").strip()
+        if not topic_arn:
+            raise ConfigError("TOPIC_ARN is not set: the alert topic is required")
         return cls(
             table_name=table_name,
+            topic_arn=topic_arn,
+            alerts=AlertSettings.from_env(env),
             marker_ttl_days=_positive_int(env, "MARKER_TTL_DAYS", DEFAULT_MARKER_TTL_DAYS),
             max_decompressed_bytes=_positive_int(env, "MAX_DECOMPRESSED_BYTES", DEFAULT_MAX_DECOMPRESSED_BYTES),
         )

@@ -6,7 +6,6 @@ on-failure destination); the exactly-once store makes reprocessing the others ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -14,11 +13,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from supportwatch.alerting import Alerting
 from supportwatch.aws.clients import client
+from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import Settings
-from supportwatch.pipeline import ObjectReport, process_object
+from supportwatch.pipeline import ObjectReport, Processor
 from supportwatch.triggers import object_refs
 
 logger = Logger()
@@ -37,19 +38,19 @@ class ObjectsFailed(RuntimeError):
     """Some objects could not be processed; the invocation is retried."""
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    settings: Settings
-    objects: S3Objects
-    store: SummaryStore
-
-
 @cache
-def services() -> Services:
+def processor() -> Processor:
     """Settings and clients, built once per execution environment."""
     settings = Settings.from_env()
     store = SummaryStore(client("dynamodb"), settings.table_name, settings.marker_ttl_days)
-    return Services(settings, S3Objects(client("s3")), store)
+    publisher = SnsPublisher(client("sns"), settings.topic_arn, store.lookup_command)
+    return Processor(
+        fetch=S3Objects(client("s3")).read,
+        sink=store,
+        alerting=Alerting(store, publisher),
+        alert_settings=settings.alerts,
+        max_bytes=settings.max_decompressed_bytes,
+    )
 
 
 def record(report: ObjectReport) -> None:
@@ -59,6 +60,7 @@ def record(report: ObjectReport) -> None:
     metrics.add_metric(name="SupportEvents", unit=MetricUnit.Count, value=report.support_events)
     metrics.add_metric(name="EventsCounted", unit=MetricUnit.Count, value=report.counted)
     metrics.add_metric(name="SkippedEntries", unit=MetricUnit.Count, value=report.skipped_entries)
+    metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=report.alerts)
     if report.outcome in ("unreadable", "unavailable"):
         logger.error(f"log object {report.outcome}", extra=report.fields())
     elif report.skipped_entries:
@@ -71,13 +73,13 @@ def record(report: ObjectReport) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    found = services()
+    found = processor()
     refs = object_refs(event)
     failed = []
     reports = []
     for ref in refs:
         try:
-            report = process_object(ref, found.objects.read, found.store, found.settings.max_decompressed_bytes)
+            report = found.process(ref, owner=context.aws_request_id)
         except Exception:
             logger.exception("log object failed; it will be retried", extra={"bucket": ref.bucket, "key": ref.key})
             failed.append(ref.uri)

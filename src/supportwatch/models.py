@@ -78,3 +78,54 @@ class Summary:
             "sourceIps": sorted(self.source_ips),
             "regions": sorted(self.regions),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert (contract section 5). `window` is a UTC day, `ever` or `object`."""
+
+    rule: str
+    severity: str
+    window: str
+    title: str
+    detail: str
+    identity: str | None = None
+    identity_type: str | None = None
+    principal: str | None = None
+    account_id: str | None = None
+    event_name: str | None = None
+    event_time: str | None = None
+    event_id: str | None = None
+    source_ip: str | None = None
+    bucket: str | None = None
+    key: str | None = None
+
+    @property
+    def claim_key(self) -> str:
+        """What "once per window" is counted over: the rule, its subject and the window."""
+        if self.rule == "new-event-name":
+            subject = self.event_name
+        elif self.window == "object":
+            subject = f"{self.bucket}/{self.key}"
+        else:
+            subject = self.identity
+        return f"{self.rule}#{self.window}#{subject}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "title": self.title,
+            "detail": self.detail,
+            "identity": self.identity,
+            "identityType": self.identity_type,
+            "principal": self.principal,
+            "accountId": self.account_id,
+            "eventName": self.event_name,
+            "eventTime": self.event_time,
+            "eventId": self.event_id,
+            "sourceIp": self.source_ip,
+            "window": self.window,
+            "bucket": self.bucket,
+            "key": self.key,
+        }

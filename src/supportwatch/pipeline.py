@@ -1,15 +1,18 @@
-"""One log object through routing, decoding, filtering and the exactly-once sink.
+"""One log object through routing, decoding, filtering, the exactly-once sink and the alert rules.
 
-Shared by the Lambda handler and the CLI; the sink is DynamoDB there and a Ledger offline.
+Shared by the Lambda handler and the CLI: the sink and claims are DynamoDB there, memory offline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from supportwatch import rules
 from supportwatch.aggregate import CommitResult
+from supportwatch.alerting import Alerting
+from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
 from supportwatch.models import ObjectRef, SupportEvent
 from supportwatch.routing import skip_reason
@@ -28,6 +31,8 @@ class ObjectUnavailable(Exception):
 class Sink(Protocol):
     def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult: ...
 
+    def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]: ...
+
 
 Fetch = Callable[[ObjectRef], bytes]
 
@@ -44,6 +49,7 @@ class ObjectReport:
     support_events: int = 0
     counted: int = 0
     duplicates: int = 0
+    alerts: int = 0
 
     def fields(self) -> dict[str, Any]:
         """Structured fields for a log line (never any record content)."""
@@ -57,6 +63,7 @@ class ObjectReport:
             "supportEvents": self.support_events,
             "counted": self.counted,
             "duplicates": self.duplicates,
+            "alerts": self.alerts,
         }
         return {name: value for name, value in found.items() if value is not None}
 
@@ -72,26 +79,45 @@ class ObjectReport:
             support_events=fields["supportEvents"],
             counted=fields["counted"],
             duplicates=fields["duplicates"],
+            alerts=fields["alerts"],
         )
 
 
-def process_object(ref: ObjectRef, fetch: Fetch, sink: Sink, max_bytes: int) -> ObjectReport:
-    """Read one object and commit its support events; transient failures propagate."""
-    if reason := skip_reason(ref.key):
-        return ObjectReport(ref, "skipped", reason)
-    try:
-        extraction = read_events(fetch(ref), max_bytes)
-    except UnreadableLog as error:
-        return ObjectReport(ref, "unreadable", error.reason)
-    except ObjectUnavailable as error:
-        return ObjectReport(ref, "unavailable", error.reason)
-    result = sink.commit(ref.uri, extraction.events)
-    return ObjectReport(
-        ref,
-        "counted",
-        entries=extraction.entries,
-        skipped_entries=extraction.skipped,
-        support_events=len(extraction.events),
-        counted=result.counted,
-        duplicates=result.duplicates,
-    )
+@dataclass(frozen=True, slots=True)
+class Processor:
+    """Processes log objects into a sink and raises their alerts."""
+
+    fetch: Fetch
+    sink: Sink
+    alerting: Alerting
+    alert_settings: AlertSettings
+    max_bytes: int
+
+    def process(self, ref: ObjectRef, owner: str) -> ObjectReport:
+        """Read one object, commit its support events and raise its alerts; transient failures propagate.
+
+        `owner` names the attempt (Lambda's request id, the same across its retries) for alert claims.
+        """
+        if reason := skip_reason(ref.key):
+            return ObjectReport(ref, "skipped", reason)
+        try:
+            extraction = read_events(self.fetch(ref), self.max_bytes)
+        except UnreadableLog as error:
+            alerts = self.alerting.raise_alerts(rules.unreadable(ref, error.reason, self.alert_settings), owner)
+            return ObjectReport(ref, "unreadable", error.reason, alerts=alerts)
+        except ObjectUnavailable as error:
+            return ObjectReport(ref, "unavailable", error.reason)
+        result = self.sink.commit(ref.uri, extraction.events)
+        days = {(event.identity, event.day) for event in result.ours}
+        calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
+        alerts = self.alerting.raise_alerts(rules.evaluate(ref, result.ours, calls, self.alert_settings), owner)
+        return ObjectReport(
+            ref,
+            "counted",
+            entries=extraction.entries,
+            skipped_entries=extraction.skipped,
+            support_events=len(extraction.events),
+            counted=result.counted,
+            duplicates=result.duplicates,
+            alerts=alerts,
+        )

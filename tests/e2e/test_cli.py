@@ -58,6 +58,10 @@ def trail_folder(root: Path) -> list[dict]:
     return injected
 
 
+def windows(document: dict) -> set[tuple]:
+    return {(alert["rule"], alert["window"], alert["identity"]) for alert in document["alerts"]}
+
+
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
@@ -71,9 +75,13 @@ def test_local_and_scan_agree_with_an_independent_count(tmp_path, capsys):
     code, scan_out, _ = run_cli(capsys, "scan", str(tmp_path), "--format", "json")
     assert code == 0
     local, scan = json.loads(local_out), json.loads(scan_out)
-    assert local == scan
+    assert local["summaries"] == scan["summaries"]
     assert comparable(local) == expected_totals(injected)
-    assert local["alerts"] == []
+    # The same alert windows, once each; local's went through SNS into a subscribed queue.
+    assert windows(local) == windows(scan)
+    assert len(windows(local)) == len(local["alerts"])
+    assert {alert["rule"] for alert in local["alerts"]} == {"new-identity", "access-denied"}
+    assert all(alert["bucket"] == "supportwatch-local-trail-123456789012-us-east-1" for alert in local["alerts"])
     assert CANARY not in local_out + local_err
 
 
@@ -139,7 +147,10 @@ def test_explicit_files_are_always_read_and_table_output(tmp_path, capsys):
         "IPS",
         "REGIONS",
     ]
-    assert out.rstrip().endswith("1 identities, 3 calls")
+    assert "\n1 identities, 3 calls\n" in out
+    assert (
+        out.rstrip().splitlines()[-1].startswith("LOW       ever        New Support Recommendations user: arn:aws:iam")
+    )
 
 
 def test_progress_bar_only_on_a_terminal():

@@ -54,9 +54,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         resources = deploy(MotoAccount(), TEMPLATE)
         for name, value in resources.function_environment.items():
             monkeypatch.setenv(name, value)
-        handler.services.cache_clear()
+        handler.processor.cache_clear()
         yield Stack(resources)
-        handler.services.cache_clear()
+        handler.processor.cache_clear()
 
 
 @pytest.fixture

@@ -12,11 +12,14 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from supportwatch import handler
+from supportwatch.alerting import Alerting
 from supportwatch.aws.local import EmbeddedAws, deploy
+from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import CONFLICT_RETRIES, SummaryStore
 from supportwatch.config import Settings
 from supportwatch.export import export_document
+from supportwatch.pipeline import Processor
 from tests.helpers import (
     TEMPLATE,
     MotoAccount,
@@ -61,10 +64,13 @@ class FaultyClient:
 
 
 def use_store(monkeypatch: pytest.MonkeyPatch, store: SummaryStore) -> None:
-    """Run the handler with `store` in place of the one it builds from the environment."""
+    """Run the handler with `store` (summaries and alert claims) in place of the one it builds."""
     settings = Settings.from_env()
-    services = handler.Services(settings, S3Objects(boto3.client("s3")), store)
-    monkeypatch.setattr(handler, "services", lambda: services)
+    publisher = SnsPublisher(boto3.client("sns"), settings.topic_arn, store.lookup_command)
+    processor = Processor(
+        S3Objects(boto3.client("s3")).read, store, Alerting(store, publisher), settings.alerts, 1 << 30
+    )
+    monkeypatch.setattr(handler, "processor", lambda: processor)
 
 
 def run_once(monkeypatch, client: Any, table: str, bucket: str, *keys: str) -> dict:
@@ -178,7 +184,7 @@ def test_files_for_the_same_identities_processed_concurrently(monkeypatch):
         s3 = aws.client("s3")
         for key, body in files.items():
             s3.put_object(Bucket=resources.bucket, Key=key, Body=gzip_document(body))
-        handler.services.cache_clear()
+        handler.processor.cache_clear()
         with ThreadPoolExecutor(max_workers=8) as pool:
             reports = list(
                 pool.map(
@@ -186,7 +192,7 @@ def test_files_for_the_same_identities_processed_concurrently(monkeypatch):
                     names + names[:4],  # and a few redeliveries racing the first ones
                 )
             )
-        handler.services.cache_clear()
+        handler.processor.cache_clear()
         counted = sum(response["reports"][0]["counted"] for response in reports)
         assert counted == len(records)
         stored = export_document(SummaryStore(aws.client("dynamodb"), resources.table).identities())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 
 from supportwatch import handler
@@ -22,7 +23,7 @@ KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTr
 
 
 def table_export(stack) -> dict:
-    return export_document(SummaryStore(handler.services().store._db, stack.resources.table).identities())
+    return export_document(SummaryStore(boto3.client("dynamodb"), stack.resources.table).identities())
 
 
 def test_handler_writes_summaries_for_an_s3_put(stack):
@@ -78,7 +79,7 @@ def test_day_items_and_role_rollup(stack):
     ]
     stack.put_records(KEY, records)
     stack.invoke(KEY)
-    store = handler.services().store
+    store = handler.processor().sink
     days = {(summary.identity.rsplit("/", 1)[1], summary.day): summary for summary in store.days()}
     assert sorted(days) == [("a", "2023-09-11"), ("b", "2023-09-12")]
     assert days[("b", "2023-09-12")].total_calls == 2

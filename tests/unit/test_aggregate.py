@@ -105,9 +105,11 @@ def test_merge_tie_on_time_is_broken_by_event_id():
 
 def test_ledger_counts_an_event_in_two_commits_once():
     ledger = Ledger()
-    assert ledger.commit("a", [ev("1"), ev("2")]) == CommitResult(counted=2, duplicates=0)
-    assert ledger.commit("b", [ev("2"), ev("3")]) == CommitResult(counted=1, duplicates=1)
-    assert ledger.commit("a", [ev("1"), ev("2")]) == CommitResult(counted=0, duplicates=2)
+    one, two, three = ev("1"), ev("2"), ev("3")
+    assert ledger.commit("a", [one, two]) == CommitResult(counted=2, duplicates=0, ours=(one, two))
+    assert ledger.commit("b", [two, three]) == CommitResult(counted=1, duplicates=1, ours=(three,))
+    # a retry of "a" counts nothing again, but its events are still its own (its alerts are re-raised)
+    assert ledger.commit("a", [one, two]) == CommitResult(counted=0, duplicates=2, ours=(one, two))
     assert [s.total_calls for s in ledger.identities()] == [3]
     assert ledger.summaries[(ADMIN, "2023-09-11")].total_calls == 3
 
@@ -117,7 +119,7 @@ def test_aws_sample_pair_sharing_one_event_id_counts_once():
     events = extract(decode(data, 1 << 20)).events
     assert [e.event_id for e in events] == ["2f4630ac-5c27-4f0d-b93f-63742d6fc85e"] * 2
     ledger = Ledger()
-    assert ledger.commit("sample-events.json", events) == CommitResult(counted=1, duplicates=1)
+    assert ledger.commit("sample-events.json", events) == CommitResult(counted=1, duplicates=1, ours=tuple(events[:1]))
     (admin,) = ledger.identities()
     assert (admin.identity, admin.total_calls, admin.calls) == (ADMIN, 1, {"StartSupportTroubleshooting": 1})
 

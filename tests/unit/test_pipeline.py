@@ -8,13 +8,21 @@ import json
 import pytest
 
 from supportwatch.aggregate import Ledger
+from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
+from supportwatch.config import AlertSettings
 from supportwatch.models import ObjectRef
-from supportwatch.pipeline import ObjectReport, ObjectUnavailable, process_object
+from supportwatch.pipeline import ObjectReport, ObjectUnavailable, Processor
 from tests.helpers import CANARY, support_record
 
 BUCKET = "trail-bucket"
 KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTrail_us-east-1_x.json.gz"
 CAP = 1 << 20
+
+
+def process_object(ref: ObjectRef, fetch, ledger: Ledger, cap: int) -> ObjectReport:
+    """Counting only: every alert rule off."""
+    alerting = Alerting(MemoryClaims(), CollectingPublisher())
+    return Processor(fetch, ledger, alerting, AlertSettings(rules=frozenset()), cap).process(ref, owner="test")
 
 
 def fetcher(objects: dict[str, bytes]):
@@ -78,7 +86,7 @@ def test_unreadable_object_counts_nothing(body, reason):
     ledger = Ledger()
     report = process_object(ObjectRef(BUCKET, KEY), fetcher({KEY: body}), ledger, CAP)
     assert report == ObjectReport(ObjectRef(BUCKET, KEY), "unreadable", reason)
-    assert (ledger.summaries, ledger.seen) == ({}, set())
+    assert (ledger.summaries, ledger.counted_by) == ({}, {})
 
 
 def test_unavailable_object():
@@ -113,4 +121,5 @@ def test_report_fields_names():
         "supportEvents": 2,
         "counted": 1,
         "duplicates": 1,
+        "alerts": 0,
     }

@@ -4,6 +4,7 @@ with the bucket, table and topic created from template.yaml's own resource prope
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import urllib.request
@@ -189,3 +190,23 @@ def s3_notification(bucket: str, key: str, size: int, etag: str, sequencer: int)
             }
         ]
     }
+
+
+def subscribe_queue(aws: EmbeddedAws, topic_arn: str) -> str:
+    """An SQS queue subscribed to the alert topic, as a subscriber would see the alerts."""
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{STACK_NAME}-alert-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
+
+
+def received_alerts(aws: EmbeddedAws, queue_url: str) -> list[dict[str, Any]]:
+    """Every alert that reached the queue through SNS (the `default` body of each notification)."""
+    sqs = aws.client("sqs")
+    alerts = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            alerts.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return alerts

@@ -4,6 +4,7 @@ Items (pk, sk):
 - `IDENTITY#<identity>`, `SUMMARY`         the identity's summary (GSI byPrincipal: rollup, identity)
 - `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byDay: day, identity)
 - `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
+- `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed, then published
 
 Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
 added in one transaction with the conditional markers of the events they count, so an event is
@@ -13,9 +14,11 @@ updates: repeating them changes nothing.
 
 from __future__ import annotations
 
+import json
 import random
+import shlex
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -23,10 +26,11 @@ from botocore.exceptions import ClientError
 
 from supportwatch.aggregate import CommitResult, SummaryKey, first_by_id, summarize
 from supportwatch.config import DEFAULT_MARKER_TTL_DAYS
-from supportwatch.models import Summary, SupportEvent
+from supportwatch.models import Alert, Summary, SupportEvent
 
 MAX_TRANSACTION_ITEMS = 100
 CONFLICT_RETRIES = 10
+ALERT_LEASE_SECONDS = 960  # longer than any Lambda invocation: a claim this old has no live owner
 SUMMARY_SK = "SUMMARY"
 DAY_PREFIX = "DAY#"
 IDENTITY_PREFIX = "IDENTITY#"
@@ -180,7 +184,7 @@ class SummaryStore:
             ours += newly + already_ours
         for delta in summarize(ours).values():
             self._stretch(delta)
-        return CommitResult(counted=counted, duplicates=len(events) - counted)
+        return CommitResult(counted=counted, duplicates=len(events) - counted, ours=tuple(ours))
 
     def _count(self, source: str, chunk: list[SupportEvent]) -> tuple[list[SupportEvent], list[SupportEvent]]:
         """Commit a chunk's counters with its markers; returns (counted now, counted earlier by `source`)."""
@@ -257,6 +261,80 @@ class SummaryStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+    def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Calls of each (identity, day) as stored now (strongly consistent reads)."""
+        calls: dict[tuple[str, str], int] = {}
+        for identity, day in keys:
+            item = self._db.get_item(
+                TableName=self.table_name,
+                Key=_key(identity, day),
+                ConsistentRead=True,
+                ProjectionExpression="totalCalls",
+            ).get("Item")
+            if item:
+                calls[(identity, day)] = int(item["totalCalls"]["N"])
+        return calls
+
+    def claim(self, alert: Alert, owner: str) -> bool:
+        """Take the alert's window for `owner`: new, already `owner`'s, or left unpublished past its lease."""
+        now = int(self._clock())
+        item = {
+            "pk": {"S": f"ALERT#{alert.claim_key}"},
+            "sk": {"S": "ALERT"},
+            "state": {"S": "claimed"},
+            "owner": {"S": owner},
+            "claimedAt": {"N": str(now)},
+            "title": {"S": alert.title},
+        }
+        if alert.window != "ever":
+            item["expiresAt"] = {"N": str(now + self._ttl_seconds)}
+        try:
+            self._db.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#state = :claimed AND (#owner = :owner OR claimedAt < :stale))"
+                ),
+                ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":claimed": {"S": "claimed"},
+                    ":owner": {"S": owner},
+                    ":stale": {"N": str(now - ALERT_LEASE_SECONDS)},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def published(self, alert: Alert, owner: str) -> None:
+        """Record the alert as published, unless another owner took the claim over meanwhile."""
+        try:
+            self._db.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"ALERT#{alert.claim_key}"}, "sk": {"S": "ALERT"}},
+                UpdateExpression="SET #state = :published, publishedAt = :now",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":published": {"S": "published"},
+                    ":now": {"N": str(int(self._clock()))},
+                    ":owner": {"S": owner},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def lookup_command(self, identity: str) -> str:
+        """An `aws dynamodb query` line that shows an identity's summary and day-by-day history."""
+        values = json.dumps({":pk": {"S": IDENTITY_PREFIX + identity}})
+        return (
+            f"aws dynamodb query --table-name {shlex.quote(self.table_name)} "
+            f"--key-condition-expression 'pk = :pk' --expression-attribute-values {shlex.quote(values)}"
+        )
 
     def identities(self) -> list[Summary]:
         """Every per-identity summary in the table."""

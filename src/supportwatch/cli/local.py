@@ -10,12 +10,20 @@ import argparse
 import contextlib
 import os
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from supportwatch.aws.local import EmbeddedAws, LocalStack, deploy, s3_notification
+from supportwatch.aws.local import (
+    EmbeddedAws,
+    LocalStack,
+    deploy,
+    received_alerts,
+    s3_notification,
+    subscribe_queue,
+)
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.inputs import discover
 from supportwatch.cli.output import note_ignored, note_reports, render
@@ -65,10 +73,11 @@ def invoke(ref: ObjectRef, event: dict) -> ObjectReport:
     """One asynchronous invocation with Lambda's retries; the last failure is reported, not raised."""
     from supportwatch import handler
 
+    context = LocalContext(aws_request_id=str(uuid.uuid4()))  # Lambda keeps it across the retries
     failure: Exception | None = None
     for _ in range(LAMBDA_ASYNC_ATTEMPTS):
         try:
-            (fields,) = handler.lambda_handler(event, LocalContext())["reports"]
+            (fields,) = handler.lambda_handler(event, context)["reports"]
             return ObjectReport.from_fields(fields)
         except Exception as error:  # the handler raises so that Lambda retries
             failure = error
@@ -80,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     note_ignored(inputs.ignored)
     with EmbeddedAws() as aws, patched_environ(aws.environment()):
         stack = deploy(aws, find_template(args.template))
+        inbox = subscribe_queue(aws, stack.topic_arn)
         s3 = aws.client("s3")
         deliveries = []
         undelivered = []
@@ -103,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
             environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
         reports = _deliver(deliveries, environment, args.concurrency)
         note_reports(reports)
-        render(SummaryStore(aws.client("dynamodb"), stack.table).identities(), args.format)
+        summaries = SummaryStore(aws.client("dynamodb"), stack.table).identities()
+        render(summaries, args.format, received_alerts(aws, inbox))
     return 0
 
 
@@ -112,7 +123,7 @@ def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) ->
     with patched_environ(environment), contextlib.redirect_stdout(sys.stderr):
         from supportwatch import handler
 
-        handler.services.cache_clear()
+        handler.processor.cache_clear()
         log_stream = handler.logger.registered_handler.setStream(sys.stderr)
         log_level = handler.logger.log_level
         handler.logger.setLevel(environment.get("POWERTOOLS_LOG_LEVEL", "INFO"))
@@ -122,7 +133,7 @@ def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) ->
                 reports = list(pool.map(lambda item: _advance(progress, invoke(*item)), deliveries))
         finally:
             progress.close()
-            handler.services.cache_clear()
+            handler.processor.cache_clear()
             handler.logger.registered_handler.setStream(log_stream)
             handler.logger.setLevel(log_level)
     return reports

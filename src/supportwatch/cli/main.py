@@ -10,7 +10,7 @@ from pathlib import Path
 from supportwatch.aws.clients import AWS_ERRORS, explain
 from supportwatch.cli.inputs import InputError
 from supportwatch.cli.output import NothingRead
-from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES
+from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -31,6 +31,10 @@ def _query(args: argparse.Namespace) -> int:
     from supportwatch.cli import query
 
     return query.run(args)
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_DECOMPRESSED_BYTES,
         help="refuse a file that decompresses beyond this many bytes (default: 2 GiB)",
     )
+    scan.add_argument(
+        "--rules", type=_names, default=list(RULES), help="comma-separated alert rules to apply (default: all)"
+    )
+    scan.add_argument("--volume-threshold", type=int, default=100, help="calls per identity per UTC day (default: 100)")
+    scan.add_argument("--allowlist", type=_names, default=[], help="comma-separated glob patterns of identities")
+    scan.add_argument("--min-severity", choices=SEVERITIES, default="low", help="least severity to report")
 
     local = command("local", _local, "Run the deployed pipeline on an embedded AWS (moto) over local files.")
     local.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from supportwatch.export import export_document, to_json
 from supportwatch.models import Summary
@@ -39,11 +40,19 @@ def note_reports(reports: Sequence[ObjectReport]) -> None:
         raise NothingRead(f"none of {len(reports)} files could be read (first: {first.ref.uri}: {first.reason})")
 
 
-def render(summaries: Sequence[Summary], output_format: str) -> None:
+def render(summaries: Sequence[Summary], output_format: str, alerts: Sequence[dict[str, Any]] = ()) -> None:
+    document = export_document(summaries, alerts)
     if output_format == "json":
-        sys.stdout.write(to_json(export_document(summaries)) + "\n")
+        sys.stdout.write(to_json(document) + "\n")
         return
-    sys.stdout.write(summary_table(summaries))
+    sys.stdout.write(summary_table(summaries) + alert_lines(document["alerts"]))
+
+
+def alert_lines(alerts: Sequence[dict[str, Any]]) -> str:
+    if not alerts:
+        return ""
+    lines = [f"{alert['severity'].upper():8}  {alert['window']:10}  {alert['title']}" for alert in alerts]
+    return f"\n{len(alerts)} alerts:\n" + "\n".join(lines) + "\n"
 
 
 def summary_table(summaries: Sequence[Summary]) -> str:

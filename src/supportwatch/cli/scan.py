@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 
 from supportwatch.aggregate import Ledger
+from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.cli.inputs import discover
 from supportwatch.cli.output import note_ignored, note_reports, render
 from supportwatch.cli.progress import Progress
+from supportwatch.config import AlertSettings
 from supportwatch.models import ObjectRef
-from supportwatch.pipeline import ObjectUnavailable, process_object
+from supportwatch.pipeline import ObjectUnavailable, Processor
 
 
 def read_file(ref: ObjectRef) -> bytes:
@@ -24,13 +26,21 @@ def run(args: argparse.Namespace) -> int:
     inputs = discover(args.paths)
     note_ignored(inputs.ignored)
     ledger = Ledger()
+    published = CollectingPublisher()
+    settings = AlertSettings(
+        rules=frozenset(args.rules),
+        volume_threshold=args.volume_threshold,
+        allowlist=tuple(args.allowlist),
+        min_severity=args.min_severity,
+    )
+    processor = Processor(read_file, ledger, Alerting(MemoryClaims(), published), settings, args.max_bytes)
     progress = Progress(len(inputs.files))
     reports = []
     for path, _ in inputs.files:
-        report = process_object(ObjectRef("", str(path)), read_file, ledger, args.max_bytes)
+        report = processor.process(ObjectRef("", str(path)), owner="scan")
         progress.advance(report)
         reports.append(report)
     progress.close()
     note_reports(reports)
-    render(ledger.identities(), args.format)
+    render(ledger.identities(), args.format, [alert.to_json() for alert in published.alerts])
     return 0

@@ -1,0 +1,45 @@
+"""Publishing alerts to the SNS topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from supportwatch.messages import sns_message
+from supportwatch.models import Alert
+
+BATCH = 10  # PublishBatch's limit
+
+
+class SnsPublisher:
+    """The pipeline's Publisher: one Publish, or PublishBatch when several alerts leave together."""
+
+    def __init__(self, sns_client: Any, topic_arn: str, dig_in: Callable[[str], str]) -> None:
+        self._sns = sns_client
+        self.topic_arn = topic_arn
+        self._dig_in = dig_in
+
+    def _message(self, alert: Alert) -> dict[str, Any]:
+        return sns_message(alert, self._dig_in(alert.identity) if alert.identity else "")
+
+    def publish(self, alerts: Sequence[Alert]) -> dict[Alert, str]:
+        failed: dict[Alert, str] = {}
+        for start in range(0, len(alerts), BATCH):
+            failed |= self._publish(list(alerts[start : start + BATCH]))
+        return failed
+
+    def _publish(self, alerts: list[Alert]) -> dict[Alert, str]:
+        try:
+            if len(alerts) == 1:
+                self._sns.publish(TopicArn=self.topic_arn, **self._message(alerts[0]))
+                return {}
+            entries = [{"Id": str(number), **self._message(alert)} for number, alert in enumerate(alerts)]
+            response = self._sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=entries)
+        except (BotoCoreError, ClientError) as error:
+            return dict.fromkeys(alerts, str(error))
+        return {
+            alerts[int(entry["Id"])]: f"{entry.get('Code')}: {entry.get('Message', '')}"
+            for entry in response.get("Failed", [])
+        }

@@ -1,0 +1,176 @@
+"""Alert rules (contract section 5) over the events one object counted and the day totals after it.
+
+Pure: which alerts are due. Whether each one is new in its window is decided by the claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
+
+from supportwatch import KNOWN_EVENT_NAMES
+from supportwatch.config import AlertSettings
+from supportwatch.models import Alert, ObjectRef, SupportEvent
+
+SEVERITY = {
+    "new-identity": "low",
+    "root-usage": "critical",
+    "access-denied": "medium",
+    "volume": "medium",
+    "not-allowlisted": "high",
+    "new-event-name": "low",
+    "unreadable-log": "medium",
+}
+DENIED_MARKERS = ("AccessDenied", "Unauthorized")
+TITLE_LIMIT = 99  # SNS: a Subject is fewer than 100 ASCII characters
+
+
+def _title(text: str) -> str:
+    """One ASCII line of at most 99 characters (long names are cut in the middle)."""
+    line = " ".join(text.encode("ascii", "replace").decode().split())
+    if len(line) <= TITLE_LIMIT:
+        return line
+    keep = (TITLE_LIMIT - 3) // 2
+    return line[:keep] + "..." + line[-(TITLE_LIMIT - 3 - keep) :]
+
+
+def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str, ref: ObjectRef) -> Alert:
+    return Alert(
+        rule=rule,
+        severity=SEVERITY[rule],
+        window=window,
+        title=_title(title),
+        detail=detail,
+        identity=event.identity,
+        identity_type=event.identity_type,
+        principal=event.principal,
+        account_id=event.account_id,
+        event_name=event.event_name,
+        event_time=event.event_time,
+        event_id=event.event_id,
+        source_ip=event.source_ip,
+        bucket=ref.bucket or None,
+        key=ref.key,
+    )
+
+
+def _first(events: Iterable[SupportEvent]) -> SupportEvent:
+    return min(events, key=lambda event: (event.event_time, event.event_id))
+
+
+def _groups(events: Iterable[SupportEvent], key: str) -> dict[object, list[SupportEvent]]:
+    grouped: dict[object, list[SupportEvent]] = {}
+    for event in events:
+        found = (event.identity, event.day) if key == "day" else getattr(event, key)
+        grouped.setdefault(found, []).append(event)
+    return grouped
+
+
+def is_root(event: SupportEvent) -> bool:
+    return event.identity_type == "Root" or event.identity.endswith(":root")
+
+
+def is_denied(event: SupportEvent) -> bool:
+    return event.error_code is not None and any(marker in event.error_code for marker in DENIED_MARKERS)
+
+
+def allowlisted(event: SupportEvent, patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(event.identity, p) or fnmatchcase(event.principal, p) for p in patterns)
+
+
+def _day_alerts(
+    day: str, events: list[SupportEvent], calls: int, settings: AlertSettings, ref: ObjectRef
+) -> Iterable[Alert]:
+    first = _first(events)
+    who = first.identity
+    if root := [event for event in events if is_root(event)]:
+        yield _alert(
+            "root-usage",
+            day,
+            _first(root),
+            f"Root user of {first.account_id} used Support Recommendations",
+            f"The root user of account {first.account_id} called Support Recommendations on {day}.",
+            ref,
+        )
+    if denied := [event for event in events if is_denied(event)]:
+        event = _first(denied)
+        yield _alert(
+            "access-denied",
+            day,
+            event,
+            f"Support Recommendations denied: {who}",
+            f"{who} was refused a Support Recommendations call ({event.error_code}) on {day}.",
+            ref,
+        )
+    if calls > settings.volume_threshold:
+        yield _alert(
+            "volume",
+            day,
+            max(events, key=lambda event: (event.event_time, event.event_id)),
+            f"{calls} Support Recommendations calls on {day}: {who}",
+            f"{who} made {calls} Support Recommendations calls on {day}, above the threshold of "
+            f"{settings.volume_threshold}.",
+            ref,
+        )
+    if settings.allowlist and not allowlisted(first, settings.allowlist):
+        yield _alert(
+            "not-allowlisted",
+            day,
+            first,
+            f"Support Recommendations used by non-allowlisted {who}",
+            f"{who} (principal {first.principal}) matches none of the allowlist patterns "
+            f"{', '.join(settings.allowlist)}.",
+            ref,
+        )
+
+
+def evaluate(
+    ref: ObjectRef,
+    events: Sequence[SupportEvent],
+    day_calls: Mapping[tuple[str, str], int],
+    settings: AlertSettings,
+) -> list[Alert]:
+    """The alerts `events` (counted from `ref`) raise, given each identity's calls on each day."""
+    alerts: list[Alert] = []
+    for identity, found in _groups(events, "identity").items():
+        first = _first(found)
+        alerts.append(
+            _alert(
+                "new-identity",
+                "ever",
+                first,
+                f"New Support Recommendations user: {identity}",
+                f"{identity} ({first.identity_type}) used Support Recommendations for the first time.",
+                ref,
+            )
+        )
+    for (_, day), found in _groups(events, "day").items():
+        alerts.extend(_day_alerts(day, found, day_calls.get((found[0].identity, day), 0), settings, ref))
+    for name, found in _groups(events, "event_name").items():
+        if name not in KNOWN_EVENT_NAMES:
+            first = _first(found)
+            alerts.append(
+                _alert(
+                    "new-event-name",
+                    "ever",
+                    first,
+                    f"New Support Recommendations API call: {name}",
+                    f"{first.identity} called {name}, an event name supportwatch has not seen from this service.",
+                    ref,
+                )
+            )
+    return [alert for alert in alerts if settings.publishes(alert.rule, alert.severity)]
+
+
+def unreadable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Alert]:
+    """The `unreadable-log` alert of an object that could not be decoded."""
+    alert = Alert(
+        rule="unreadable-log",
+        severity=SEVERITY["unreadable-log"],
+        window="object",
+        title=_title(f"Unreadable CloudTrail log: {ref.key}"),
+        detail=f"The log object could not be read and none of it was counted: {reason}.",
+        bucket=ref.bucket or None,
+        key=ref.key,
+    )
+    return [alert] if settings.publishes(alert.rule, alert.severity) else []
