@@ -1,54 +1,23 @@
-"""Log object bytes -> list of entries (contract section 6), or UnreadableLog.
+"""Log object bytes -> support events and entry counts (contract sections 1 and 6), or UnreadableLog.
 
 Accepted forms: CloudTrail's `{"Records": [...]}`, a bare JSON array of records, a single record
 object and JSON Lines, each plain or gzip-compressed (detected by magic bytes, multi-member too).
+
+Two paths with one result: `fastpath.scan` streams the common forms without building a dict for a
+record it drops; the exact path below (the whole document through `json`) takes every document the
+fast path cannot prove, and is the fast path's test oracle.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import zlib
 from typing import Any
 
+from supportwatch.fastpath import NotProven, scan
+from supportwatch.inflate import GZIP_MAGIC, UnreadableLog, decompress
 from supportwatch.records import Extraction, extract
 
-try:  # python-isal: the same gzip format, several times faster; stdlib gzip where it is missing.
-    from isal import igzip as gzip_impl
-    from isal.igzip_lib import IsalError as _IsalError
-except ImportError:  # pragma: no cover - exercised only where the wheel is unavailable
-    import gzip as gzip_impl
-
-    _IsalError = zlib.error
-
-GZIP_MAGIC = b"\x1f\x8b"
-CHUNK = 1 << 20
-
-
-class UnreadableLog(Exception):
-    """A log object that cannot be decoded: none of it is counted."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def decompress(data: bytes, max_bytes: int) -> bytes:
-    """Gunzip every member of `data`, refusing to inflate beyond `max_bytes`."""
-    parts: list[bytes] = []
-    size = 0
-    try:
-        with gzip_impl.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UnreadableLog(f"decompressed size exceeds the cap of {max_bytes} bytes")
-                parts.append(chunk)
-    except EOFError:
-        raise UnreadableLog("truncated gzip: the stream ends before its end-of-stream marker") from None
-    except (OSError, zlib.error, _IsalError) as error:
-        raise UnreadableLog(f"corrupt gzip: {error}") from None
-    return b"".join(parts)
+__all__ = ["UnreadableLog", "decode", "read_events", "read_events_exactly"]
 
 
 def _json_lines(document: bytes) -> list[Any]:
@@ -101,6 +70,14 @@ def decode(data: bytes, max_bytes: int) -> list[Any]:
     return parse_entries(data)
 
 
+def read_events_exactly(data: bytes, max_bytes: int) -> Extraction:
+    """The exact path: the whole document parsed by `json`, every entry examined."""
+    return extract(decode(data, max_bytes))
+
+
 def read_events(data: bytes, max_bytes: int) -> Extraction:
     """The support events of one log object's bytes; raises UnreadableLog (nothing is half-counted)."""
-    return extract(decode(data, max_bytes))
+    try:
+        return scan(data, max_bytes)
+    except NotProven:
+        return extract(decode(data, max_bytes))

@@ -1,0 +1,316 @@
+"""The streaming fast path: a `{"Records": [...]}` document (or a bare array) read in pieces.
+
+Each piece of decompressed text is cut at a likely record boundary and the records before the cut
+are decoded by msgspec into a Struct of the few fields the counts need: no dict is built for a
+record that is dropped, and the whole decompressed document is never held. msgspec validates every
+byte it is given, so a wrong cut (a record nested inside another's array) fails and the piece
+simply grows. Whatever this module cannot prove equal to a full `json` parse raises NotProven and
+the caller takes the exact path: another input form, a BOM, NaN, lone surrogates, nesting near the
+recursion limit, an integer longer than Python's digit limit, trailing data.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from functools import reduce
+from typing import Annotated, Any
+
+import msgspec
+
+from supportwatch import SUPPORT_EVENT_SOURCE
+from supportwatch.inflate import CHUNK, GZIP_MAGIC, UnreadableLog, pieces
+from supportwatch.records import Extraction, to_support_event
+
+WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
+HOLD = 64 << 20  # a piece that still has no provable cut at this size goes to the exact path
+WS = rb"[ \t\n\r]*"  # JSON's whitespace, exactly
+RECORDS_HEAD = re.compile(WS + rb"\{" + WS + rb'"Records"' + WS + rb":" + WS + rb"\[")
+ARRAY_HEAD = re.compile(WS + rb"\[")
+COMPACT_CUT = b'},{"eventVersion":'  # how CloudTrail itself separates records
+CUTS = (
+    re.compile(rb"\}" + WS + rb"," + WS + rb"(\{)" + WS + rb'"eventVersion"'),
+    re.compile(rb"\}" + WS + rb"," + WS + rb"(\{)"),
+)
+CUT_WINDOW = 1 << 16
+PIECE = 1 << 16  # records are decoded in pieces of about this size
+HEAD_BYTES = 64
+IDENTITY_CACHE = 4096  # distinct `userIdentity` texts decoded once per document (they repeat)
+SOURCE_TEXT = json.dumps(SUPPORT_EVENT_SOURCE).encode()
+FIELDS = {
+    "eventSource": "source",
+    "eventName": "name",
+    "eventTime": "time",
+    "eventID": "id",
+    "userIdentity": "who",
+    "recipientAccountId": "recipient",
+    "sourceIPAddress": "ip",
+    "awsRegion": "region",
+    "errorCode": "error",
+}
+ABSENT = msgspec.Raw(b"")
+
+
+class NotProven(Exception):
+    """This document needs the exact path."""
+
+
+def _field(name: str) -> Any:
+    return msgspec.field(name=name, default=ABSENT)
+
+
+class Heads(msgspec.Struct, gc=False):
+    """A well-formed record (contract section 1), as cheaply as msgspec reads it; any other entry fails."""
+
+    source: str = msgspec.field(name="eventSource")
+    name: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="eventName")
+    time: str = msgspec.field(name="eventTime")
+
+
+class Extra(msgspec.Struct, gc=False, kw_only=True):
+    """The other fields `to_support_event` reads, undecoded."""
+
+    id: msgspec.Raw = _field("eventID")
+    who: msgspec.Raw = _field("userIdentity")
+    recipient: msgspec.Raw = _field("recipientAccountId")
+    ip: msgspec.Raw = _field("sourceIPAddress")
+    region: msgspec.Raw = _field("awsRegion")
+    error: msgspec.Raw = _field("errorCode")
+
+
+class Fields(Extra, gc=False, kw_only=True):
+    """A well-formed record with the fields of its support event."""
+
+    source: str = msgspec.field(name="eventSource")
+    name: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="eventName")
+    time: str = msgspec.field(name="eventTime")
+
+
+class Loose(Extra, gc=False, kw_only=True):
+    """Any object entry, its fields undecoded."""
+
+    source: msgspec.Raw = _field("eventSource")
+    name: msgspec.Raw = _field("eventName")
+    time: msgspec.Raw = _field("eventTime")
+
+
+Other = None | bool | int | float | str | list[msgspec.Raw]
+
+
+def _decoder(item: Any) -> msgspec.json.Decoder:
+    return msgspec.json.Decoder(reduce(lambda inner, _: list[inner], range(WRAP + 1), item))
+
+
+HEADS, FIELDS_DECODER, LOOSE, RAW = _decoder(Heads), _decoder(Fields), _decoder(Loose | Other), _decoder(msgspec.Raw)
+OPEN, CLOSE = b"[" * (WRAP + 1), b"]" * (WRAP + 1)
+
+
+def _unwrap(value: Any) -> list[Any]:
+    for _ in range(WRAP):
+        value = value[0]
+    return value
+
+
+def _string(raw: msgspec.Raw) -> bool:
+    return bytes(raw).startswith(b'"')
+
+
+def _is_support(head: Loose) -> bool:
+    text = bytes(head.source)
+    return text == SOURCE_TEXT or (b"\\" in text and json.loads(text) == SUPPORT_EVENT_SOURCE)
+
+
+def _value(text: bytes) -> Any:
+    """A JSON value as `json.loads(bytes)` reads it; a string without escapes without the parser."""
+    if text[:1] == b'"' and b"\\" not in text:
+        return text[1:-1].decode("utf-8", "surrogatepass")
+    return json.loads(text)
+
+
+class Pieces:
+    """Decoding state of one document: the counts so far, and how the last piece was read."""
+
+    def __init__(self) -> None:
+        self.found = Extraction()
+        self.identities: dict[bytes, Any] = {}  # `userIdentity` texts repeat: each decoded once
+        self.support_seen = False  # the last piece had support records: read the next with their fields
+        self.digits = sys.get_int_max_str_digits()
+        self.long_digits = re.compile(rb"[0-9]{%d}" % max(self.digits // 2, 1))
+
+    def take(self, first: bytes, piece: bytes | memoryview) -> bool:
+        """Count the entries of `first` + `piece` (records separated by commas); False when they do not parse."""
+        wrapped = b"".join((OPEN, first, piece, CLOSE))
+        self._check_digits(wrapped)
+        try:
+            try:
+                heads: list[Any] = _unwrap((FIELDS_DECODER if self.support_seen else HEADS).decode(wrapped))
+                support = [index for index, head in enumerate(heads) if head.source == SUPPORT_EVENT_SOURCE]
+            except msgspec.ValidationError:  # some entry is not a well-formed record
+                heads = _unwrap(LOOSE.decode(wrapped))
+                support = self._classify(heads)
+        except msgspec.DecodeError:
+            return False
+        except RecursionError:
+            raise NotProven("nesting near the recursion limit") from None
+        self.found.entries += len(heads)
+        self.support_seen = bool(support)
+        if support:
+            if type(heads[0]) is Heads:
+                heads = _unwrap(FIELDS_DECODER.decode(wrapped))
+            self._events(wrapped, heads, support)
+        return True
+
+    def _classify(self, heads: list[Any]) -> list[int]:
+        """Count the entries that are not well-formed records; the indexes of the support records."""
+        support = []
+        for index, head in enumerate(heads):
+            if not (
+                isinstance(head, Loose)
+                and _string(head.source)
+                and _string(head.name)
+                and bytes(head.name) != b'""'
+                and _string(head.time)
+            ):
+                self.found.skipped += 1
+            elif _is_support(head):
+                support.append(index)
+        return support
+
+    def _record(self, head: Fields | Loose) -> dict[str, Any]:
+        """The fields of a record that `to_support_event` reads, decoded as the exact path decodes them."""
+        record = {}
+        for key, attribute in FIELDS.items():
+            value = getattr(head, attribute)
+            if isinstance(value, str):
+                record[key] = value
+            elif attribute == "who" and len(value):
+                text = bytes(value)
+                if (found := self.identities.get(text)) is None:
+                    found = _value(text)
+                    if len(self.identities) < IDENTITY_CACHE:
+                        self.identities[text] = found
+                record[key] = found
+            elif len(value):
+                record[key] = _value(bytes(value))
+        return record
+
+    def _events(self, wrapped: bytes, heads: list[Any], support: list[int]) -> None:
+        records: list[Any] | None = None
+        for index in support:
+            record = self._record(heads[index])
+            if not (isinstance(record.get("eventID"), str) and record["eventID"]):
+                records = records or _unwrap(RAW.decode(wrapped))  # the id is a hash of the whole record
+                record = json.loads(bytes(records[index]))
+            if (event := to_support_event(record)) is None:
+                self.found.skipped += 1
+            else:
+                self.found.events.append(event)
+
+    def _check_digits(self, piece: bytes) -> None:
+        """json refuses integers longer than Python's digit limit, msgspec does not: find any such run."""
+        if not self.digits or len(piece) < self.digits:
+            return
+        stride, half = self.digits, self.digits // 2
+        for position in range(0, len(piece), stride):
+            if 48 <= piece[position] <= 57 and (
+                self.long_digits.match(piece, position) or self.long_digits.match(piece, max(position - half + 1, 0))
+            ):
+                raise NotProven("a run of digits as long as Python's integer limit")
+
+
+def _text(data: bytes, max_bytes: int) -> Iterator[bytes]:
+    if data.startswith(GZIP_MAGIC):
+        yield from pieces(data, max_bytes)
+        return
+    if len(data) > max_bytes:
+        raise UnreadableLog(f"size exceeds the cap of {max_bytes} bytes")
+    view = memoryview(data)
+    for start in range(0, len(data), CHUNK):
+        yield bytes(view[start : start + CHUNK])
+
+
+def _utf8_checked(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks, after checking they are UTF-8 as `json.loads(bytes)` decodes it (surrogates pass)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+    try:
+        for chunk in chunks:
+            if not chunk.isascii() or decoder.getstate()[0]:
+                decoder.decode(chunk)
+            yield chunk
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise NotProven("not UTF-8") from None
+
+
+def _cut(text: bytes, low: int, high: int) -> tuple[int, int] | None:
+    """The last likely record boundary in text[low:high]: (end of the records before it, next record)."""
+    if (found := text.rfind(COMPACT_CUT, low, high)) >= 0:
+        return found + 1, found + 2
+    for pattern in CUTS:
+        last = None
+        for last in pattern.finditer(text, max(low, high - CUT_WINDOW), high):  # noqa: B007
+            pass
+        if last is not None:
+            return last.start() + 1, last.start(1)
+    return None
+
+
+def _head(text: bytes) -> tuple[int, bytes]:
+    """Where the first entry starts, and the bytes the document must end with after the last one."""
+    if found := RECORDS_HEAD.match(text):
+        return found.end(), b"]}"
+    if found := ARRAY_HEAD.match(text):
+        return found.end(), b"]"
+    raise NotProven("not a Records document or array")
+
+
+def _pieces(state: Pieces, rest: bytes, chunk: bytes) -> bytes:
+    """Count the records of `rest` + `chunk` piece by piece, without joining them; the unread text."""
+    start = 0
+    with memoryview(chunk) as view:
+        while len(chunk) - start > PIECE:
+            found = _cut(chunk, start, start + PIECE) or _cut(chunk, start, len(chunk))
+            if not found or not state.take(rest, view[start : found[0]]):
+                found = _cut(chunk, start, len(chunk))  # a record nested in another's array: try the longest
+                if not found or not state.take(rest, view[start : found[0]]):
+                    break
+            rest, start = b"", found[1]
+    return rest + chunk[start:] if rest else chunk[start:]
+
+
+def scan(data: bytes, max_bytes: int) -> Extraction:
+    """The support events and entry counts of a log object, exactly as the full parse finds them."""
+    state = Pieces()
+    rest, closing = b"", b""
+    for chunk in _utf8_checked(_text(data, max_bytes)):
+        if not closing:
+            rest += chunk
+            if len(rest) < HEAD_BYTES:
+                continue
+            begin, closing = _head(rest)
+            rest, chunk = b"", rest[begin:]
+        rest = _pieces(state, rest, chunk)
+        if len(rest) > HOLD:
+            raise NotProven("no provable record boundary")
+    if not closing:
+        begin, closing = _head(rest)
+        rest = rest[begin:]
+    return _finish(state, rest, closing)
+
+
+def _finish(state: Pieces, text: bytes, closing: bytes) -> Extraction:
+    body = text.rstrip(b" \t\n\r")
+    for byte in reversed(closing):
+        if not body.endswith(bytes([byte])):
+            raise NotProven("the document does not end where its record list does")
+        body = body[:-1].rstrip(b" \t\n\r")
+    if not body:
+        if state.found.entries:  # `[..., ]`: a trailing comma
+            raise NotProven("trailing comma")
+        return state.found
+    if not state.take(body, b""):
+        raise NotProven("the last records do not parse")
+    return state.found

@@ -1,0 +1,165 @@
+"""The streaming fast path finds exactly what the exact path finds, on every input (issue 6)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from supportwatch import SUPPORT_EVENT_SOURCE, fastpath, inflate
+from supportwatch.decoding import UnreadableLog, read_events, read_events_exactly
+from tests.helpers import FIXTURES, support_record
+
+CAP = 2 << 30
+TRAPS = FIXTURES / "traps"
+FILES = sorted(
+    path
+    for folder in ("forms", "trails", "traps")
+    for path in (FIXTURES / folder).iterdir()
+    if path.name not in ("README.md", "expected.json")
+)
+STREAMED = ["records.json.gz", "multimember.json.gz", "array.json", "malformed-entries.json", "nested-records.json.gz"]
+
+
+def outcome(read, data: bytes, cap: int = CAP) -> tuple:
+    try:
+        found = read(data, cap)
+    except UnreadableLog:
+        return ("unreadable",)
+    return found.events, found.entries, found.skipped
+
+
+def assert_same(data: bytes, cap: int = CAP) -> tuple:
+    exact = outcome(read_events_exactly, data, cap)
+    assert outcome(read_events, data, cap) == exact
+    return exact
+
+
+@pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
+def test_every_fixture_file(path):
+    assert_same(path.read_bytes())
+
+
+def test_every_trap_is_listed_and_current():
+    listed = (TRAPS / "README.md").read_text()
+    names = {path.name for path in TRAPS.iterdir()} - {"README.md"}
+    assert names and all(f"`{name}`" in listed for name in names)
+
+
+@pytest.mark.parametrize("name", STREAMED)
+def test_the_common_forms_stream(name):
+    path = next(path for path in FILES if path.name == name)
+    found = fastpath.scan(path.read_bytes(), CAP)  # no NotProven: the fast path itself answered
+    assert found.entries
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["bom.json", "nan.json", "lone-surrogate.json", "invalid-utf8.json", "big-integer.json", "deep-inside-record.json"],
+)
+def test_what_msgspec_and_json_disagree_on_goes_the_exact_way(name):
+    with pytest.raises(fastpath.NotProven):
+        fastpath.scan((TRAPS / name).read_bytes(), CAP)
+
+
+def test_cap_is_reported_not_truncated():
+    document = json.dumps({"Records": [support_record() for _ in range(50)]}).encode()
+    for data in (document, gzip.compress(document)):
+        assert assert_same(data, len(document))[1] == 50
+        with pytest.raises(UnreadableLog, match="cap"):
+            read_events(data, len(document) - 1)
+    bomb = gzip.compress(b'{"Records": [' + b"[], " * 2_000_000 + b"[]]}")
+    with pytest.raises(UnreadableLog, match="cap of 1048576 bytes"):
+        read_events(bomb, 1 << 20)
+
+
+@pytest.mark.parametrize("cut", [10, 100, -8, -1])
+def test_truncated_gzip(cut):
+    data = gzip.compress(json.dumps({"Records": [support_record() for _ in range(30)]}).encode())[:cut]
+    assert assert_same(data) == ("unreadable",)
+
+
+def test_multi_member_gzip_cut_everywhere(monkeypatch):
+    small_pieces(monkeypatch)
+    document = json.dumps({"Records": [support_record() for _ in range(12)]}, separators=(",", ":")).encode()
+    for step in (1, 7, 100, 1000):
+        data = b"".join(gzip.compress(document[i : i + step]) for i in range(0, len(document), step))
+        assert len(assert_same(data)[0]) == 12
+
+
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny chunks and pieces, so that small documents cross every boundary the fast path has."""
+    monkeypatch.setattr(inflate, "CHUNK", 61)
+    monkeypatch.setattr(fastpath, "CHUNK", 61)
+    monkeypatch.setattr(fastpath, "PIECE", 40)
+
+
+KEYS = ["eventSource", "eventName", "eventTime", "eventID", "userIdentity", "errorCode", "eventVersion", "x"]
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([SUPPORT_EVENT_SOURCE, "ec2.amazonaws.com", "", "2023-09-11T16:34:13Z", "not a time"]),
+    st.text(max_size=6),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)),
+    max_leaves=12,
+)
+RECORDS = st.one_of(
+    st.builds(
+        lambda name, time, extra: {**support_record(name=name, time=time), **extra},
+        st.sampled_from(["StartSupportTroubleshooting", "Other", ""]),
+        st.sampled_from(["2023-09-11T16:34:13Z", "2023-02-30T00:00:00Z", "x"]),
+        st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=3),
+    ),
+    st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=6),
+    VALUES,
+)
+
+
+def escaped(text: str, rng: random.Random) -> str:
+    """JSON text with some characters of its strings written as `\\u00XX` escapes."""
+    out, in_string, backslash = [], False, False
+    for char in text:
+        if in_string and not backslash and char.isalnum() and ord(char) < 128 and rng.random() < 0.2:
+            out.append(f"\\u{ord(char):04x}")
+            continue
+        out.append(char)
+        if backslash:
+            backslash = False
+        elif char == "\\":
+            backslash = in_string
+        elif char == '"':
+            in_string = not in_string
+    return "".join(out)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(RECORDS, max_size=8), seed=st.integers(0, 2**32), data=st.data())
+def test_generated_documents(monkeypatch, records, seed, data):
+    small_pieces(monkeypatch)
+    rng = random.Random(seed)
+    shape = data.draw(st.sampled_from(["records", "array", "lines", "single"]))
+    indent = data.draw(st.sampled_from([None, 1, "\t"]))
+    separators = (",", ":") if indent is None and rng.random() < 0.5 else None
+    dump = lambda value: json.dumps(value, indent=indent, separators=separators, ensure_ascii=rng.random() < 0.5)  # noqa: E731
+    if shape == "records":
+        text = dump({"Records": records})
+    elif shape == "array":
+        text = dump(records)
+    elif shape == "lines":
+        text = "\n".join(json.dumps(record) for record in records)
+    else:
+        text = dump(records[0] if records else {})
+    document = escaped(text, rng).encode()
+    cuts = sorted(rng.sample(range(len(document) + 1), min(3, len(document))))
+    members = [document[a:b] for a, b in zip([0, *cuts], [*cuts, len(document)], strict=True)]
+    for encoded in (document, gzip.compress(document), b"".join(gzip.compress(member) for member in members)):
+        assert_same(encoded)
