@@ -80,9 +80,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for ref in refs:
         try:
             report = found.process(ref, owner=context.aws_request_id)
-        except Exception:
+        except Exception as error:
             logger.exception("log object failed; it will be retried", extra={"bucket": ref.bucket, "key": ref.key})
-            failed.append(ref.uri)
+            failed.append(f"{ref.uri} ({error})")
             continue
         record(report)
         reports.append(report.fields())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from supportwatch import handler
-from supportwatch.aws.local import LocalStack, deploy
+from supportwatch.aws.local import LocalStack, deploy, subscribe_queue
 from tests.helpers import TEMPLATE, MotoAccount, gzip_document, s3_event
 
 
@@ -39,13 +40,22 @@ class Stack:
     def items(self) -> list[dict[str, Any]]:
         return boto3.client("dynamodb").scan(TableName=self.resources.table)["Items"]
 
+    def inbox(self) -> str:
+        """An SQS queue subscribed to the alert topic."""
+        return subscribe_queue(MotoAccount(), self.resources.topic_arn)
+
 
 class LambdaContext:
+    """What Powertools reads of Lambda's context; each invocation has its own request id (which
+    Lambda keeps for the retries of an asynchronous invocation: reuse the object for those)."""
+
     function_name = "supportwatch-test"
     function_version = "$LATEST"
     memory_limit_in_mb = 1024
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:supportwatch-test"
-    aws_request_id = "test-request"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
 
 
 @pytest.fixture

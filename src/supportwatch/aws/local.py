@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote_plus
 
 from supportwatch.aws.clients import client
@@ -101,6 +101,12 @@ class LocalStack:
     key_suffix: str
 
 
+class Account(Protocol):
+    """Where resources are created: the embedded AWS, or moto's in-process mock in tests."""
+
+    def client(self, service: str) -> Any: ...
+
+
 def _resource(template: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
     resource = template["Resources"].get(name)
     if not resource or resource.get("Type") != kind:
@@ -118,7 +124,7 @@ def _notification_filter(resolver: Resolver, function: dict[str, Any]) -> tuple[
     raise TemplateError("the function has no S3 event in template.yaml")
 
 
-def deploy(aws: EmbeddedAws, template_path: Path) -> LocalStack:
+def deploy(aws: Account, template_path: Path) -> LocalStack:
     """Create the bucket, table and topic with the template's properties."""
     template = load_template(template_path)
     bucket = _resource(template, "TrailBucket", "AWS::S3::Bucket")
@@ -192,7 +198,7 @@ def s3_notification(bucket: str, key: str, size: int, etag: str, sequencer: int)
     }
 
 
-def subscribe_queue(aws: EmbeddedAws, topic_arn: str) -> str:
+def subscribe_queue(aws: Account, topic_arn: str) -> str:
     """An SQS queue subscribed to the alert topic, as a subscriber would see the alerts."""
     sqs = aws.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"{STACK_NAME}-alert-inbox")["QueueUrl"]
@@ -201,7 +207,7 @@ def subscribe_queue(aws: EmbeddedAws, topic_arn: str) -> str:
     return queue_url
 
 
-def received_alerts(aws: EmbeddedAws, queue_url: str) -> list[dict[str, Any]]:
+def received_alerts(aws: Account, queue_url: str) -> list[dict[str, Any]]:
     """Every alert that reached the queue through SNS (the `default` body of each notification)."""
     sqs = aws.client("sqs")
     alerts = []
