@@ -1,0 +1,71 @@
+"""One measurement in a fresh process: `python bench/measure.py MODE REPEATS FILE...` prints JSON.
+
+MODE is `baseline` (the tutorial: gzip.decompress + json.loads + a dict loop), `floor` (python-isal
+decompression alone, streamed in 1 MiB pieces) or `ours` (supportwatch.decoding.read_events).
+Wall time is the best of REPEATS passes over all FILES (their compressed bytes read beforehand);
+peak RSS is this process's ru_maxrss at the end.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+SUPPORT_SOURCE = "supportrecommendations.amazonaws.com"
+CAP = 2 << 30
+
+
+def baseline(data: bytes) -> tuple[int, int]:
+    document = json.loads(gzip.decompress(data))
+    found = [record for record in document["Records"] if record.get("eventSource") == SUPPORT_SOURCE]
+    return len(found), len(document["Records"])
+
+
+def floor(data: bytes) -> tuple[int, int]:
+    from isal import igzip
+
+    size = 0
+    with igzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+        while piece := stream.read(1 << 20):
+            size += len(piece)
+    return 0, size
+
+
+def ours(data: bytes) -> tuple[int, int]:
+    from supportwatch.decoding import read_events
+
+    found = read_events(data, CAP)
+    return len(found.events), found.entries
+
+
+MODES: dict[str, Callable[[bytes], tuple[int, int]]] = {"baseline": baseline, "floor": floor, "ours": ours}
+
+
+def main(mode: str, repeats: int, paths: list[str]) -> dict[str, float | int]:
+    run = MODES[mode]
+    run(gzip.compress(b'{"Records":[]}'))  # imports and first-call costs outside the timing
+    best = float("inf")
+    events = entries = 0
+    for _ in range(repeats):
+        events = entries = 0
+        seconds = 0.0
+        for path in paths:
+            data = Path(path).read_bytes()
+            start = time.perf_counter()
+            found, count = run(data)
+            seconds += time.perf_counter() - start
+            events, entries = events + found, entries + count
+            del data
+        best = min(best, seconds)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"seconds": best, "events": events, "entries": entries, "rss": rss}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), sys.argv[3:])))
