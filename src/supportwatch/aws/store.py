@@ -353,3 +353,43 @@ class SummaryStore:
             ExpressionAttributeValues={":sk": {"S": sk}, ":pk": {"S": IDENTITY_PREFIX}},
         ):
             yield from page["Items"]
+
+    def _query(self, **request: Any) -> Iterator[dict[str, Any]]:
+        for page in self._db.get_paginator("query").paginate(TableName=self.table_name, **request):
+            yield from page["Items"]
+
+    def history(self, identity: str) -> tuple[Summary | None, list[Summary]]:
+        """One identity's summary and its per-day summaries, oldest day first (one Query)."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": IDENTITY_PREFIX + identity}}
+        )
+        summary, days = None, []
+        for found in map(_summary_from_item, items):
+            if found.day is None:
+                summary = found
+            else:
+                days.append(found)
+        return summary, sorted(days, key=lambda day: day.day or "")
+
+    def sessions(self, principal: str) -> list[Summary]:
+        """The summaries of every identity that rolls up to `principal` (index byPrincipal)."""
+        items = self._query(
+            IndexName="byPrincipal",
+            KeyConditionExpression="#rollup = :rollup",
+            ExpressionAttributeNames={"#rollup": "rollup"},
+            ExpressionAttributeValues={":rollup": {"S": principal}},
+        )
+        return [_summary_from_item(item) for item in items]
+
+    def on_day(self, day: str, errors_only: bool = False) -> list[Summary]:
+        """The per-day summaries of every identity active on `day` (index byDay)."""
+        request: dict[str, Any] = {
+            "IndexName": "byDay",
+            "KeyConditionExpression": "#day = :day",
+            "ExpressionAttributeNames": {"#day": "day"},
+            "ExpressionAttributeValues": {":day": {"S": day}},
+        }
+        if errors_only:
+            request["FilterExpression"] = "errorCalls > :zero"
+            request["ExpressionAttributeValues"][":zero"] = {"N": "0"}
+        return [_summary_from_item(item) for item in self._query(**request)]

@@ -10,6 +10,7 @@ from pathlib import Path
 from supportwatch.aws.clients import AWS_ERRORS, explain
 from supportwatch.cli.inputs import InputError
 from supportwatch.cli.output import NothingRead
+from supportwatch.cli.target import AwsProblem, NotFound
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 
 Command = Callable[[argparse.Namespace], int]
@@ -33,6 +34,12 @@ def _query(args: argparse.Namespace) -> int:
     return query.run(args)
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from supportwatch.cli import backfill
+
+    return backfill.run(args)
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -44,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, run: Command, help_text: str, formats: tuple[str, ...] = ("table", "json")
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--format", choices=("table", "json"), default="table", help="output (default: table)")
+        sub.add_argument("--format", choices=formats, default="table", help="output (default: table)")
         sub.set_defaults(run=run)
         return sub
 
@@ -58,12 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_DECOMPRESSED_BYTES,
         help="refuse a file that decompresses beyond this many bytes (default: 2 GiB)",
     )
-    scan.add_argument(
-        "--rules", type=_names, default=list(RULES), help="comma-separated alert rules to apply (default: all)"
-    )
-    scan.add_argument("--volume-threshold", type=int, default=100, help="calls per identity per UTC day (default: 100)")
-    scan.add_argument("--allowlist", type=_names, default=[], help="comma-separated glob patterns of identities")
-    scan.add_argument("--min-severity", choices=SEVERITIES, default="low", help="least severity to report")
+    _alert_options(scan, {"rules": list(RULES), "volume_threshold": 100, "allowlist": [], "min_severity": "low"})
 
     local = command("local", _local, "Run the deployed pipeline on an embedded AWS (moto) over local files.")
     local.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
@@ -71,11 +75,56 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--concurrency", type=int, default=4, help="invocations at a time (default: 4)")
     local.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
 
-    query = command("query", _query, "Read the summaries table back.")
+    query = command("query", _query, "Read the summaries table back.", ("table", "json", "csv"))
     query.add_argument("--table", required=True, help="the stack's SummaryTable name")
-    query.add_argument("--endpoint-url", help="an alternative endpoint, e.g. the embedded AWS")
-    query.add_argument("--region", help="the table's region (default: the AWS configuration's)")
+    _aws_options(query)
+    pattern = query.add_mutually_exclusive_group()
+    pattern.add_argument("--identity", metavar="ARN", help="one identity: all fields and its day-by-day history")
+    pattern.add_argument("--principal", metavar="ARN", help="all sessions of a role (or one identity's principal)")
+    pattern.add_argument("--top", type=int, metavar="N", help="the N identities with the most calls")
+    pattern.add_argument("--errors", action="store_true", help="identities with failed calls on recent days")
+    query.add_argument("--days", type=_positive, default=7, help="with --errors: the last N UTC days (default: 7)")
+    query.add_argument("--day", metavar="YYYY-MM-DD", help="who used the service on this UTC day")
+    query.add_argument("--since", metavar="YYYY-MM-DD", help="who used the service from this UTC day ...")
+    query.add_argument("--until", metavar="YYYY-MM-DD", help="... to this one (default: today)")
+
+    backfill = command("backfill", _backfill, "Process the CloudTrail logs already in a bucket (exactly once).")
+    backfill.add_argument("location", metavar="s3://BUCKET[/PREFIX]", help="the trail's bucket and key prefix")
+    backfill.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day to process (default: all)")
+    backfill.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day to process (default: today)")
+    backfill.add_argument("--workers", type=int, default=8, help="objects processed at a time (default: 8)")
+    backfill.add_argument("--dry-run", action="store_true", help="only count the files and bytes, per day")
+    backfill.add_argument(
+        "--emit-manifest", metavar="FILE", help="write an S3 Batch Operations CSV manifest (- for stdout) instead"
+    )
+    backfill.add_argument("--stack", help="the deployed stack: its table, topic and alert settings")
+    backfill.add_argument("--table", help="the summaries table (instead of, or overriding, --stack)")
+    backfill.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
+    backfill.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
+    _alert_options(backfill, {})  # the stack's settings, else the function's defaults
+    _aws_options(backfill)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _aws_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--endpoint-url", help="an alternative endpoint, e.g. the embedded AWS")
+    sub.add_argument("--region", help="the region (default: the AWS configuration's)")
+
+
+def _alert_options(sub: argparse.ArgumentParser, defaults: dict[str, object]) -> None:
+    """The alert settings of the function's parameters; without `defaults` they default to None."""
+    sub.add_argument("--rules", type=_names, help="comma-separated alert rules to apply (default: all)")
+    sub.add_argument("--volume-threshold", type=int, help="calls per identity per UTC day (default: 100)")
+    sub.add_argument("--allowlist", type=_names, help="comma-separated glob patterns of identities")
+    sub.add_argument("--min-severity", choices=SEVERITIES, help="least severity to report (default: low)")
+    sub.set_defaults(**defaults)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, NothingRead, FileNotFoundError, ValueError) as error:
         sys.stderr.write(f"supportwatch: {error}\n")
         return 2
+    except (AwsProblem, NotFound) as error:
+        sys.stderr.write(f"supportwatch: {error}\n")
+        return 1
     except AWS_ERRORS as error:
         sys.stderr.write(f"supportwatch: {explain(error)}\n")
         return 1

@@ -1,15 +1,283 @@
-"""`supportwatch query`: the summaries table read back into the export format."""
+"""`supportwatch query`: the table's access patterns, as a table, JSON or CSV.
+
+- no pattern: every identity (`--format json` is the contract's export document)
+- `--identity ARN`: one identity, all fields and its day-by-day history (Query on pk)
+- `--principal ARN`: all sessions of a role (index byPrincipal)
+- `--day D`, `--since D [--until D]`: who used the service on those UTC days (index byDay)
+- `--top N`: the identities with the most calls (a scan of the summaries)
+- `--errors [--days N]`: identities with failed calls on the last N UTC days (index byDay)
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import sys
+import textwrap
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
 
 from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import render
+from supportwatch.cli.tables import IDENTITY, WIDTH, Column, clip, render_table
+from supportwatch.cli.target import NotFound, existing_table
+from supportwatch.export import to_json
+from supportwatch.layout import days_between, parse_day, today
+from supportwatch.models import Summary
+
+CSV_FIELDS = (
+    "day",
+    "identity",
+    "identityType",
+    "principal",
+    "totalCalls",
+    "errorCalls",
+    "firstSeen",
+    "lastSeen",
+    "calls",
+    "errors",
+    "accountIds",
+    "sourceIps",
+    "regions",
+)
 
 
 def run(args: argparse.Namespace) -> int:
-    store = SummaryStore(client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region), args.table)
-    render(store.identities(), args.format)
+    dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
+    store = SummaryStore(dynamodb, args.table)
+    with existing_table(dynamodb, args.table):
+        if args.identity:
+            return _identity(store, args.identity, args.format)
+        if args.principal:
+            sessions = store.sessions(args.principal)
+            if not sessions:
+                raise NotFound(f"no identity rolls up to {args.principal} in table {args.table}")
+            return _identities(sessions, args.format, {"principal": args.principal}, "identities")
+        if args.top is not None:
+            top = _by_calls(store.identities())[: args.top]
+            return _identities(top, args.format, {}, "top", ranked=True)
+        if args.errors:
+            since, until = today() - timedelta(days=args.days - 1), today()
+            found = [s for day in days_between(since, until) for s in store.on_day(day.isoformat(), errors_only=True)]
+            return _errors(found, since, until, args.format)
+        if args.day or args.since or args.until:
+            since, until = _range(args)
+            found = [summary for day in days_between(since, until) for summary in store.on_day(day.isoformat())]
+            return _days(found, since, until, args.format)
+        return _everyone(store.identities(), args.format)
+
+
+def _range(args: argparse.Namespace) -> tuple[date, date]:
+    if args.day:
+        if args.since or args.until:
+            raise ValueError("--day cannot be combined with --since/--until")
+        day = parse_day(args.day)
+        return day, day
+    if not args.since:
+        raise ValueError("--until needs --since")
+    since = parse_day(args.since)
+    until = parse_day(args.until) if args.until else today()
+    if since > until:
+        raise ValueError(f"--since {since} is after --until {until}")
+    return since, until
+
+
+def _by_calls(summaries: Sequence[Summary]) -> list[Summary]:
+    return sorted(summaries, key=lambda s: (-s.total_calls, s.identity, s.day or ""))
+
+
+def _row(summary: Summary) -> dict[str, Any]:
+    """An identity (or identity-day) summary as JSON: the export fields plus its keys."""
+    keys = {"identity": summary.identity} | ({"day": summary.day} if summary.day else {})
+    return keys | summary.to_export()
+
+
+def _counts(counts: dict[str, int], separator: str = ";") -> str:
+    return separator.join(f"{name}={count}" for name, count in sorted(counts.items()))
+
+
+def _codes(errors: dict[str, int]) -> str:
+    """The error codes of a row; the count only when there are several (ERRORS has the total)."""
+    return next(iter(errors)) if len(errors) == 1 else _counts(errors, ", ")
+
+
+def _csv(summaries: Sequence[Summary]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for s in summaries:
+        writer.writerow(
+            [
+                s.day or "",
+                s.identity,
+                s.identity_type,
+                s.principal,
+                s.total_calls,
+                s.error_calls,
+                s.first_seen,
+                s.last_seen,
+                _counts(s.calls),
+                _counts(s.errors),
+                ";".join(sorted(s.account_ids)),
+                ";".join(sorted(s.source_ips)),
+                ";".join(sorted(s.regions)),
+            ]
+        )
+    sys.stdout.write(buffer.getvalue())
+
+
+def _json(document: dict[str, Any]) -> None:
+    sys.stdout.write(to_json(document) + "\n")
+
+
+def _everyone(summaries: list[Summary], output_format: str) -> int:
+    if output_format == "json":
+        render(summaries, "json")  # the contract's export document
+    elif output_format == "csv":
+        _csv(_by_calls(summaries))
+    else:
+        sys.stdout.write(_identity_table(_by_calls(summaries)))
+    return 0
+
+
+def _identity_table(summaries: Sequence[Summary], ranked: bool = False) -> str:
+    if not summaries:
+        return "no Support Recommendations events found\n"
+    columns = [
+        IDENTITY,
+        Column("CALLS", right=True),
+        Column("ERRORS", right=True),
+        Column("FIRST SEEN"),
+        Column("LAST SEEN"),
+    ]
+    rows = [
+        [s.identity, str(s.total_calls), str(s.error_calls), s.first_seen[:10], s.last_seen[:10]] for s in summaries
+    ]
+    if ranked:
+        columns.insert(0, Column("#", right=True))
+        rows = [[str(rank), *row] for rank, row in enumerate(rows, 1)]
+    total = sum(s.total_calls for s in summaries)
+    return render_table(columns, rows) + f"\n{len(summaries)} identities, {total} calls\n"
+
+
+def _identities(
+    summaries: list[Summary], output_format: str, about: dict[str, Any], key: str, ranked: bool = False
+) -> int:
+    ordered = summaries if ranked else _by_calls(summaries)
+    if output_format == "json":
+        _json(about | {key: [_row(s) for s in ordered]})
+    elif output_format == "csv":
+        _csv(ordered)
+    else:
+        sys.stdout.write(_identity_table(ordered, ranked))
+    return 0
+
+
+def _clock(timestamp: str) -> str:
+    """`2023-09-11T16:34:13Z` -> `16:34`."""
+    return timestamp[11:16]
+
+
+def _field(label: str, value: str) -> str:
+    return textwrap.fill(
+        value,
+        width=WIDTH,
+        initial_indent=f"  {label:<11}",
+        subsequent_indent=" " * 13,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _identity(store: SummaryStore, identity: str, output_format: str) -> int:
+    summary, days = store.history(identity)
+    if summary is None:
+        raise NotFound(f"no Support Recommendations events of {identity} in table {store.table_name}")
+    if output_format == "json":
+        _json({"identity": identity, "summary": summary.to_export(), "days": [_row(day) for day in days]})
+        return 0
+    if output_format == "csv":
+        _csv([summary, *days])
+        return 0
+    lines = [
+        identity,
+        _field("type", summary.identity_type),
+        _field("principal", summary.principal),
+        _field("accounts", ", ".join(sorted(summary.account_ids))),
+        _field("calls", f"{summary.total_calls} ({_counts(summary.calls, ', ')})"),
+        _field("errors", f"{summary.error_calls}" + (f" ({_counts(summary.errors, ', ')})" if summary.errors else "")),
+        _field("first seen", summary.first_seen),
+        _field("last seen", summary.last_seen),
+        _field("source IPs", ", ".join(sorted(summary.source_ips))),
+        _field("regions", ", ".join(sorted(summary.regions))),
+    ]
+    columns = [
+        Column("DAY"),
+        Column("CALLS", right=True),
+        Column("ERRORS", right=True),
+        Column("FIRST"),
+        Column("LAST"),
+        Column("SOURCE IPS", shrink=clip),
+    ]
+    rows = [
+        [
+            day.day or "",
+            str(day.total_calls),
+            str(day.error_calls),
+            _clock(day.first_seen),
+            _clock(day.last_seen),
+            ", ".join(sorted(day.source_ips)),
+        ]
+        for day in days
+    ]
+    sys.stdout.write("\n".join(lines) + "\n\n" + render_table(columns, rows) + f"\n{len(days)} days\n")
+    return 0
+
+
+def _days(summaries: list[Summary], since: date, until: date, output_format: str) -> int:
+    ordered = sorted(summaries, key=lambda s: (s.day or "", -s.total_calls, s.identity))
+    if output_format == "json":
+        _json({"since": since.isoformat(), "until": until.isoformat(), "days": [_row(s) for s in ordered]})
+    elif output_format == "csv":
+        _csv(ordered)
+    elif not ordered:
+        sys.stdout.write(f"no Support Recommendations events from {since} to {until}\n")
+    else:
+        columns = [
+            Column("DAY"),
+            IDENTITY,
+            Column("CALLS", right=True),
+            Column("ERRORS", right=True),
+            Column("FIRST"),
+            Column("LAST"),
+        ]
+        rows = [
+            [s.day or "", s.identity, str(s.total_calls), str(s.error_calls), _clock(s.first_seen), _clock(s.last_seen)]
+            for s in ordered
+        ]
+        identities = len({s.identity for s in ordered})
+        days = len({s.day for s in ordered})
+        total = sum(s.total_calls for s in ordered)
+        footer = f"\n{identities} identities on {days} days, {total} calls\n"
+        sys.stdout.write(render_table(columns, rows) + footer)
+    return 0
+
+
+def _errors(summaries: list[Summary], since: date, until: date, output_format: str) -> int:
+    ordered = sorted(summaries, key=lambda s: (-s.error_calls, s.identity))
+    ordered.sort(key=lambda s: s.day or "", reverse=True)  # the most recent day first (a stable sort)
+    if output_format == "json":
+        _json({"since": since.isoformat(), "until": until.isoformat(), "errors": [_row(s) for s in ordered]})
+    elif output_format == "csv":
+        _csv(ordered)
+    elif not ordered:
+        sys.stdout.write(f"no failed calls from {since} to {until}\n")
+    else:
+        columns = [Column("DAY"), IDENTITY, Column("ERRORS", right=True), Column("ERROR CODES", shrink=clip, least=16)]
+        rows = [[s.day or "", s.identity, str(s.error_calls), _codes(s.errors)] for s in ordered]
+        total = sum(s.error_calls for s in ordered)
+        sys.stdout.write(render_table(columns, rows) + f"\n{total} failed calls from {since} to {until}\n")
     return 0

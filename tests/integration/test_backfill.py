@@ -1,0 +1,229 @@
+"""`supportwatch backfill` over a moto bucket: date-partitioned listing, exactly once, dry run, manifest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from supportwatch.aws.local import EmbeddedAws, LocalStack, deploy, received_alerts, subscribe_queue
+from supportwatch.aws.store import SummaryStore
+from supportwatch.cli import backfill
+from supportwatch.cli.main import main
+from supportwatch.export import export_document
+from tests.helpers import TEMPLATE, MotoAccount, comparable, expected_totals, gzip_document, support_record
+
+ORG = "trails/AWSLogs/o-abcd123456"
+FILES = {  # key -> (identity, day)
+    f"{ORG}/111122223333/CloudTrail/us-east-1/2023/09/10/111122223333_CloudTrail_us-east-1_20230910T1200Z_a.json.gz": (
+        "user/Admin",
+        "2023-09-10",
+    ),
+    f"{ORG}/111122223333/CloudTrail/eu-west-1/2023/09/11/111122223333_CloudTrail_eu-west-1_20230911T1200Z_b.json.gz": (
+        "user/Admin",
+        "2023-09-11",
+    ),
+    f"{ORG}/111122223333/CloudTrail/eu-west-1/2023/09/12/111122223333_CloudTrail_eu-west-1_20230912T1200Z_c.json.gz": (
+        "user/Ops",
+        "2023-09-12",
+    ),
+    f"{ORG}/444455556666/CloudTrail/us-east-1/2023/09/12/444455556666_CloudTrail_us-east-1_20230912T1200Z_d.json.gz": (
+        "user/Dev",
+        "2023-09-12",
+    ),
+    f"{ORG}/444455556666/CloudTrail/us-east-1/2023/09/13/444455556666_CloudTrail_us-east-1_20230913T12Z_e f.json.gz": (
+        "user/Dev",
+        "2023-09-13",
+    ),
+}
+NOT_LOGS = [
+    f"{ORG}/111122223333/CloudTrail-Digest/us-east-1/2023/09/10/digest.json.gz",
+    f"{ORG}/111122223333/CloudTrail/us-east-1/2023/09/10/",
+    "trails/notes/readme.txt",
+]
+
+
+def put_trail(put: Callable[[str, bytes], None]) -> list[dict[str, Any]]:
+    """The files above with four support events each; one event is delivered twice (in two files)."""
+    records = []
+    for number, (key, (who, day)) in enumerate(FILES.items()):
+        account = key.split("/")[3]
+        batch = [
+            support_record(
+                arn=f"arn:aws:iam::{account}:{who}",
+                time=f"{day}T12:0{minute}:00Z",
+                event_id=f"event-{number}-{minute}",
+                region=key.split("/")[5],
+                error="AccessDeniedException" if minute == 3 else None,
+            )
+            for minute in range(4)
+        ]
+        if number == 2:
+            batch.append(records[0])
+        records += batch
+        put(key, gzip_document(batch))
+    for key in NOT_LOGS:
+        put(key, b"" if key.endswith("/") else gzip_document([]))
+    return records
+
+
+@pytest.fixture
+def list_calls(monkeypatch) -> list[dict[str, str]]:
+    """The ListObjectsV2 requests the backfill makes (Prefix and Delimiter)."""
+    calls: list[dict[str, str]] = []
+    original = backfill.client
+
+    def recording(service: str, **kwargs: Any) -> Any:
+        made = original(service, **kwargs)
+        if service == "s3":
+            made.meta.events.register(
+                "before-parameter-build.s3.ListObjectsV2",
+                lambda params, **_: calls.append(
+                    {name: params[name] for name in ("Prefix", "Delimiter") if name in params}
+                ),
+            )
+        return made
+
+    monkeypatch.setattr(backfill, "client", recording)
+    return calls
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def target(resources: LocalStack) -> list[str]:
+    return ["--table", resources.table, "--topic-arn", resources.topic_arn, "--format", "json", "--workers", "1"]
+
+
+def table_items(dynamodb: Any, table: str) -> list[str]:
+    return sorted(json.dumps(item, sort_keys=True) for item in dynamodb.scan(TableName=table)["Items"])
+
+
+def test_backfill_counts_every_event_once_and_a_second_run_changes_nothing(capsys, list_calls, monkeypatch):
+    """Through moto's server (one request at a time, as DynamoDB isolates transactions), 4 workers."""
+    with EmbeddedAws() as aws:
+        for name, value in aws.environment().items():
+            monkeypatch.setenv(name, value)
+        resources = deploy(aws, TEMPLATE)
+        s3, dynamodb = aws.client("s3"), aws.client("dynamodb")
+        records = put_trail(lambda key, body: s3.put_object(Bucket=resources.bucket, Key=key, Body=body))
+        inbox = subscribe_queue(aws, resources.topic_arn)
+        location = f"s3://{resources.bucket}/trails"
+        endpoint = ["--endpoint-url", aws.endpoint_url, "--region", "us-east-1"]
+        code, out, err = run(capsys, "backfill", location, *target(resources), "--workers", "4", *endpoint)
+        assert code == 0, err
+        first = json.loads(out)
+        assert first["files"] == 5 and first["outcomes"] == {"counted": 5}
+        assert (first["supportEvents"], first["counted"], first["alreadyCounted"]) == (21, 20, 1)
+        summaries = export_document(SummaryStore(dynamodb, resources.table).identities())
+        assert comparable(summaries) == expected_totals(records)
+        assert summaries["summaries"]["arn:aws:iam::111122223333:user/Admin"]["regions"] == ["eu-west-1", "us-east-1"]
+        alerts = received_alerts(aws, inbox)
+        assert len(alerts) == first["alertsPublished"] > 0
+        assert ("new-identity", "arn:aws:iam::444455556666:user/Dev") in {(a["rule"], a["identity"]) for a in alerts}
+        # All time: each region folder is listed whole; never the digests or anything outside AWSLogs/.
+        listed = sorted(call["Prefix"] for call in list_calls if "Delimiter" not in call)
+        assert listed == sorted({"/".join(key.split("/")[:6]) + "/" for key in FILES})
+        assert not any("Digest" in call["Prefix"] or call["Prefix"] == "" for call in list_calls)
+
+        before = table_items(dynamodb, resources.table)
+        code, out, err = run(capsys, "backfill", location + "/", *target(resources), "--workers", "4", *endpoint)
+        assert code == 0, err
+        second = json.loads(out)
+        assert (second["counted"], second["alreadyCounted"], second["alertsPublished"]) == (0, 21, 0)
+        assert table_items(dynamodb, resources.table) == before
+        assert received_alerts(aws, inbox) == []
+
+
+def test_backfill_over_files_the_function_processed_changes_nothing(stack, capsys):
+    put_trail(stack.put)
+    inbox = stack.inbox()
+    stack.invoke(*FILES)
+    capsys.readouterr()  # the function's logs
+    dynamodb = boto3.client("dynamodb")
+    before = table_items(dynamodb, stack.resources.table)
+    assert received_alerts(MotoAccount(), inbox)
+    code, out, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", *target(stack.resources))
+    assert code == 0, err
+    totals = json.loads(out)
+    assert (totals["counted"], totals["alreadyCounted"], totals["alertsPublished"]) == (0, 21, 0)
+    assert table_items(dynamodb, stack.resources.table) == before
+    assert received_alerts(MotoAccount(), inbox) == []
+
+
+def test_since_until_lists_only_the_requested_days(stack, capsys, list_calls):
+    put_trail(stack.put)
+    code, out, err = run(
+        capsys,
+        "backfill",
+        f"s3://{stack.bucket}/trails/",
+        "--since",
+        "2023-09-11",
+        "--until",
+        "2023-09-12",
+        "--dry-run",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    delimited = [call["Prefix"] for call in list_calls if call.get("Delimiter") == "/"]
+    assert delimited == [
+        "trails/",
+        "trails/AWSLogs/",
+        f"{ORG}/",
+        f"{ORG}/111122223333/CloudTrail/",
+        f"{ORG}/444455556666/CloudTrail/",
+    ]
+    regions = [f"{ORG}/111122223333/CloudTrail/eu-west-1/", f"{ORG}/111122223333/CloudTrail/us-east-1/"]
+    regions.append(f"{ORG}/444455556666/CloudTrail/us-east-1/")
+    listed = sorted(call["Prefix"] for call in list_calls if "Delimiter" not in call)
+    assert listed == sorted(region + day for region in regions for day in ("2023/09/11/", "2023/09/12/"))
+    sizes = {day: 0 for day in ("2023-09-11", "2023-09-12")}
+    for key, (_, day) in FILES.items():
+        if day in sizes:
+            sizes[day] += boto3.client("s3").head_object(Bucket=stack.bucket, Key=key)["ContentLength"]
+    assert json.loads(out) == {
+        "files": 3,
+        "bytes": sum(sizes.values()),
+        "days": {
+            "2023-09-11": {"files": 1, "bytes": sizes["2023-09-11"]},
+            "2023-09-12": {"files": 2, "bytes": sizes["2023-09-12"]},
+        },
+    }
+    assert stack.items() == []  # a dry run writes nothing
+    code, out, _ = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", "--since", "2023-09-11", "--dry-run")
+    assert out.splitlines()[0].split() == ["DAY", "FILES", "BYTES"]
+    assert out.splitlines()[-1].startswith("total")
+    assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
+        ["2023-09-11", "1"],
+        ["2023-09-12", "2"],
+        ["2023-09-13", "1"],
+    ]
+
+
+def test_emit_manifest_writes_the_batch_operations_csv(stack, capsys, tmp_path):
+    put_trail(stack.put)
+    manifest = tmp_path / "manifest.csv"
+    code, out, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", "--emit-manifest", str(manifest))
+    assert code == 0 and out == ""
+    assert "wrote 5 lines" in err
+    lines = manifest.read_text().splitlines()
+    assert sorted(lines) == sorted(f"{stack.bucket},{key.replace(' ', '%20')}" for key in FILES)
+    assert any(line.endswith("_e%20f.json.gz") for line in lines)
+    assert stack.items() == []
+
+
+def test_backfill_needs_a_target_and_names_a_missing_table(stack, capsys):
+    put_trail(stack.put)
+    code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/")
+    assert code == 2 and "--stack NAME, or --table NAME" in err
+    code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", "--table", "nope", "--no-alerts")
+    assert code == 1 and err.splitlines()[-1].startswith("supportwatch: table nope not found in us-east-1")
+    code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/")
+    assert code == 2 and "no AWSLogs/ folder directly under" in err
