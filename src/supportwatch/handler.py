@@ -1,7 +1,12 @@
-"""Lambda entry point: S3 notification -> pipeline for each object -> response.
+"""Lambda entry point: any trigger envelope -> pipeline for each object -> the response it expects.
 
-Objects that fail transiently are retried by raising at the end (Lambda's async retries, then the
-on-failure destination); the exactly-once store makes reprocessing the others harmless.
+- Asynchronous envelopes (S3, SNS, EventBridge, CloudTrail's notification) answer `{"reports": [...]}`;
+  objects that fail transiently are retried by raising at the end (Lambda's async retries, then the
+  on-failure destination); the exactly-once store makes reprocessing the others harmless.
+- SQS batches answer `{"batchItemFailures": [...]}` (Powertools' batch utility): only the messages
+  whose objects failed transiently, or that could not be read as a notification, are redelivered.
+- S3 Batch Operations get one result code per task: `Succeeded`, `TemporaryFailure` (transient
+  errors: Batch Operations retries) or `PermanentFailure` (unreadable or unavailable objects).
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import S3BatchOperationResponse
+from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import S3BatchOperationResponseRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from supportwatch.alerting import Alerting
@@ -19,8 +28,9 @@ from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import Settings
+from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
-from supportwatch.triggers import object_refs
+from supportwatch.triggers import BatchOperationsJob, Objects, QueueBatch, UnknownEnvelope, message_refs, parse
 
 logger = Logger()
 metrics = Metrics()
@@ -53,7 +63,7 @@ def processor() -> Processor:
     )
 
 
-def record(report: ObjectReport) -> None:
+def log_report(report: ObjectReport) -> None:
     """One structured log line and the metrics of a processed object."""
     metrics.add_metric(name=OUTCOME_METRICS[report.outcome], unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="Entries", unit=MetricUnit.Count, value=report.entries)
@@ -69,23 +79,92 @@ def record(report: ObjectReport) -> None:
         logger.info(f"log object {report.outcome}", extra=report.fields())
 
 
+def process_all(refs: list[ObjectRef], owner: str) -> tuple[list[ObjectReport], list[str]]:
+    """Every object, each on its own: the reports, and a one-line description of each transient failure."""
+    reports, failed = [], []
+    for ref in refs:
+        try:
+            report = processor().process(ref, owner=owner)
+        except Exception as error:
+            logger.exception("log object failed; it will be retried", extra={"bucket": ref.bucket, "key": ref.key})
+            failed.append(f"{ref.uri} ({type(error).__name__}: {error})")
+            continue
+        log_report(report)
+        reports.append(report)
+    return reports, failed
+
+
+def answer_objects(trigger: Objects, context: LambdaContext) -> dict[str, Any]:
+    reports, failed = process_all(trigger.refs, context.aws_request_id)
+    if failed:
+        raise ObjectsFailed(f"{len(failed)} of {len(trigger.refs)} objects failed: {', '.join(failed[:5])}")
+    return {"reports": [report.fields() for report in reports]}
+
+
+def answer_queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def message(record: SQSRecord) -> list[dict[str, Any]]:
+        try:
+            refs = message_refs(record.body)
+        except UnknownEnvelope as error:
+            logger.error(
+                "unknown message; it will be redelivered", extra={"messageId": record.message_id, "reason": str(error)}
+            )
+            raise
+        # The message id names the attempt for alert claims: it stays the same across redeliveries.
+        reports, failed = process_all(refs, f"sqs:{record.message_id}")
+        if failed:
+            raise ObjectsFailed(f"{len(failed)} of {len(refs)} objects failed: {', '.join(failed[:5])}")
+        return [report.fields() for report in reports]
+
+    batch = BatchProcessor(event_type=EventType.SQS)
+    return dict(process_partial_response(event=event, record_handler=message, processor=batch, context=context))
+
+
+BATCH_RESULT = {"counted": "Succeeded", "skipped": "Succeeded", "unreadable": "PermanentFailure"}
+
+
+def answer_batch_operations(job: BatchOperationsJob, context: LambdaContext) -> dict[str, Any]:
+    results = []
+    for task in job.tasks:
+        reports, failed = process_all([task.ref], context.aws_request_id)
+        if failed:
+            result = S3BatchOperationResponseRecord(
+                task.task_id, "TemporaryFailure", f"transient error: {failed[0][:900]}"
+            )
+        else:
+            (report,) = reports
+            code = BATCH_RESULT.get(report.outcome, "PermanentFailure")
+            detail = report.reason or f"{report.counted} of {report.support_events} support events counted"
+            result = S3BatchOperationResponseRecord(task.task_id, code, f"{report.outcome}: {detail}")
+        results.append(result)
+    # Keys missing from the results (none are) would be failures, not silent successes.
+    response = S3BatchOperationResponse(job.schema_version, job.invocation_id, "PermanentFailure", results)
+    if len(results) == 1:
+        return response.asdict()
+    # Batch Operations sends one task per invocation; Powertools' asdict() insists on exactly one.
+    return {
+        "invocationSchemaVersion": response.invocation_schema_version,
+        "treatMissingKeysAs": response.treat_missing_keys_as,
+        "invocationId": response.invocation_id,
+        "results": [result.asdict() for result in results],
+    }
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    found = processor()
-    refs = object_refs(event)
-    failed = []
-    reports = []
-    for ref in refs:
-        try:
-            report = found.process(ref, owner=context.aws_request_id)
-        except Exception as error:
-            logger.exception("log object failed; it will be retried", extra={"bucket": ref.bucket, "key": ref.key})
-            failed.append(f"{ref.uri} ({error})")
-            continue
-        record(report)
-        reports.append(report.fields())
-    if failed:
-        raise ObjectsFailed(f"{len(failed)} of {len(refs)} objects failed: {', '.join(failed[:5])}")
-    return {"reports": reports}
+    processor()  # settings are validated before anything else, whatever the envelope
+    try:
+        trigger = parse(event)
+    except UnknownEnvelope as error:
+        logger.error("unknown trigger envelope", extra={"reason": str(error)})
+        raise
+    if isinstance(trigger, QueueBatch):
+        logger.append_keys(trigger="sqs")
+        return answer_queue(event, context)
+    if isinstance(trigger, BatchOperationsJob):
+        logger.append_keys(trigger=f"s3-batch-operations-{trigger.schema_version}")
+        return answer_batch_operations(trigger, context)
+    logger.append_keys(trigger=trigger.envelope)
+    return answer_objects(trigger, context)

@@ -1,4 +1,4 @@
-"""S3 notifications -> ObjectRefs; anything else is refused without being dumped."""
+"""Every trigger envelope -> ObjectRefs (or the batch shape); anything else is refused without being dumped."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ import json
 import pytest
 
 from supportwatch.models import ObjectRef
-from supportwatch.triggers import UnknownEnvelope, object_refs
+from supportwatch.triggers import (
+    BatchOperationsJob,
+    BatchTask,
+    Objects,
+    QueueBatch,
+    UnknownEnvelope,
+    message_refs,
+    object_refs,
+    parse,
+)
 from tests.helpers import REPO
 
 EVENTS = REPO / "events"
@@ -67,24 +76,147 @@ def test_object_removed_records_are_ignored():
     assert object_refs(removed) == []
 
 
+PUT_KEY = (
+    "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/"
+    "111122223333_CloudTrail_us-east-1_20230911T1635Z_Ab12Cd34Ef56Gh78.json.gz"
+)
+ORG_KEYS = [
+    "AWSLogs/o-abc123def4/111122223333/CloudTrail/eu-west-1/2023/09/11/"
+    "111122223333_CloudTrail_eu-west-1_20230911T1640Z_Qr5sT7uV9wX1yZ3a.json.gz",
+    "AWSLogs/o-abc123def4/444455556666/CloudTrail/eu-west-1/2023/09/11/"
+    "444455556666_CloudTrail_eu-west-1_20230911T1640Z_Lm2nO4pQ6rS8tU0v.json.gz",
+]
+PREFIXED = [f"my logs/{key}" for key in ORG_KEYS]
+
+
+def keys(refs: list[ObjectRef]) -> list[str]:
+    assert {ref.bucket for ref in refs} <= {BUCKET}
+    return [ref.key for ref in refs]
+
+
+def queue_keys(name: str) -> list[list[str]]:
+    """Each SQS message of a fixture, read as the handler reads it."""
+    event = load(name)
+    assert parse(event) == QueueBatch(len(event["Records"]))
+    return [keys(message_refs(record["body"])) for record in event["Records"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "envelope", "expected"),
+    [
+        ("s3-put.json", "s3", [PUT_KEY]),
+        ("sns-s3.json", "sns", PREFIXED),
+        ("sns-s3-test-event.json", "sns", []),
+        ("sns-cloudtrail.json", "sns", ORG_KEYS),
+        ("eventbridge-s3-object-created.json", "eventbridge", PREFIXED[:1]),
+        ("s3-test-event.json", "s3-test-event", []),
+    ],
+)
+def test_envelopes_that_name_objects(name, envelope, expected):
+    trigger = parse(load(name))
+    assert isinstance(trigger, Objects)
+    assert (trigger.envelope, keys(trigger.refs)) == (envelope, expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sqs-s3.json", [[PUT_KEY], PREFIXED[1:]]),
+        ("sqs-s3-test-event.json", [[]]),
+        ("sqs-sns-s3.json", [[PUT_KEY]]),
+        ("sqs-sns-s3-raw.json", [PREFIXED]),
+        ("sqs-sns-s3-test-event.json", [[]]),
+        ("sqs-sns-cloudtrail.json", [ORG_KEYS]),
+    ],
+)
+def test_queue_messages(name, expected):
+    assert queue_keys(name) == expected
+
+
+def test_eventbridge_keeps_size_and_version_and_ignores_other_detail_types():
+    event = load("eventbridge-s3-object-created.json")
+    (ref,) = object_refs(event)
+    assert (ref.size, ref.version_id) == (1187, "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")
+    event["detail-type"] = "Object Deleted"
+    assert object_refs(event) == []
+
+
+def test_eventbridge_through_a_queue():
+    body = (EVENTS / "eventbridge-s3-object-created.json").read_text()
+    assert keys(message_refs(body)) == PREFIXED[:1]
+
+
+def test_cloudtrail_keys_are_not_url_decoded():
+    message = {"s3Bucket": BUCKET, "s3ObjectKey": ["a+b/AWSLogs/x%41.json.gz", "c d.json.gz"]}
+    assert keys(message_refs(json.dumps(message))) == ["a+b/AWSLogs/x%41.json.gz", "c d.json.gz"]
+    assert keys(object_refs(message)) == ["a+b/AWSLogs/x%41.json.gz", "c d.json.gz"]
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "task"),
+    [
+        ("s3-batch-operations-1.0.json", "1.0", BatchTask("dGFza2lkZ29lc2hlcmUK", ObjectRef(BUCKET, PUT_KEY))),
+        ("s3-batch-operations-2.0.json", "2.0", BatchTask("dGFza2lkMmdvZXNoZXJlCg", ObjectRef(BUCKET, PREFIXED[0]))),
+    ],
+)
+def test_batch_operations(name, version, task):
+    event = load(name)
+    assert parse(event) == BatchOperationsJob(version, event["invocationId"], [task])
+
+
+def test_batch_operations_unknown_schema_is_refused():
+    event = load("s3-batch-operations-2.0.json")
+    event["invocationSchemaVersion"] = "3.0"
+    with pytest.raises(UnknownEnvelope, match=r"schema '3\.0'"):
+        parse(event)
+
+
 @pytest.mark.parametrize(
     ("envelope", "described"),
     [
         (
-            {"Records": [{"eventSource": "aws:sqs", "messageId": "1", "body": SECRET}]},
-            "an object with keys Records",
+            {"Records": [{"eventSource": "aws:kinesis", "kinesis": {"data": SECRET}}]},
+            "event sources aws:kinesis",
         ),
         ([{"key": SECRET}], "a JSON list"),
         (SECRET, "a JSON str"),
-        (
-            {"detail-type": "Object Created", "detail": {"object": {"key": SECRET}}},
-            "keys detail, detail-type",
-        ),
+        ({"detail-type": "Object Created", "detail": {"object": {"key": SECRET}}}, "keys detail, detail-type"),
+        ({"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": SECRET}}, "detail is an object"),
+        ({"s3Bucket": BUCKET, "s3ObjectKey": {"key": SECRET}}, "s3ObjectKey an object with keys key"),
+        ({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": SECRET}}]}, "not JSON"),
+        ({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps({"x": SECRET})}}]}, "keys x"),
+        ({}, "an empty object"),
     ],
-    ids=["sqs", "list", "string", "eventbridge"],
+    ids=[
+        "kinesis",
+        "list",
+        "string",
+        "eventbridge-no-source",
+        "eventbridge-no-key",
+        "cloudtrail-bad",
+        "sns",
+        "sns-x",
+        "empty",
+    ],
 )
 def test_unknown_envelopes(envelope, described):
     with pytest.raises(UnknownEnvelope) as raised:
-        object_refs(envelope)
+        parse(envelope)
     assert described in str(raised.value)
     assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [SECRET, json.dumps({"Type": "Notification", "Message": json.dumps([SECRET])}), json.dumps(SECRET), "{}"],
+    ids=["not-json", "sns-wrapping-a-list", "json-string", "empty-object"],
+)
+def test_unknown_messages(body):
+    with pytest.raises(UnknownEnvelope) as raised:
+        message_refs(body)
+    assert SECRET not in str(raised.value)
+
+
+def test_queue_batch_is_not_a_list_of_objects():
+    with pytest.raises(UnknownEnvelope, match="QueueBatch"):
+        object_refs(load("sqs-s3.json"))
