@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -32,6 +33,54 @@ PARAMETER_SETS = [
     {"CreateTrail": "false", "LogKeyPrefix": "team-a/logs", "TrailKmsKeyArn": KMS_KEY},
 ]
 PARAMETER_IDS = [",".join(p) or "defaults" for p in PARAMETER_SETS]
+EXISTING = "org-log-archive-444455556666"
+OWNER = "444455556666"
+OWNER_KMS_KEY = "arn:aws:kms:us-east-1:444455556666:key/0987dcba-12ab-34cd-56ef-1234567890ab"
+EXISTING_SETS = [
+    {"TrailBucketMode": "existing", "ExistingBucketName": EXISTING},
+    {
+        "TrailBucketMode": "existing",
+        "ExistingBucketName": EXISTING,
+        "LogKeyPrefix": "org/trail",
+        "TrailKmsKeyArn": OWNER_KMS_KEY,
+        "ExistingBucketOwner": OWNER,
+    },
+    {"TrailBucketMode": "existing", "ExistingBucketName": EXISTING, "ExistingBucketOwner": "111122223333"},
+    {"TrailBucketMode": "existing", "ExistingBucketName": EXISTING, "CreateTrail": "true", "LogKeyPrefix": "p"},
+    {"TrailBucketMode": "existing", "ExistingBucketName": EXISTING, "ExistingBucketTrigger": "SQS"},
+    {
+        "TrailBucketMode": "existing",
+        "ExistingBucketName": EXISTING,
+        "ExistingBucketTrigger": "SQS",
+        "LogKeyPrefix": "org/trail",
+        "TrailKmsKeyArn": OWNER_KMS_KEY,
+        "ExistingBucketOwner": OWNER,
+    },
+    {
+        "TrailBucketMode": "existing",
+        "ExistingBucketName": EXISTING,
+        "ExistingBucketTrigger": "SQS",
+        "LogKeyPrefix": "p",
+    },
+]
+EXISTING_IDS = [
+    ",".join(f"{k}={v}" for k, v in p.items() if k not in ("TrailBucketMode", "ExistingBucketName"))
+    .replace(OWNER_KMS_KEY, "kms")
+    .replace("ExistingBucket", "")
+    or "EventBridge"
+    for p in EXISTING_SETS
+]
+EXISTING_ONLY = {
+    "ObjectCreatedRule",
+    "ObjectCreatedRulePermission",
+    "EventsDeadLetterQueue",
+    "EventsDeadLetterQueuePolicy",
+    "ForwardedEventsPolicy",
+    "IngestQueue",
+    "IngestDeadLetterQueue",
+    "IngestQueuePolicy",
+    "IngestEventSourceMapping",
+}
 NO_VALUE = object()
 
 
@@ -43,8 +92,8 @@ def translate(parameters: dict) -> dict:
     return translator.translate(template, dict(parameters), get_managed_policy_map=lambda: {})
 
 
-def resolve(template: dict, parameters: dict) -> dict:
-    """The resources that exist for one parameter set, with the intrinsics the template uses evaluated.
+def evaluator(template: dict, parameters: dict) -> Callable[[object], object]:
+    """Evaluates the intrinsics the template uses for one parameter set.
     References to resources become "<LogicalId>" / "<LogicalId.Attribute>"."""
     values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
     values |= PSEUDO | parameters
@@ -66,6 +115,10 @@ def resolve(template: dict, parameters: dict) -> dict:
             return ev(arg[0]) == ev(arg[1])
         if fn == "Fn::Not":
             return not ev(arg[0])
+        if fn == "Fn::And":
+            return all(map(ev, arg))
+        if fn == "Condition":
+            return condition(arg)
         if fn == "Fn::Sub":
             text, names = (arg, {}) if isinstance(arg, str) else arg
             return sub(text, values | {k: ev(x) for k, x in names.items()})
@@ -81,6 +134,16 @@ def resolve(template: dict, parameters: dict) -> dict:
     def condition(name: str) -> bool:
         return ev(template["Conditions"][name])
 
+    return ev
+
+
+def resolve(template: dict, parameters: dict) -> dict:
+    """The resources that exist for one parameter set, with the intrinsics the template uses evaluated."""
+    ev = evaluator(template, parameters)
+
+    def condition(name: str) -> bool:
+        return ev({"Condition": name})
+
     return {
         logical_id: ev(resource)
         for logical_id, resource in template["Resources"].items()
@@ -91,6 +154,12 @@ def resolve(template: dict, parameters: dict) -> dict:
 def role_statements(resources: dict) -> list[dict]:
     role = resources["ProcessorFunctionRole"]["Properties"]
     return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def logs_prefix(parameters: dict) -> str:
+    """Where the logs start: `<LogKeyPrefix>/AWSLogs/`, or `AWSLogs/`."""
+    key_prefix = parameters.get("LogKeyPrefix", "")
+    return f"{key_prefix}/AWSLogs/" if key_prefix else "AWSLogs/"
 
 
 def as_list(value: object) -> list:
@@ -110,7 +179,7 @@ def test_template_is_lint_clean():
     assert not matches, "\n".join(map(str, matches))
 
 
-@pytest.mark.parametrize("parameters", PARAMETER_SETS, ids=PARAMETER_IDS)
+@pytest.mark.parametrize("parameters", PARAMETER_SETS + EXISTING_SETS, ids=PARAMETER_IDS + EXISTING_IDS)
 def test_translated_template_is_lint_clean(parameters):
     # Only the translated template shows the resources SAM generates (role, S3 permission, bucket
     # notification), so only here does cfn-lint see a bucket -> function -> role -> bucket cycle (E3004).
@@ -122,7 +191,7 @@ def test_translated_template_is_lint_clean(parameters):
 def test_parameters_shape_trail_filter_and_policies(parameters):
     resources = resolve(translate(parameters), parameters)
     key_prefix = parameters.get("LogKeyPrefix", "")
-    logs = f"{key_prefix}/AWSLogs/" if key_prefix else "AWSLogs/"
+    logs = logs_prefix(parameters)
     kms_key = parameters.get("TrailKmsKeyArn")
 
     bucket = resources["TrailBucket"]["Properties"]
@@ -150,7 +219,7 @@ def test_parameters_shape_trail_filter_and_policies(parameters):
     assert [s["Resource"] for s in decrypt] == ([kms_key] if kms_key else [])
 
 
-@pytest.mark.parametrize("parameters", PARAMETER_SETS, ids=PARAMETER_IDS)
+@pytest.mark.parametrize("parameters", PARAMETER_SETS + EXISTING_SETS, ids=PARAMETER_IDS + EXISTING_IDS)
 def test_security_facts(parameters):
     resources = resolve(translate(parameters), parameters)
     if "Trail" in resources:
@@ -175,9 +244,107 @@ def test_security_facts(parameters):
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     ]
 
-    bucket = resources["TrailBucket"]["Properties"]
-    assert all(bucket["PublicAccessBlockConfiguration"].values())
-    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    if "TrailBucket" in resources:
+        bucket = resources["TrailBucket"]["Properties"]
+        assert all(bucket["PublicAccessBlockConfiguration"].values())
+        assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    for queue in ("DeadLetterQueue", "EventsDeadLetterQueue", "IngestQueue", "IngestDeadLetterQueue"):
+        if queue in resources:
+            assert resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+def test_create_mode_has_none_of_the_existing_bucket_wiring():
+    resources = resolve(translate({}), {})
+    assert not EXISTING_ONLY & set(resources)
+    assert {"TrailBucket", "TrailBucketPolicy", "Trail"} <= set(resources)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "holds"),
+    [
+        ({}, True),
+        ({"TrailBucketMode": "existing"}, False),
+        ({"TrailBucketMode": "existing", "ExistingBucketName": EXISTING}, True),
+    ],
+)
+def test_existing_mode_requires_a_bucket_name(parameters, holds):
+    template = yaml_parse(TEMPLATE.read_text())
+    ev = evaluator(template, parameters)
+    (rule,) = template["Rules"].values()
+    applies = ev(rule["RuleCondition"])
+    assert (not applies or all(ev(a["Assert"]) for a in rule["Assertions"])) == holds
+
+
+@pytest.mark.parametrize("parameters", EXISTING_SETS, ids=EXISTING_IDS)
+def test_existing_bucket_wiring(parameters):
+    resources = resolve(translate(parameters), parameters)
+    logs = logs_prefix(parameters)
+    owner = parameters.get("ExistingBucketOwner")
+    kms_key = parameters.get("TrailKmsKeyArn")
+    via_queue = parameters.get("ExistingBucketTrigger") == "SQS"
+
+    # Nothing is created on the bucket side: no bucket, policy, trail or notification.
+    assert not {"TrailBucket", "TrailBucketPolicy", "Trail"} & set(resources)
+
+    statements = role_statements(resources)
+    [get_object] = [s for s in statements if "s3:GetObject" in as_list(s["Action"])]
+    assert as_list(get_object["Resource"]) == [f"arn:aws:s3:::{EXISTING}/{logs}*"]
+    assert get_object.get("Condition") == ({"StringEquals": {"s3:ResourceAccount": owner}} if owner else None)
+    decrypt = [s for s in statements if "kms:Decrypt" in as_list(s["Action"])]
+    assert [s["Resource"] for s in decrypt] == ([kms_key] if kms_key else [])
+    consume = [s for s in statements if "sqs:ReceiveMessage" in as_list(s["Action"])]
+    assert [s["Resource"] for s in consume] == (["<IngestQueue.Arn>"] if via_queue else [])
+
+    if via_queue:
+        assert not {"ObjectCreatedRule", "ObjectCreatedRulePermission", "EventsDeadLetterQueue"} & set(resources)
+        queue = resources["IngestQueue"]["Properties"]
+        assert queue["RedrivePolicy"] == {"deadLetterTargetArn": "<IngestDeadLetterQueue.Arn>", "maxReceiveCount": 5}
+        assert queue["VisibilityTimeout"] >= 6 * int(parameters.get("FunctionTimeout", 300))
+        [allow, deny] = resources["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        assert (allow["Principal"], allow["Action"], allow["Resource"]) == (
+            {"Service": "s3.amazonaws.com"},
+            "sqs:SendMessage",
+            "<IngestQueue.Arn>",
+        )
+        expected = {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{EXISTING}"}}
+        if owner:
+            expected["StringEquals"] = {"aws:SourceAccount": owner}
+        assert allow["Condition"] == expected
+        assert deny["Effect"] == "Deny"
+        mapping = resources["IngestEventSourceMapping"]["Properties"]
+        assert mapping["EventSourceArn"] == "<IngestQueue.Arn>"
+        assert mapping["FunctionName"] == "<ProcessorFunction>"
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    else:
+        assert not {"IngestQueue", "IngestQueuePolicy", "IngestEventSourceMapping"} & set(resources)
+        rule = resources["ObjectCreatedRule"]["Properties"]
+        pattern = {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {
+                "bucket": {"name": [EXISTING]},
+                "object": {"key": [{"wildcard": f"{logs}*/CloudTrail/*.json.gz"}]},
+            },
+        }
+        if owner:
+            pattern["account"] = [owner]
+        assert rule["EventPattern"] == pattern
+        [target] = rule["Targets"]
+        assert target["Arn"] == "<ProcessorFunction.Arn>"
+        assert target["DeadLetterConfig"] == {"Arn": "<EventsDeadLetterQueue.Arn>"}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+        permission = resources["ObjectCreatedRulePermission"]["Properties"]
+        assert (permission["Principal"], permission["SourceArn"]) == ("events.amazonaws.com", "<ObjectCreatedRule.Arn>")
+        [dlq] = resources["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        assert dlq["Principal"] == {"Service": "events.amazonaws.com"}
+        assert dlq["Condition"] == {"ArnEquals": {"aws:SourceArn": "<ObjectCreatedRule.Arn>"}}
+        # Another account's bucket: its events are forwarded to this account's default bus.
+        forwarded = owner is not None and owner != PSEUDO["AWS::AccountId"]
+        assert ("ForwardedEventsPolicy" in resources) == forwarded
+        if forwarded:
+            statement = resources["ForwardedEventsPolicy"]["Properties"]["Statement"]
+            assert statement["Principal"] == {"AWS": f"arn:aws:iam::{owner}:root"}
+            assert statement["Action"] == "events:PutEvents"
 
 
 # --- the SAM CLI ------------------------------------------------------------------------------------
