@@ -46,6 +46,14 @@ def test_logs_are_read(key):
         ("AWSLogs/111122223333/ConfigWritabilityCheckFile", "CloudTrail write check"),
         ("my logs/AWSLogs/o-abc123def4/111122223333/ConfigWritabilityCheckFile", "CloudTrail write check"),
         ("", "empty key"),
+        (
+            "AWSLogs/o-abc123def4/111122223333/Config/us-east-1/2023/9/11/ConfigHistory/x.json.gz",
+            "Config file, not a CloudTrail log",
+        ),
+        (
+            "logs/AWSLogs/111122223333/vpcflowlogs/us-east-1/2023/09/11/x.log.gz",
+            "vpcflowlogs file, not a CloudTrail log",
+        ),
     ],
 )
 def test_not_logs_are_skipped(key, reason):
