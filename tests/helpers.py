@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import random
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +149,21 @@ def s3_event(bucket: str, *keys: str) -> dict[str, Any]:
 
     records = [s3_notification(bucket, key, 1, "etag", number)["Records"][0] for number, key in enumerate(keys)]
     return {"Records": records}
+
+
+@contextlib.contextmanager
+def embedded_stack(monkeypatch: Any) -> Iterator[tuple[Any, Any]]:
+    """The stack on moto's server (one request at a time, see EmbeddedAws: DynamoDB's isolation),
+    with its credentials and the function's environment set for the handler."""
+    from supportwatch import handler
+    from supportwatch.aws.local import EmbeddedAws, deploy
+
+    with EmbeddedAws() as aws:
+        for name, value in aws.environment().items():
+            monkeypatch.setenv(name, value)
+        resources = deploy(aws, TEMPLATE)
+        for name, value in resources.function_environment.items():
+            monkeypatch.setenv(name, value)
+        handler.processor.cache_clear()
+        yield aws, resources
+        handler.processor.cache_clear()

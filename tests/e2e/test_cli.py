@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from supportwatch.aggregate import Ledger
-from supportwatch.aws.local import EmbeddedAws, deploy
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.main import main
 from supportwatch.cli.progress import Progress
@@ -27,8 +26,8 @@ from tests.helpers import (
     CANARY,
     FIXTURES,
     REPO,
-    TEMPLATE,
     comparable,
+    embedded_stack,
     expected_totals,
     random_support_records,
 )
@@ -92,29 +91,22 @@ def test_demo_folder_matches_its_expected_summaries(capsys):
     assert json.loads(out)["summaries"] == expected["summaries"]
 
 
-def test_query_reads_the_table_back(capsys):
+def test_query_reads_the_table_back(capsys, monkeypatch):
     records = random_support_records(25, seed=6)
-    with EmbeddedAws() as aws:
-        os.environ.update(aws.environment())
-        try:
-            stack = deploy(aws, TEMPLATE)
-            events = extract(records).events
-            SummaryStore(aws.client("dynamodb"), stack.table).commit("s3://bucket/key", events)
-            code, out, err = run_cli(
-                capsys, "query", "--table", stack.table, "--endpoint-url", aws.endpoint_url, "--format", "json"
-            )
-            assert code == 0, err
-            ledger = Ledger()
-            ledger.commit("key", events)
-            assert json.loads(out) == export_document(ledger.identities())
-            code, out, _ = run_cli(capsys, "query", "--table", stack.table, "--endpoint-url", aws.endpoint_url)
-            assert out.startswith("IDENTITY") and "25 calls" in out
-            code, _, err = run_cli(capsys, "query", "--table", "missing", "--endpoint-url", aws.endpoint_url)
-            assert code == 1 and "ResourceNotFoundException" in err and len(err.splitlines()) == 1
-        finally:
-            for name in aws.environment():
-                os.environ.pop(name, None)
-            os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    with embedded_stack(monkeypatch) as (aws, stack):
+        events = extract(records).events
+        SummaryStore(aws.client("dynamodb"), stack.table).commit("s3://bucket/key", events)
+        code, out, err = run_cli(
+            capsys, "query", "--table", stack.table, "--endpoint-url", aws.endpoint_url, "--format", "json"
+        )
+        assert code == 0, err
+        ledger = Ledger()
+        ledger.commit("key", events)
+        assert json.loads(out) == export_document(ledger.identities())
+        code, out, _ = run_cli(capsys, "query", "--table", stack.table, "--endpoint-url", aws.endpoint_url)
+        assert out.startswith("IDENTITY") and "25 calls" in out
+        code, _, err = run_cli(capsys, "query", "--table", "missing", "--endpoint-url", aws.endpoint_url)
+        assert code == 1 and "ResourceNotFoundException" in err and len(err.splitlines()) == 1
 
 
 def test_nothing_readable_exits_non_zero_with_one_line(tmp_path, capsys):

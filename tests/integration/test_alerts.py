@@ -12,10 +12,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from supportwatch import handler
-from supportwatch.aws.local import EmbeddedAws, deploy, received_alerts, subscribe_queue
+from supportwatch.aws.local import received_alerts, subscribe_queue
 from supportwatch.aws.store import ALERT_LEASE_SECONDS, SummaryStore
 from supportwatch.models import Alert
-from tests.helpers import CANARY, TEMPLATE, MotoAccount, gzip_document, random_support_records, s3_event, support_record
+from tests.helpers import (
+    CANARY,
+    MotoAccount,
+    embedded_stack,
+    gzip_document,
+    random_support_records,
+    s3_event,
+    support_record,
+)
 from tests.integration.conftest import LambdaContext
 
 DAY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/"
@@ -142,12 +150,7 @@ def test_alerts_once_from_concurrent_invocations(monkeypatch):
     records = random_support_records(120, seed=21, identities=4, days=2)
     records += [support_record(arn=ROOT, time=f"2023-09-1{n}T10:00:00Z") for n in (0, 1)]
     keys = [f"{DAY}f{n}.json.gz" for n in range(10)]
-    with EmbeddedAws() as aws:
-        for name, value in aws.environment().items():
-            monkeypatch.setenv(name, value)
-        resources = deploy(aws, TEMPLATE)
-        for name, value in resources.function_environment.items():
-            monkeypatch.setenv(name, value)
+    with embedded_stack(monkeypatch) as (aws, resources):
         monkeypatch.setenv("VOLUME_THRESHOLD", "10")
         inbox = subscribe_queue(aws, resources.topic_arn)
         s3 = aws.client("s3")

@@ -9,12 +9,19 @@ from typing import Any
 import boto3
 import pytest
 
-from supportwatch.aws.local import EmbeddedAws, LocalStack, deploy, received_alerts, subscribe_queue
+from supportwatch.aws.local import LocalStack, received_alerts, subscribe_queue
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli import backfill
 from supportwatch.cli.main import main
 from supportwatch.export import export_document
-from tests.helpers import TEMPLATE, MotoAccount, comparable, expected_totals, gzip_document, support_record
+from tests.helpers import (
+    MotoAccount,
+    comparable,
+    embedded_stack,
+    expected_totals,
+    gzip_document,
+    support_record,
+)
 
 ORG = "trails/AWSLogs/o-abcd123456"
 FILES = {  # key -> (identity, day)
@@ -107,10 +114,7 @@ def table_items(dynamodb: Any, table: str) -> list[str]:
 
 def test_backfill_counts_every_event_once_and_a_second_run_changes_nothing(capsys, list_calls, monkeypatch):
     """Through moto's server (one request at a time, as DynamoDB isolates transactions), 4 workers."""
-    with EmbeddedAws() as aws:
-        for name, value in aws.environment().items():
-            monkeypatch.setenv(name, value)
-        resources = deploy(aws, TEMPLATE)
+    with embedded_stack(monkeypatch) as (aws, resources):
         s3, dynamodb = aws.client("s3"), aws.client("dynamodb")
         records = put_trail(lambda key, body: s3.put_object(Bucket=resources.bucket, Key=key, Body=body))
         inbox = subscribe_queue(aws, resources.topic_arn)

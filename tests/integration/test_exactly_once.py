@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from supportwatch import handler
 from supportwatch.alerting import Alerting
-from supportwatch.aws.local import EmbeddedAws, deploy
+from supportwatch.aws.local import deploy
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import CONFLICT_RETRIES, SummaryStore
@@ -24,6 +24,7 @@ from tests.helpers import (
     TEMPLATE,
     MotoAccount,
     comparable,
+    embedded_stack,
     expected_totals,
     gzip_document,
     random_support_records,
@@ -175,12 +176,7 @@ def test_files_for_the_same_identities_processed_concurrently(monkeypatch):
         files[names[number % 12]].append(record)
         if number % 5 == 0:  # a fifth of the events delivered twice, in another file
             files[names[(number + 5) % 12]].append(record)
-    with EmbeddedAws() as aws:
-        for name, value in aws.environment().items():
-            monkeypatch.setenv(name, value)
-        resources = deploy(aws, TEMPLATE)
-        for name, value in resources.function_environment.items():
-            monkeypatch.setenv(name, value)
+    with embedded_stack(monkeypatch) as (aws, resources):
         s3 = aws.client("s3")
         for key, body in files.items():
             s3.put_object(Bucket=resources.bucket, Key=key, Body=gzip_document(body))
