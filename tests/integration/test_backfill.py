@@ -231,3 +231,35 @@ def test_backfill_needs_a_target_and_names_a_missing_table(stack, capsys):
     assert code == 1 and err.splitlines()[-1].startswith("supportwatch: table nope not found in us-east-1")
     code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/")
     assert code == 2 and "no AWSLogs/ folder directly under" in err
+
+
+def test_stack_gives_the_table_topic_and_alert_settings(stack, capsys):
+    """`--stack` reads the deployed stack's outputs and parameters (a plain CloudFormation stack on moto
+    with the same outputs and parameters stands in for the SAM one, which moto cannot transform)."""
+    put_trail(stack.put)
+    inbox = stack.inbox()
+    template = {
+        "Parameters": {name: {"Type": "String"} for name in ("AlertRules", "VolumeThreshold", "MinSeverity")},
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "SummaryTableName": {"Value": stack.resources.table},
+            "AlertTopicArn": {"Value": stack.resources.topic_arn},
+        },
+    }
+    parameters = {"AlertRules": "access-denied", "VolumeThreshold": "50", "MinSeverity": "medium"}
+    boto3.client("cloudformation").create_stack(
+        StackName="supportwatch",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    )
+    code, out, err = run(
+        capsys, "backfill", f"s3://{stack.bucket}/trails/", "--stack", "supportwatch", "--format", "json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["counted"] == 20
+    assert {alert["rule"] for alert in received_alerts(MotoAccount(), inbox)} == {"access-denied"}
+    code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", "--stack", "absent")
+    assert (
+        code == 1
+        and err.splitlines()[-1] == "supportwatch: stack absent not found in us-east-1: check --stack and --region"
+    )
