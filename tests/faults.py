@@ -82,9 +82,9 @@ class HttpFaults:
         self.failed[operation] += 1
         return fault(request)
 
-    def install(self, monkeypatch: Any) -> None:
-        """Every client the handler builds from now on goes through these faults."""
-        real = handler.client
+    def install(self, monkeypatch: Any, module: Any = handler) -> None:
+        """Every client `module` (the handler, or a CLI module) builds from now on goes through these faults."""
+        real = module.client
 
         def faulty(service: str, *args: Any, **kwargs: Any) -> Any:
             made = real(service, *args, **kwargs)
@@ -92,7 +92,7 @@ class HttpFaults:
             made.meta.events.register("before-send", self._before_send)
             return made
 
-        monkeypatch.setattr(handler, "client", faulty)
+        monkeypatch.setattr(module, "client", faulty)
         handler.processor.cache_clear()
 
 

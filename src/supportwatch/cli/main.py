@@ -40,6 +40,12 @@ def _backfill(args: argparse.Namespace) -> int:
     return backfill.run(args)
 
 
+def _redrive(args: argparse.Namespace) -> int:
+    from supportwatch.cli import redrive
+
+    return redrive.run(args)
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -103,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
     _alert_options(backfill, {})  # the stack's settings, else the function's defaults
     _aws_options(backfill)
+
+    redrive = command("redrive", _redrive, "Replay the function's failed events from its DLQ, exactly once.")
+    redrive.add_argument("--queue-url", required=True, help="the DLQ (the function's on-failure destination)")
+    redrive.add_argument("--dry-run", action="store_true", help="list what would be replayed, change nothing")
+    redrive.add_argument("--max", type=int, metavar="N", help="replay at most N messages")
+    redrive.add_argument("--stack", help="the deployed stack: its table, topic and alert settings")
+    redrive.add_argument("--table", help="the summaries table (instead of, or overriding, --stack)")
+    redrive.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
+    redrive.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
+    _alert_options(redrive, {})
+    _aws_options(redrive)
     return parser
 
 

@@ -1,0 +1,145 @@
+"""`supportwatch redrive --queue-url URL`: replay the function's failed events from its DLQ, locally.
+
+A message is either Lambda's on-failure destination record of an asynchronous invocation
+(`{"requestContext": {"requestId", "condition": "RetriesExhausted", ...}, "requestPayload": <event>}`)
+or, from the SQS-mode notification queue's DLQ, the original notification itself. Its objects go
+through the function's own `Processor` (S3 reads, the exactly-once store, the alert claims), so
+what the failed invocation already counted is not counted again. The alert claims are owned by the
+failed invocation's request id (or `sqs:<message id>`, which SQS keeps when it moves a message to
+the DLQ), so claims it left unpublished are published now rather than after their lease. A message
+is deleted only once every object it names was processed; one that fails again stays in the queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from supportwatch.aws.clients import client
+from supportwatch.cli.backfill import _attempts, _processor
+from supportwatch.models import ObjectRef
+from supportwatch.pipeline import ObjectReport, Processor
+from supportwatch.triggers import UnknownEnvelope, message_refs, object_refs
+
+VISIBILITY_SECONDS = 300  # a message being replayed is hidden from other readers meanwhile
+
+
+@dataclass(slots=True)
+class Replay:
+    """One DLQ message: what it holds and what became of it."""
+
+    message_id: str
+    receipt: str
+    kind: str = "unknown"  # destination | notification | unknown
+    owner: str = ""
+    condition: str | None = None
+    refs: list[ObjectRef] = field(default_factory=list)
+    reports: list[ObjectReport] = field(default_factory=list)
+    error: str | None = None
+    deleted: bool = False
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "messageId": self.message_id,
+            "kind": self.kind,
+            "condition": self.condition,
+            "objects": [ref.uri for ref in self.refs],
+            "outcomes": [report.outcome for report in self.reports],
+            "counted": sum(report.counted for report in self.reports),
+            "alerts": sum(report.alerts for report in self.reports),
+            "error": self.error,
+            "deleted": self.deleted,
+        }
+
+
+def parse_message(message: dict[str, Any]) -> Replay:
+    """The objects a DLQ message names, and the owner its replay's alert claims take."""
+    replay = Replay(message["MessageId"], message["ReceiptHandle"], owner=f"sqs:{message['MessageId']}")
+    body = message.get("Body", "")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        replay.error = f"body is not JSON ({len(body)} characters)"
+        return replay
+    try:
+        if isinstance(document, dict) and "requestPayload" in document:
+            context = document.get("requestContext") or {}
+            replay.kind = "destination"
+            replay.condition = context.get("condition")
+            replay.owner = context.get("requestId") or replay.owner
+            replay.refs = object_refs(document["requestPayload"])
+        else:
+            replay.kind = "notification"
+            replay.refs = message_refs(body)
+    except UnknownEnvelope as error:
+        replay.error = str(error)
+    return replay
+
+
+def receive(sqs: Any, queue_url: str, limit: int | None) -> list[Replay]:
+    """Messages from the queue until it is empty (for this run) or `limit` is reached."""
+    found: list[Replay] = []
+    while limit is None or len(found) < limit:
+        batch = 10 if limit is None else min(10, limit - len(found))
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=batch, VisibilityTimeout=VISIBILITY_SECONDS, WaitTimeSeconds=1
+        ).get("Messages", [])
+        if not messages:
+            break
+        found += [parse_message(message) for message in messages]
+    return found
+
+
+def replay(processor: Processor, sqs: Any, queue_url: str, message: Replay) -> None:
+    """Process every object of a message; delete it only when all of them went through."""
+    if message.error:
+        return
+    for ref in message.refs:
+        report, failure = _attempts(processor, ref, message.owner)
+        if report is None:
+            message.error = f"{ref.uri}: {failure}"
+            return
+        message.reports.append(report)
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt)
+    message.deleted = True
+
+
+def _line(message: Replay, dry_run: bool) -> str:
+    what = f"{message.message_id} ({message.kind}{', ' + message.condition if message.condition else ''})"
+    objects = ", ".join(ref.uri for ref in message.refs) or "no objects"
+    if dry_run:
+        return f"{what}: would replay {objects}" + (f"; cannot: {message.error}" if message.error else "")
+    if message.deleted:
+        done = ", ".join(f"{report.ref.key}: {report.outcome}, {report.counted} counted" for report in message.reports)
+        return f"{what}: replayed and deleted: {done or 'nothing to do'}"
+    return f"{what}: failed, kept in the queue: {message.error}"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max is not None and args.max < 1:
+        raise ValueError("--max must be at least 1")
+    sqs = client("sqs", endpoint_url=args.endpoint_url, region_name=args.region)
+    processor = None if args.dry_run else _processor(args)[0]
+    messages = receive(sqs, args.queue_url, args.max)
+    for message in messages:
+        if args.dry_run:
+            sqs.change_message_visibility(QueueUrl=args.queue_url, ReceiptHandle=message.receipt, VisibilityTimeout=0)
+        else:
+            assert processor is not None
+            replay(processor, sqs, args.queue_url, message)
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"messages": [message.fields() for message in messages]}, indent=2) + "\n")
+    else:
+        for message in messages:
+            sys.stdout.write(_line(message, args.dry_run) + "\n")
+        done = sum(message.deleted for message in messages)
+        verb = "listed" if args.dry_run else f"replayed {done} of"
+        sys.stdout.write(f"{verb} {len(messages)} messages\n")
+    failed = [message for message in messages if not message.deleted and not args.dry_run]
+    if failed:
+        sys.stderr.write(f"supportwatch: {len(failed)} messages failed and stay in the queue; run again later\n")
+        return 1
+    return 0
