@@ -47,6 +47,10 @@ OUTCOME_METRICS = {
 class ObjectsFailed(RuntimeError):
     """Some objects could not be processed; the invocation is retried."""
 
+    @classmethod
+    def of(cls, failed: list[str], total: int) -> ObjectsFailed:
+        return cls(f"{len(failed)} of {total} objects failed: {', '.join(failed[:5])}")
+
 
 @cache
 def processor() -> Processor:
@@ -97,7 +101,7 @@ def process_all(refs: list[ObjectRef], owner: str) -> tuple[list[ObjectReport], 
 def answer_objects(trigger: Objects, context: LambdaContext) -> dict[str, Any]:
     reports, failed = process_all(trigger.refs, context.aws_request_id)
     if failed:
-        raise ObjectsFailed(f"{len(failed)} of {len(trigger.refs)} objects failed: {', '.join(failed[:5])}")
+        raise ObjectsFailed.of(failed, len(trigger.refs))
     return {"reports": [report.fields() for report in reports]}
 
 
@@ -113,7 +117,7 @@ def answer_queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
         # The message id names the attempt for alert claims: it stays the same across redeliveries.
         reports, failed = process_all(refs, f"sqs:{record.message_id}")
         if failed:
-            raise ObjectsFailed(f"{len(failed)} of {len(refs)} objects failed: {', '.join(failed[:5])}")
+            raise ObjectsFailed.of(failed, len(refs))
         return [report.fields() for report in reports]
 
     batch = BatchProcessor(event_type=EventType.SQS)

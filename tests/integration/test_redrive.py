@@ -10,7 +10,7 @@ import pytest
 
 from supportwatch import handler
 from supportwatch.aws.store import SummaryStore
-from supportwatch.cli import backfill
+from supportwatch.cli import target
 from supportwatch.cli.main import main
 from supportwatch.export import export_document
 from tests.faults import HttpFaults, json_error, lambda_retries, no_backoff, received_alerts
@@ -47,7 +47,7 @@ def destination_record(event: dict, context: LambdaContext, error: Exception) ->
 def failed(stack, monkeypatch):
     """KEY's invocation failed three times (throttled table): its destination record is in the DLQ."""
     no_backoff(monkeypatch)
-    monkeypatch.setattr(backfill.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(target.time, "sleep", lambda seconds: None)
     stack.put_records(KEY, RECORDS)
     stack.put_records(OTHER, OTHER_RECORDS)
     faults = HttpFaults()
@@ -101,7 +101,7 @@ def test_redrive_counts_once_and_deletes_the_message(failed, capsys):
 def test_a_message_that_fails_again_stays_in_the_queue(failed, monkeypatch, capsys):
     stack, queue, faults = failed
     boto3.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(s3_event(stack.bucket, OTHER)))
-    faults.install(monkeypatch, backfill)  # the table is still throttled for the redrive too
+    faults.install(monkeypatch, target)  # the table is still throttled for the redrive too
     assert run(stack, queue) == 1
     assert "failed, kept in the queue" in capsys.readouterr().out
     assert remaining(queue) == 2

@@ -11,29 +11,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.aws.clients import client
 from supportwatch.aws.listing import S3Listing
-from supportwatch.aws.notify import SnsPublisher
-from supportwatch.aws.objects import S3Objects
-from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.progress import Progress, duration
-from supportwatch.cli.target import check_table, stack_settings
-from supportwatch.config import AlertSettings, Settings
+from supportwatch.cli.target import ATTEMPTS, processor_for, with_retries
 from supportwatch.export import to_json
 from supportwatch.layout import manifest_line, parse_day, parse_log_key, parse_s3_uri, plan
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
 from supportwatch.routing import skip_reason
-
-ATTEMPTS = 3  # like an asynchronous Lambda invocation: the first try and two retries
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return _manifest(refs, args.emit_manifest)
     if args.dry_run:
         return _dry_run(refs, args.format)
-    processor, owner = _processor(args)
+    processor, owner = processor_for(args)
     started = time.monotonic()
     reports, failures = process(processor, refs, owner, args.workers)
     totals = Totals.of(reports, failures, time.monotonic() - started)
@@ -111,53 +103,6 @@ def _size(count: float) -> str:
     return f"{count:.1f} TiB"
 
 
-def settings_of(args: argparse.Namespace) -> Settings:
-    """The stack's settings (`--stack`), or `--table`/`--topic-arn`; alert options override either."""
-    if args.stack:
-        settings = stack_settings(args.stack, args.endpoint_url, args.region)
-    elif args.table and (args.topic_arn or args.no_alerts):
-        settings = Settings(args.table, args.topic_arn or "")
-    else:
-        raise ValueError("name the target: --stack NAME, or --table NAME with --topic-arn ARN (or --no-alerts)")
-    if args.table:
-        settings = replace(settings, table_name=args.table)
-    if args.topic_arn:
-        settings = replace(settings, topic_arn=args.topic_arn)
-    alerts = settings.alerts
-    if args.no_alerts:
-        alerts = AlertSettings(rules=frozenset())
-    else:
-        overrides = {
-            "rules": frozenset(args.rules) if args.rules is not None else None,
-            "volume_threshold": args.volume_threshold,
-            "allowlist": tuple(args.allowlist) if args.allowlist is not None else None,
-            "min_severity": args.min_severity,
-        }
-        alerts = replace(alerts, **{name: value for name, value in overrides.items() if value is not None})
-    return replace(settings, alerts=alerts)
-
-
-def _processor(args: argparse.Namespace) -> tuple[Processor, str]:
-    """The function's Processor with this run's clients; the owner of its alert claims is the run."""
-    settings = settings_of(args)
-    dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
-    check_table(dynamodb, settings.table_name)
-    store = SummaryStore(dynamodb, settings.table_name, settings.marker_ttl_days)
-    if settings.alerts.rules:
-        sns = client("sns", endpoint_url=args.endpoint_url, region_name=args.region)
-        alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store.lookup_command))
-    else:  # no rule is on: nothing is claimed or published
-        alerting = Alerting(MemoryClaims(), CollectingPublisher())
-    processor = Processor(
-        fetch=S3Objects(client("s3", endpoint_url=args.endpoint_url, region_name=args.region)).read,
-        sink=store,
-        alerting=alerting,
-        alert_settings=settings.alerts,
-        max_bytes=settings.max_decompressed_bytes,
-    )
-    return processor, f"backfill-{uuid.uuid4()}"
-
-
 def process(
     processor: Processor, refs: Sequence[ObjectRef], owner: str, workers: int, stream: Any = None
 ) -> tuple[list[ObjectReport], list[tuple[ObjectRef, str]]]:
@@ -167,7 +112,7 @@ def process(
     failures: list[tuple[ObjectRef, str]] = []
 
     def one(ref: ObjectRef) -> None:
-        report, failure = _attempts(processor, ref, owner)
+        report, failure = with_retries(processor, ref, owner)
         if report is None:
             failures.append((ref, failure))
             report = ObjectReport(ref, "unavailable", failure)
@@ -183,18 +128,6 @@ def process(
         pool.shutdown(cancel_futures=True)
         progress.close()
     return reports, failures
-
-
-def _attempts(processor: Processor, ref: ObjectRef, owner: str) -> tuple[ObjectReport | None, str]:
-    """Process with retries (the same owner, as a Lambda retry keeps its request id)."""
-    reason = ""
-    for attempt in range(ATTEMPTS):
-        try:
-            return processor.process(ref, owner), ""
-        except Exception as error:  # transient AWS errors, conflicts, undelivered alerts: retried
-            reason = f"{type(error).__name__}: {error}"
-            time.sleep(0.2 * 2**attempt)
-    return None, reason
 
 
 @dataclass(slots=True)

@@ -28,10 +28,10 @@ from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.inputs import discover
 from supportwatch.cli.output import note_ignored, note_reports, render
 from supportwatch.cli.progress import Progress
+from supportwatch.cli.target import ATTEMPTS
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
 
-LAMBDA_ASYNC_ATTEMPTS = 3  # the first invocation and Lambda's two retries
 REPO_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
 
@@ -75,13 +75,13 @@ def invoke(ref: ObjectRef, event: dict) -> ObjectReport:
 
     context = LocalContext(aws_request_id=str(uuid.uuid4()))  # Lambda keeps it across the retries
     failure: Exception | None = None
-    for _ in range(LAMBDA_ASYNC_ATTEMPTS):
+    for _ in range(ATTEMPTS):
         try:
             (fields,) = handler.lambda_handler(event, context)["reports"]
             return ObjectReport.from_fields(fields)
         except Exception as error:  # the handler raises so that Lambda retries
             failure = error
-    return ObjectReport(ref, "unavailable", f"failed {LAMBDA_ASYNC_ATTEMPTS} times, would go to the DLQ: {failure}")
+    return ObjectReport(ref, "unavailable", f"failed {ATTEMPTS} times, would go to the DLQ: {failure}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supportwatch.aws.clients import client
-from supportwatch.cli.backfill import _attempts, _processor
+from supportwatch.cli.target import processor_for, with_retries
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
 from supportwatch.triggers import UnknownEnvelope, message_refs, object_refs
@@ -98,7 +98,7 @@ def replay(processor: Processor, sqs: Any, queue_url: str, message: Replay) -> N
     if message.error:
         return
     for ref in message.refs:
-        report, failure = _attempts(processor, ref, message.owner)
+        report, failure = with_retries(processor, ref, message.owner)
         if report is None:
             message.error = f"{ref.uri}: {failure}"
             return
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max is not None and args.max < 1:
         raise ValueError("--max must be at least 1")
     sqs = client("sqs", endpoint_url=args.endpoint_url, region_name=args.region)
-    processor = None if args.dry_run else _processor(args)[0]
+    processor = None if args.dry_run else processor_for(args)[0]
     messages = receive(sqs, args.queue_url, args.max)
     for message in messages:
         if args.dry_run:

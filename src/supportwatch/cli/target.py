@@ -1,15 +1,28 @@
-"""Which table and topic a command works on, and one-line reasons when they cannot be reached."""
+"""Which table and topic a command works on, one-line reasons when they cannot be reached, and the
+function's own processing run against them from the CLI (backfill, redrive)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.aws.clients import client
-from supportwatch.config import Settings
+from supportwatch.aws.notify import SnsPublisher
+from supportwatch.aws.objects import S3Objects
+from supportwatch.aws.store import SummaryStore
+from supportwatch.config import AlertSettings, Settings
+from supportwatch.models import ObjectRef
+from supportwatch.pipeline import ObjectReport, Processor
+
+ATTEMPTS = 3  # like an asynchronous Lambda invocation: the first try and two retries
 
 
 class AwsProblem(Exception):
@@ -67,3 +80,62 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
         "MAX_DECOMPRESSED_BYTES": parameters.get("MaxDecompressedBytes", ""),
     }
     return Settings.from_env(environment)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The stack's settings (`--stack`), or `--table`/`--topic-arn`; alert options override either."""
+    if args.stack:
+        settings = stack_settings(args.stack, args.endpoint_url, args.region)
+    elif args.table and (args.topic_arn or args.no_alerts):
+        settings = Settings(args.table, args.topic_arn or "")
+    else:
+        raise ValueError("name the target: --stack NAME, or --table NAME with --topic-arn ARN (or --no-alerts)")
+    if args.table:
+        settings = replace(settings, table_name=args.table)
+    if args.topic_arn:
+        settings = replace(settings, topic_arn=args.topic_arn)
+    alerts = settings.alerts
+    if args.no_alerts:
+        alerts = AlertSettings(rules=frozenset())
+    else:
+        overrides = {
+            "rules": frozenset(args.rules) if args.rules is not None else None,
+            "volume_threshold": args.volume_threshold,
+            "allowlist": tuple(args.allowlist) if args.allowlist is not None else None,
+            "min_severity": args.min_severity,
+        }
+        alerts = replace(alerts, **{name: value for name, value in overrides.items() if value is not None})
+    return replace(settings, alerts=alerts)
+
+
+def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
+    """The function's Processor with this run's clients; the owner of its alert claims is the run."""
+    settings = settings_of(args)
+    dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
+    check_table(dynamodb, settings.table_name)
+    store = SummaryStore(dynamodb, settings.table_name, settings.marker_ttl_days)
+    if settings.alerts.rules:
+        sns = client("sns", endpoint_url=args.endpoint_url, region_name=args.region)
+        alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store.lookup_command))
+    else:  # no rule is on: nothing is claimed or published
+        alerting = Alerting(MemoryClaims(), CollectingPublisher())
+    processor = Processor(
+        fetch=S3Objects(client("s3", endpoint_url=args.endpoint_url, region_name=args.region)).read,
+        sink=store,
+        alerting=alerting,
+        alert_settings=settings.alerts,
+        max_bytes=settings.max_decompressed_bytes,
+    )
+    return processor, f"backfill-{uuid.uuid4()}"
+
+
+def with_retries(processor: Processor, ref: ObjectRef, owner: str) -> tuple[ObjectReport | None, str]:
+    """Process with retries (the same owner, as a Lambda retry keeps its request id)."""
+    reason = ""
+    for attempt in range(ATTEMPTS):
+        try:
+            return processor.process(ref, owner), ""
+        except Exception as error:  # transient AWS errors, conflicts, undelivered alerts: retried
+            reason = f"{type(error).__name__}: {error}"
+            time.sleep(0.2 * 2**attempt)
+    return None, reason
