@@ -72,6 +72,13 @@ class AlertSettings:
         )
 
 
+def exact_budget(env: Mapping[str, str]) -> int | None:
+    """What the exact decoder may hold inside Lambda: an eighth of the function's memory (json's
+    objects take several times the document's size). Outside Lambda: no bound beyond the cap."""
+    memory_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "").strip()
+    return int(memory_mb) << 17 if memory_mb.isdigit() else None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     table_name: str
@@ -79,6 +86,7 @@ class Settings:
     alerts: AlertSettings = AlertSettings()
     marker_ttl_days: int = DEFAULT_MARKER_TTL_DAYS
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
+    exact_max_bytes: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -94,4 +102,5 @@ class Settings:
             alerts=AlertSettings.from_env(env),
             marker_ttl_days=_positive_int(env, "MARKER_TTL_DAYS", DEFAULT_MARKER_TTL_DAYS),
             max_decompressed_bytes=_positive_int(env, "MAX_DECOMPRESSED_BYTES", DEFAULT_MAX_DECOMPRESSED_BYTES),
+            exact_max_bytes=exact_budget(env),
         )

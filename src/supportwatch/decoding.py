@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from supportwatch.fastpath import NotProven, scan
-from supportwatch.inflate import GZIP_MAGIC, UnreadableLog, decompress
+from supportwatch.inflate import GZIP_MAGIC, OverCap, UnreadableLog, decompress
 from supportwatch.records import Extraction, extract
 
 __all__ = ["UnreadableLog", "decode", "read_events", "read_events_exactly"]
@@ -66,7 +66,7 @@ def decode(data: bytes, max_bytes: int) -> list[Any]:
     if data.startswith(GZIP_MAGIC):
         data = decompress(data, max_bytes)
     elif len(data) > max_bytes:
-        raise UnreadableLog(f"size exceeds the cap of {max_bytes} bytes")
+        raise OverCap(f"size exceeds the cap of {max_bytes} bytes")
     return parse_entries(data)
 
 
@@ -75,9 +75,24 @@ def read_events_exactly(data: bytes, max_bytes: int) -> Extraction:
     return extract(decode(data, max_bytes))
 
 
-def read_events(data: bytes, max_bytes: int) -> Extraction:
-    """The support events of one log object's bytes; raises UnreadableLog (nothing is half-counted)."""
+def read_events(data: bytes, max_bytes: int, exact_max_bytes: int | None = None) -> Extraction:
+    """The support events of one log object's bytes; raises UnreadableLog (nothing is half-counted).
+
+    The exact path holds the whole document and json's objects of it (several times its size):
+    `exact_max_bytes` bounds what it may inflate, so a document the fast path cannot read (a
+    decompression bomb of zeros, say) cannot exhaust the function's memory.
+    """
     try:
         return scan(data, max_bytes)
     except NotProven:
-        return extract(decode(data, max_bytes))
+        pass
+    budget = min(max_bytes, exact_max_bytes or max_bytes)
+    try:
+        return extract(decode(data, budget))
+    except OverCap:
+        if budget == max_bytes:
+            raise
+        raise UnreadableLog(
+            f"not a streamable CloudTrail document, and larger than the {budget} bytes the exact decoder may "
+            "hold in this function's memory"
+        ) from None

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from supportwatch import SUPPORT_EVENT_SOURCE
-from supportwatch.inflate import CHUNK, GZIP_MAGIC, UnreadableLog, pieces
+from supportwatch.inflate import CHUNK, GZIP_MAGIC, OverCap, pieces
 from supportwatch.records import Extraction, to_support_event
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
@@ -226,7 +226,7 @@ def _text(data: bytes, max_bytes: int) -> Iterator[bytes]:
         yield from pieces(data, max_bytes)
         return
     if len(data) > max_bytes:
-        raise UnreadableLog(f"size exceeds the cap of {max_bytes} bytes")
+        raise OverCap(f"size exceeds the cap of {max_bytes} bytes")
     view = memoryview(data)
     for start in range(0, len(data), CHUNK):
         yield bytes(view[start : start + CHUNK])

@@ -64,6 +64,7 @@ def processor() -> Processor:
         alerting=Alerting(store, publisher),
         alert_settings=settings.alerts,
         max_bytes=settings.max_decompressed_bytes,
+        exact_max_bytes=settings.exact_max_bytes,
     )
 
 

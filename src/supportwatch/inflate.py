@@ -30,6 +30,10 @@ class UnreadableLog(Exception):
         self.reason = reason
 
 
+class OverCap(UnreadableLog):
+    """The document is larger than the bytes it may inflate to."""
+
+
 def pieces(data: bytes, max_bytes: int) -> Iterator[bytes]:
     """The decompressed bytes of every member of gzip `data`, at most CHUNK at a time, capped."""
     size = 0
@@ -38,7 +42,7 @@ def pieces(data: bytes, max_bytes: int) -> Iterator[bytes]:
             while piece := stream.read(CHUNK):
                 size += len(piece)
                 if size > max_bytes:
-                    raise UnreadableLog(f"decompressed size exceeds the cap of {max_bytes} bytes")
+                    raise OverCap(f"decompressed size exceeds the cap of {max_bytes} bytes")
                 yield piece
     except EOFError:
         raise UnreadableLog("truncated gzip: the stream ends before its end-of-stream marker") from None

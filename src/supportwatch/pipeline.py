@@ -114,6 +114,7 @@ class Processor:
     alerting: Alerting
     alert_settings: AlertSettings
     max_bytes: int
+    exact_max_bytes: int | None = None
 
     def process(self, ref: ObjectRef, owner: str) -> ObjectReport:
         """Read one object, commit its support events and raise its alerts; transient failures propagate.
@@ -123,7 +124,7 @@ class Processor:
         if reason := skip_reason(ref.key):
             return ObjectReport(ref, "skipped", reason)
         try:
-            extraction = read_events(self.fetch(ref), self.max_bytes)
+            extraction = read_events(self.fetch(ref), self.max_bytes, self.exact_max_bytes)
         except UnreadableLog as error:
             alerts = self.alerting.raise_alerts(rules.unreadable(ref, error.reason, self.alert_settings), owner)
             return ObjectReport(ref, "unreadable", error.reason, alerts=alerts)
