@@ -159,25 +159,31 @@ def _is_eventbridge_s3(value: dict[str, Any]) -> bool:
     return value.get("source") == "aws.s3" and "detail-type" in value
 
 
+def _announced(document: dict[str, Any], depth: int) -> tuple[str, list[ObjectRef]] | None:
+    """The envelope and objects of a notification document (an invocation or a message), if it is one."""
+    if _is_s3_test_event(document):
+        return "s3-test-event", []
+    if (records := _records(document)) is not None and _record_sources(records) == {"aws:s3"}:
+        return "s3", _s3_notification_refs(document)
+    if "s3Bucket" in document and "s3ObjectKey" in document:
+        return "cloudtrail", _cloudtrail_refs(document)
+    if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+        return "sns", message_refs(document["Message"], depth + 1)  # SNS -> SQS, raw message delivery off
+    if _is_eventbridge_s3(document):
+        return "eventbridge", _eventbridge_refs(document)  # directly, or EventBridge -> SQS
+    return None
+
+
 def _document_refs(document: Any, depth: int) -> list[ObjectRef]:
     """The objects one decoded message announces."""
     if depth > _MAX_NESTING:
         raise UnknownEnvelope("message nested too deeply")
-    if not isinstance(document, dict):
+    found = _announced(document, depth) if isinstance(document, dict) else None
+    if found is None:
         raise UnknownEnvelope(
             f"message is not an S3, SNS, EventBridge or CloudTrail notification: {describe(document)}"
         )
-    if _is_s3_test_event(document):
-        return []
-    if (records := _records(document)) is not None and _record_sources(records) == {"aws:s3"}:
-        return _s3_notification_refs(document)
-    if "s3Bucket" in document and "s3ObjectKey" in document:
-        return _cloudtrail_refs(document)
-    if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
-        return message_refs(document["Message"], depth + 1)  # SNS -> SQS, raw message delivery off
-    if _is_eventbridge_s3(document):
-        return _eventbridge_refs(document)  # EventBridge -> SQS
-    raise UnknownEnvelope(f"message is not an S3, SNS, EventBridge or CloudTrail notification: {describe(document)}")
+    return found[1]
 
 
 def message_refs(body: str, depth: int = 0) -> list[ObjectRef]:
@@ -228,23 +234,18 @@ def parse(event: Any) -> Trigger:
         raise UnknownEnvelope(f"unknown trigger envelope: received {describe(event)}")
     if (records := _records(event)) is not None:
         sources = _record_sources(records)
-        if sources == {"aws:s3"}:
-            return Objects("s3", _s3_notification_refs(event))
         if sources == {"aws:sqs"}:
             return QueueBatch(len(records))
         if sources == {"aws:sns"}:
             return Objects("sns", _sns_refs(event))
-        named = ", ".join(sorted(str(source)[:20] for source in sources))
-        raise UnknownEnvelope(f"unknown trigger envelope: Records from event sources {named}")
-    if _is_s3_test_event(event):
-        return Objects("s3-test-event", [])
-    if _is_eventbridge_s3(event):
-        return Objects("eventbridge", _eventbridge_refs(event))
+        if sources != {"aws:s3"}:
+            named = ", ".join(sorted(str(source)[:20] for source in sources))
+            raise UnknownEnvelope(f"unknown trigger envelope: Records from event sources {named}")
     if "invocationSchemaVersion" in event and isinstance(event.get("tasks"), list):
         return _batch_operations(event)
-    if "s3Bucket" in event and "s3ObjectKey" in event:
-        return Objects("cloudtrail", _cloudtrail_refs(event))
-    raise UnknownEnvelope(f"unknown trigger envelope: received {describe(event)}")
+    if (found := _announced(event, 0)) is None:
+        raise UnknownEnvelope(f"unknown trigger envelope: received {describe(event)}")
+    return Objects(*found)
 
 
 def object_refs(event: Any) -> list[ObjectRef]:
