@@ -29,6 +29,11 @@ def client(service: str, endpoint_url: str | None = None, region_name: str | Non
 AWS_ERRORS = (BotoCoreError, ClientError)
 
 
+def error_code(error: ClientError) -> str:
+    """The service's error code of a ClientError (empty when it has none)."""
+    return error.response.get("Error", {}).get("Code", "")
+
+
 def explain(error: BotoCoreError | ClientError) -> str:
     """One line a person can act on, for the errors the CLI meets most."""
     if isinstance(error, NoCredentialsError):

@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from supportwatch.aws.clients import error_code
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectUnavailable
 
@@ -34,7 +35,7 @@ class S3Objects:
         try:
             return self._s3.get_object(**request)["Body"].read()
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code in PERMANENT_ERRORS:
                 raise ObjectUnavailable(f"{PERMANENT_ERRORS[code]} ({code})") from None
             raise

@@ -25,6 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from supportwatch.aggregate import CommitResult, SummaryKey, first_by_id, summarize
+from supportwatch.aws.clients import error_code
 from supportwatch.config import DEFAULT_MARKER_TTL_DAYS
 from supportwatch.models import Alert, Summary, SupportEvent
 
@@ -196,7 +197,7 @@ class SummaryStore:
                 self._db.transact_write_items(TransactItems=self._transaction(source, pending))
                 return pending, already_ours
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                if error_code(error) != "TransactionCanceledException":
                     raise
                 owners = _claimed(pending, error.response.get("CancellationReasons", []))
             if owners:  # drop events whose markers exist; ours if an earlier attempt of `source` wrote them
@@ -251,16 +252,24 @@ class SummaryStore:
         self._conditional_update(delta, last, "attribute_not_exists(#n0) OR #n0 < :v0")
 
     def _conditional_update(self, delta: Summary, expression: _Expression, condition: str) -> None:
+        self._conditionally(
+            self._db.update_item,
+            TableName=self.table_name,
+            Key=_key(delta.identity, delta.day),
+            ConditionExpression=condition,
+            **expression.request(),
+        )
+
+    @staticmethod
+    def _conditionally(write: Callable[..., Any], **request: Any) -> bool:
+        """Make a conditional write; False when its condition did not hold (nothing was written)."""
         try:
-            self._db.update_item(
-                TableName=self.table_name,
-                Key=_key(delta.identity, delta.day),
-                ConditionExpression=condition,
-                **expression.request(),
-            )
+            write(**request)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
+            return False
+        return True
 
     def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Calls of each (identity, day) as stored now (strongly consistent reads)."""
@@ -289,44 +298,36 @@ class SummaryStore:
         }
         if alert.window != "ever":
             item["expiresAt"] = {"N": str(now + self._ttl_seconds)}
-        try:
-            self._db.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR (#state = :claimed AND (#owner = :owner OR claimedAt < :stale))"
-                ),
-                ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
-                ExpressionAttributeValues={
-                    ":claimed": {"S": "claimed"},
-                    ":owner": {"S": owner},
-                    ":stale": {"N": str(now - ALERT_LEASE_SECONDS)},
-                },
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return self._conditionally(
+            self._db.put_item,
+            TableName=self.table_name,
+            Item=item,
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR (#state = :claimed AND (#owner = :owner OR claimedAt < :stale))"
+            ),
+            ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+            ExpressionAttributeValues={
+                ":claimed": {"S": "claimed"},
+                ":owner": {"S": owner},
+                ":stale": {"N": str(now - ALERT_LEASE_SECONDS)},
+            },
+        )
 
     def published(self, alert: Alert, owner: str) -> None:
         """Record the alert as published, unless another owner took the claim over meanwhile."""
-        try:
-            self._db.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"ALERT#{alert.claim_key}"}, "sk": {"S": "ALERT"}},
-                UpdateExpression="SET #state = :published, publishedAt = :now",
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
-                ExpressionAttributeValues={
-                    ":published": {"S": "published"},
-                    ":now": {"N": str(int(self._clock()))},
-                    ":owner": {"S": owner},
-                },
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+        self._conditionally(
+            self._db.update_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": f"ALERT#{alert.claim_key}"}, "sk": {"S": "ALERT"}},
+            UpdateExpression="SET #state = :published, publishedAt = :now",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+            ExpressionAttributeValues={
+                ":published": {"S": "published"},
+                ":now": {"N": str(int(self._clock()))},
+                ":owner": {"S": owner},
+            },
+        )
 
     def lookup_command(self, identity: str) -> str:
         """An `aws dynamodb query` line that shows an identity's summary and day-by-day history."""

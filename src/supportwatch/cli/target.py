@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
-from supportwatch.aws.clients import client
+from supportwatch.aws.clients import client, error_code
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
@@ -39,7 +39,7 @@ def existing_table(dynamodb: Any, table: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+        if error_code(error) != "ResourceNotFoundException":
             raise
         region = dynamodb.meta.region_name
         raise AwsProblem(
@@ -60,7 +60,7 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
     try:
         (found,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ValidationError":
+        if error_code(error) != "ValidationError":
             raise
         where = cloudformation.meta.region_name
         raise AwsProblem(f"stack {stack} not found in {where}: check --stack and --region") from None
