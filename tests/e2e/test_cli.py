@@ -18,10 +18,10 @@ from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.main import main
 from supportwatch.cli.progress import Progress
 from supportwatch.decoding import decode
+from supportwatch.decoding.records import extract
 from supportwatch.export import export_document
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
-from supportwatch.records import extract
 from tests.helpers import (
     CANARY,
     FIXTURES,

@@ -13,7 +13,7 @@ import pytest
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli import query
 from supportwatch.cli.main import main
-from supportwatch.records import extract
+from supportwatch.decoding.records import extract
 from tests.helpers import support_record
 
 ADMIN = "arn:aws:iam::111122223333:user/Admin"

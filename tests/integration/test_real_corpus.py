@@ -16,8 +16,8 @@ from supportwatch.aggregate import Ledger
 from supportwatch.aws.local import deploy
 from supportwatch.aws.store import SummaryStore
 from supportwatch.decoding import UnreadableLog, decode
+from supportwatch.decoding.records import extract
 from supportwatch.export import export_document
-from supportwatch.records import extract
 from tests.helpers import REPO, TEMPLATE, MotoAccount
 
 CORPUS = REPO.parent / "shared" / "real-trails"

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from supportwatch.aggregate import CommitResult, Ledger, merge, summarize, summary_of
 from supportwatch.decoding import decode
+from supportwatch.decoding.records import extract
 from supportwatch.models import SupportEvent
-from supportwatch.records import extract
 from tests.helpers import REPO
 
 ADMIN = "arn:aws:iam::111122223333:user/Admin"

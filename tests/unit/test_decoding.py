@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supportwatch.decoding import UnreadableLog, decode
-from supportwatch.records import extract
+from supportwatch.decoding.records import extract
 from tests.helpers import FIXTURES
 
 FORMS = FIXTURES / "forms"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supportwatch import SUPPORT_EVENT_SOURCE, fastpath, inflate
-from supportwatch.decoding import UnreadableLog, read_events, read_events_exactly
+from supportwatch import SUPPORT_EVENT_SOURCE
+from supportwatch.decoding import UnreadableLog, fastpath, inflate, read_events, read_events_exactly
 from tests.helpers import FIXTURES, support_record
 
 CAP = 2 << 30

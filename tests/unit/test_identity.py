@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from supportwatch.identity import identify
-from supportwatch.records import to_support_event
+from supportwatch.decoding.identity import identify
+from supportwatch.decoding.records import to_support_event
 from tests.helpers import FIXTURES, support_record
 
 CASES = json.loads((FIXTURES / "identities.json").read_text())

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from supportwatch.decoding.records import event_id, extract, is_well_formed, to_support_event, utc_day
 from supportwatch.models import SupportEvent
-from supportwatch.records import event_id, extract, is_well_formed, to_support_event, utc_day
 from tests.helpers import CANARY, support_record
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from supportwatch.alerting import Alerting, AlertsUndelivered, CollectingPublisher, MemoryClaims
 from supportwatch.config import AlertSettings, ConfigError
+from supportwatch.decoding.records import extract
 from supportwatch.messages import email_body, sns_message
 from supportwatch.models import ObjectRef
-from supportwatch.records import extract
 from supportwatch.rules import evaluate, unreadable
 from tests.helpers import CANARY, support_record
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from supportwatch import SUPPORT_EVENT_SOURCE
-from supportwatch.identity import identify, nonempty_text
+from supportwatch.decoding.identity import identify, nonempty_text
 from supportwatch.models import SupportEvent
 
 

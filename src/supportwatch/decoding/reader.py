@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from supportwatch.fastpath import NotProven, scan
-from supportwatch.inflate import GZIP_MAGIC, OverCap, UnreadableLog, decompress
-from supportwatch.records import Extraction, extract
-
-__all__ = ["UnreadableLog", "decode", "read_events", "read_events_exactly"]
+from supportwatch.decoding.fastpath import NotProven, scan
+from supportwatch.decoding.inflate import GZIP_MAGIC, OverCap, UnreadableLog, decompress
+from supportwatch.decoding.records import Extraction, extract
 
 
 def _json_lines(document: bytes) -> list[Any]:

@@ -22,8 +22,8 @@ from typing import Annotated, Any
 import msgspec
 
 from supportwatch import SUPPORT_EVENT_SOURCE
-from supportwatch.inflate import CHUNK, GZIP_MAGIC, OverCap, pieces
-from supportwatch.records import Extraction, to_support_event
+from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, OverCap, pieces
+from supportwatch.decoding.records import Extraction, to_support_event
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
 HOLD = 64 << 20  # a piece that still has no provable cut at this size goes to the exact path
