@@ -19,9 +19,15 @@ from botocore.exceptions import (
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
 
 
-def client(service: str, endpoint_url: str | None = None, region_name: str | None = None) -> Any:
-    """A client for `service`; `endpoint_url` (or AWS_ENDPOINT_URL) points it at an embedded AWS."""
-    return boto3.session.Session().client(
+def client(
+    service: str,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    session: boto3.session.Session | None = None,
+) -> Any:
+    """A client for `service`; `endpoint_url` (or AWS_ENDPOINT_URL) points it at an embedded AWS. Many
+    clients from one `session` share its parsed service models (not thread-safe: create them in one thread)."""
+    return (session or boto3.session.Session()).client(
         service, endpoint_url=endpoint_url, region_name=region_name, config=RETRY_CONFIG
     )
 

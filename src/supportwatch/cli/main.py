@@ -46,6 +46,12 @@ def _redrive(args: argparse.Namespace) -> int:
     return redrive.run(args)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from supportwatch.cli import doctor
+
+    return doctor.run(args)
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -120,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
     _alert_options(redrive, {})
     _aws_options(redrive)
+
+    doctor = command(
+        "doctor", _doctor, "Check (read-only) that the deployment sees every Support Recommendations call."
+    )
+    doctor.add_argument("--stack", help="the deployed stack: also check its bucket, wiring, function, queues and logs")
+    _aws_options(doctor)
     return parser
 
 

@@ -1,0 +1,140 @@
+"""Trail checks: does a logging trail deliver the Support Recommendations calls in every region (pure)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from supportwatch.doctor.models import Check, Observed, Status, Trail
+from supportwatch.doctor.selectors import SOURCE, fixed, verdict
+
+
+def reach(trail: Trail) -> str:
+    """`all`, `some` or `none` of the calls, or `unknown` when the trail's selectors could not be read."""
+    return verdict(trail.selectors).reach if trail.selectors is not None else "unknown"
+
+
+def delivering(trail: Trail) -> bool:
+    """The trail logs, delivers without error and selects every Support Recommendations call."""
+    status = trail.status
+    return bool(status and status.logging and not status.delivery_error) and reach(trail) == "all"
+
+
+def covers(trail: Trail, region: str) -> bool:
+    return trail.multi_region or trail.home_region == region
+
+
+def _cli(trail: Trail, command: str, *options: str) -> str:
+    return shlex.join(["aws", "cloudtrail", command, "--region", trail.home_region, *options])
+
+
+def _owner(trail: Trail) -> str:
+    return " (organization trail: change it from the management account)" if trail.organization else ""
+
+
+def _gap(trail: Trail, trails: Sequence[Trail], regions: Sequence[str]) -> bool:
+    """No other trail delivers the calls in some region this trail would cover."""
+    others = [other for other in trails if other is not trail and delivering(other)]
+    return any(not any(covers(other, region) for other in others) for region in regions if covers(trail, region))
+
+
+def trail_checks(observed: Observed) -> list[Check]:
+    """Per trail: its selectors, logging and log file validation."""
+    checks: list[Check] = []
+    for trail in sorted(observed.trails, key=lambda t: (t.name, t.arn)):
+        severity: Status = "fail" if _gap(trail, observed.trails, observed.regions) else "warn"
+        name = f"trail {trail.name}"
+        scope = ("organization, " if trail.organization else "") + (
+            "all regions" if trail.multi_region else f"{trail.home_region} only"
+        )
+        if trail.selectors is not None:
+            found = verdict(trail.selectors)
+            if found.reach == "all":
+                checks.append(Check(f"{name} events", "pass", f"logs Read management events ({scope})"))
+            else:
+                option, document = fixed(trail.selectors)
+                checks.append(
+                    Check(
+                        f"{name} events",
+                        severity if found.reach == "none" else "warn",
+                        f"{found.reason}{_owner(trail)}",
+                        _cli(trail, "put-event-selectors", "--trail-name", trail.name, option, document),
+                    )
+                )
+        if trail.status is not None:
+            checks.append(_logging(trail, name, severity))
+        if reach(trail) in ("all", "some"):
+            checks.append(_validation(trail, name))
+    return checks
+
+
+def _logging(trail: Trail, name: str, severity: Status) -> Check:
+    status = trail.status
+    assert status is not None
+    if not status.logging:
+        return Check(
+            f"{name} logging",
+            severity,
+            f"stopped (IsLogging false): nothing is delivered{_owner(trail)}",
+            _cli(trail, "start-logging", "--name", trail.name),
+        )
+    if status.delivery_error:
+        return Check(
+            f"{name} logging",
+            severity,
+            f"delivery to s3://{trail.bucket} fails: {status.delivery_error}",
+            f"let cloudtrail.amazonaws.com s3:PutObject into s3://{trail.bucket}/{trail.key_root}* "
+            "(bucket policy, docs/doctor.md)",
+        )
+    when = f", last delivery {status.latest_delivery:%Y-%m-%d %H:%M} UTC" if status.latest_delivery else ""
+    return Check(f"{name} logging", "pass", f"logging to s3://{trail.bucket}/{trail.key_root}{when}")
+
+
+def _validation(trail: Trail, name: str) -> Check:
+    if trail.validation:
+        return Check(f"{name} validation", "pass", "log file validation on (digests for supportwatch verify)")
+    return Check(
+        f"{name} validation",
+        "warn",
+        "log file validation off: supportwatch verify cannot prove the logs unchanged",
+        _cli(trail, "update-trail", "--name", trail.name, "--enable-log-file-validation"),
+    )
+
+
+def _covered(observed: Observed) -> list[str]:
+    return [r for r in observed.regions if any(delivering(t) and covers(t, r) for t in observed.trails)]
+
+
+def unknown_regions(observed: Observed) -> list[str]:
+    """Regions no trail is known to cover, where a trail whose status or selectors were unread might."""
+    covered = _covered(observed)
+    unread = [t for t in observed.trails if t.status is None or t.selectors is None]
+    return [r for r in observed.regions if r not in covered and any(covers(t, r) for t in unread)]
+
+
+def coverage_check(observed: Observed, bucket: str = "BUCKET") -> Check:
+    """Every region has a trail delivering the calls: pass; some do: warn; none: fail."""
+    regions = observed.regions
+    covered, unknown = _covered(observed), unknown_regions(observed)
+    missing = [r for r in regions if r not in covered and r not in unknown]
+    names = sorted({t.name for t in observed.trails if delivering(t)})
+    if not missing and not unknown:
+        return Check("regions", "pass", f"all {len(regions)} regions delivered by {', '.join(names)}")
+    if not missing:
+        return Check("regions", "warn", f"could not tell for {len(unknown)} regions: {_regions(unknown)}")
+    detail = f"{SOURCE} calls not delivered in {len(missing)} of {len(regions)} regions: {_regions(missing)}"
+    single = [t for t in observed.trails if delivering(t) and not t.multi_region]
+    if single:
+        detail += f" ({single[0].name} covers {single[0].home_region} only)"
+        fix = _cli(single[0], "update-trail", "--name", single[0].name, "--is-multi-region-trail")
+    elif observed.trails:
+        fix = f"fix trail {sorted(t.name for t in observed.trails)[0]} as its rows above say"
+    else:
+        create = ["aws", "cloudtrail", "create-trail", "--name", "supportwatch", "--s3-bucket-name", bucket]
+        options = ["--is-multi-region-trail", "--enable-log-file-validation"]
+        fix = f"{shlex.join(create + options)} && aws cloudtrail start-logging --name supportwatch"
+    return Check("regions", "warn" if covered else "fail", detail, fix)
+
+
+def _regions(regions: Sequence[str]) -> str:
+    return ", ".join(regions[:4]) + (f" and {len(regions) - 4} more" if len(regions) > 4 else "")

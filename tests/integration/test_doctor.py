@@ -1,0 +1,231 @@
+"""`supportwatch doctor` on moto: trails, selectors, status, permissions, and a stack's delivery.
+
+Each broken setup is repaired with the exact fix doctor printed (the `aws` command run through boto3
+with the same operation and parameters), and the check must then pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core.authorization import enable_iam_authentication
+
+from supportwatch.cli.main import main
+
+REGION = "us-east-1"
+BUCKET = "doctor-trail-logs"
+ACCOUNT = "123456789012"  # moto's account
+ALL = [{"ReadWriteType": "All", "IncludeManagementEvents": True}]
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield
+
+
+def make_trail(
+    name: str = "main",
+    region: str = REGION,
+    multi: bool = True,
+    validation: bool = True,
+    selectors: list | None = None,
+    advanced: list | None = None,
+    logging: bool = True,
+    **options,
+) -> None:
+    cloudtrail = boto3.client("cloudtrail", region_name=region)
+    cloudtrail.create_trail(
+        Name=name, S3BucketName=BUCKET, IsMultiRegionTrail=multi, EnableLogFileValidation=validation, **options
+    )
+    # moto gives a new trail no selectors; AWS gives it ReadWriteType All with management events: set them.
+    if advanced is not None:
+        cloudtrail.put_event_selectors(TrailName=name, AdvancedEventSelectors=advanced)
+    else:
+        cloudtrail.put_event_selectors(TrailName=name, EventSelectors=selectors or ALL)
+    if logging:
+        cloudtrail.start_logging(Name=name)
+
+
+def doctor(capsys, *args: str) -> tuple[int, dict[str, dict], str]:
+    code = main(["doctor", "--format", "json", *args])
+    captured = capsys.readouterr()
+    document = json.loads(captured.out) if captured.out else {"checks": []}
+    assert all(set(check) == {"name", "status", "detail", "fix"} for check in document["checks"])
+    return code, {check["name"]: check for check in document["checks"]}, captured.err
+
+
+def apply(fix: str) -> None:
+    """Run an `aws SERVICE COMMAND --option value ...` fix as the boto3 call the AWS CLI makes."""
+    for command in fix.split(" && "):
+        words = shlex.split(command)
+        assert words[0] == "aws", fix
+        service = {"s3api": "s3"}.get(words[1], words[1])
+        parameters: dict[str, object] = {}
+        region = REGION
+        rest = words[3:]
+        while rest:
+            option = rest.pop(0)
+            assert option.startswith("--"), fix
+            if not rest or rest[0].startswith("--"):
+                value: object = True
+            else:
+                value = rest.pop(0)
+                if value[:1] in "[{":
+                    value = json.loads(value)
+            if option == "--region":
+                region = str(value)
+            else:
+                parameters["".join(part.capitalize() for part in option[2:].split("-"))] = value
+        operation = words[2].replace("-", "_")
+        getattr(boto3.client(service, region_name=region), operation)(**parameters)
+
+
+def test_a_healthy_multi_region_trail_passes(aws, capsys):
+    make_trail()
+    code, checks, _ = doctor(capsys)
+    assert code == 0
+    assert {name: check["status"] for name, check in checks.items()} == {
+        "trail main events": "pass",
+        "trail main logging": "pass",
+        "trail main validation": "pass",
+        "regions": "pass",
+    }
+    assert checks["regions"]["detail"].startswith("all ") and "main" in checks["regions"]["detail"]
+
+
+def test_a_write_only_trail_fails_until_its_fix_is_applied(aws, capsys):
+    make_trail(selectors=[{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}])
+    code, checks, _ = doctor(capsys)
+    assert code == 1
+    assert checks["trail main events"]["status"] == "fail"
+    assert "WriteOnly" in checks["trail main events"]["detail"]
+    assert checks["regions"]["status"] == "fail"
+    apply(checks["trail main events"]["fix"])
+    code, checks, _ = doctor(capsys)
+    assert code == 0 and checks["trail main events"]["status"] == "pass" and checks["regions"]["status"] == "pass"
+
+
+def test_an_advanced_selector_excluding_the_source_fails_until_fixed(aws, capsys):
+    make_trail(
+        advanced=[
+            {
+                "Name": "management without noise",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Management"]},
+                    {
+                        "Field": "eventSource",
+                        "NotEquals": ["kms.amazonaws.com", "supportrecommendations.amazonaws.com"],
+                    },
+                ],
+            }
+        ]
+    )
+    code, checks, _ = doctor(capsys)
+    assert code == 1
+    events = checks["trail main events"]
+    assert events["status"] == "fail" and "NotEquals" in events["detail"]
+    assert "--advanced-event-selectors" in events["fix"]
+    apply(events["fix"])
+    code, checks, _ = doctor(capsys)
+    assert code == 0 and checks["trail main events"]["status"] == "pass"
+    selectors = boto3.client("cloudtrail").get_event_selectors(TrailName="main")["AdvancedEventSelectors"]
+    assert {"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]} in selectors[0]["FieldSelectors"]
+
+
+def test_a_stopped_trail_fails_until_started(aws, capsys):
+    make_trail(logging=False)
+    code, checks, _ = doctor(capsys)
+    assert code == 1
+    assert (
+        checks["trail main logging"]["status"] == "fail" and "IsLogging false" in checks["trail main logging"]["detail"]
+    )
+    assert checks["trail main logging"]["fix"] == "aws cloudtrail start-logging --region us-east-1 --name main"
+    apply(checks["trail main logging"]["fix"])
+    code, checks, _ = doctor(capsys)
+    assert code == 0 and checks["trail main logging"]["status"] == "pass"
+
+
+def test_a_single_region_trail_warns_for_the_other_regions(aws, capsys):
+    make_trail(region="eu-west-1", multi=False)
+    code, checks, _ = doctor(capsys)
+    assert code == 0
+    regions = checks["regions"]
+    assert regions["status"] == "warn"
+    missing, total = map(int, re.search(r"in (\d+) of (\d+) regions", regions["detail"]).groups())
+    assert missing == total - 1 and regions["detail"].endswith("(main covers eu-west-1 only)")
+    assert regions["fix"] == "aws cloudtrail update-trail --region eu-west-1 --name main --is-multi-region-trail"
+    apply(regions["fix"])
+    code, checks, _ = doctor(capsys)
+    assert code == 0 and checks["regions"]["status"] == "pass"
+
+
+def test_a_redundant_broken_trail_only_warns(aws, capsys):
+    make_trail()
+    make_trail("old", logging=False, validation=False)
+    code, checks, _ = doctor(capsys)
+    assert code == 0
+    assert checks["trail old logging"]["status"] == "warn" and checks["regions"]["status"] == "pass"
+
+
+def test_log_file_validation_off_warns_until_on(aws, capsys):
+    make_trail(validation=False)
+    code, checks, _ = doctor(capsys)
+    assert code == 0 and checks["trail main validation"]["status"] == "warn"
+    apply(checks["trail main validation"]["fix"])
+    _, checks, _ = doctor(capsys)
+    assert checks["trail main validation"]["status"] == "pass"
+
+
+def test_an_organization_trail_covers_the_account(aws, capsys):
+    make_trail("org-trail", IsOrganizationTrail=True)
+    code, checks, _ = doctor(capsys)
+    assert code == 0 and checks["regions"]["status"] == "pass"
+    assert "organization" in checks["trail org-trail events"]["detail"]
+    boto3.client("cloudtrail").stop_logging(Name="org-trail")
+    code, checks, _ = doctor(capsys)
+    assert code == 1 and "management account" in checks["trail org-trail logging"]["detail"]
+
+
+def caller_allowed(*actions: str) -> None:
+    """Credentials of a user allowed only `actions` (moto then enforces IAM)."""
+    iam = boto3.client("iam")
+    iam.create_user(UserName="auditor")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+    iam.put_user_policy(UserName="auditor", PolicyName="doctor", PolicyDocument=json.dumps(policy))
+    return iam.create_access_key(UserName="auditor")["AccessKey"]
+
+
+def test_missing_permissions_are_warnings_naming_the_action(aws, capsys, monkeypatch):
+    make_trail()
+    key = caller_allowed("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    with enable_iam_authentication():
+        code, checks, err = doctor(capsys)
+    permission = checks["permission cloudtrail:GetEventSelectors"]
+    assert permission["status"] == "warn" and "denied (AccessDenied)" in permission["detail"]
+    assert "allow cloudtrail:GetEventSelectors" in permission["fix"]
+    assert checks["regions"]["status"] == "warn" and "could not tell" in checks["regions"]["detail"]
+    assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_no_credentials_exit_2_with_one_line(capsys, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    code = main(["doctor"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.startswith("supportwatch: could not check: no AWS credentials found (")
+    assert len(captured.err.splitlines()) == 1
