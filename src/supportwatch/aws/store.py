@@ -19,6 +19,7 @@ import random
 import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -30,6 +31,7 @@ from supportwatch.config import DEFAULT_MARKER_TTL_DAYS
 from supportwatch.models import Alert, Summary, SupportEvent
 
 MAX_TRANSACTION_ITEMS = 100
+MAX_BATCH_KEYS = 100  # BatchGetItem's limit
 CONFLICT_RETRIES = 10
 ALERT_LEASE_SECONDS = 960  # longer than any Lambda invocation: a claim this old has no live owner
 SUMMARY_SK = "SUMMARY"
@@ -344,6 +346,29 @@ class SummaryStore:
     def days(self) -> list[Summary]:
         """Every per-identity-per-day summary in the table."""
         return [_summary_from_item(item) for item in self._scan_summaries(DAY_PREFIX, prefix=True)]
+
+    def between(self, since: str, until: str) -> list[Summary]:
+        """The per-day summaries of the UTC days since..until, both included (index byDay, a Query per day)."""
+        first, last = date.fromisoformat(since), date.fromisoformat(until)
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        return [summary for day in days for summary in self.on_day(day.isoformat())]
+
+    def summaries_of(self, identities: Iterable[str]) -> list[Summary]:
+        """The per-identity summaries of these identities (BatchGetItem, 100 keys a request)."""
+        keys = [_key(identity, None) for identity in sorted(set(identities))]
+        found: list[Summary] = []
+        for start in range(0, len(keys), MAX_BATCH_KEYS):
+            request = {self.table_name: {"Keys": keys[start : start + MAX_BATCH_KEYS], "ConsistentRead": True}}
+            for attempt in range(CONFLICT_RETRIES):
+                response = self._db.batch_get_item(RequestItems=request)
+                found += map(_summary_from_item, response["Responses"].get(self.table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                self._sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
+            else:
+                raise RuntimeError(f"BatchGetItem left keys unprocessed after {CONFLICT_RETRIES} tries")
+        return found
 
     def _scan_summaries(self, sk: str, prefix: bool = False) -> Iterator[dict[str, Any]]:
         condition = "begins_with(sk, :sk)" if prefix else "sk = :sk"

@@ -12,6 +12,7 @@ from supportwatch.cli.inputs import InputError
 from supportwatch.cli.output import NothingRead
 from supportwatch.cli.target import AwsProblem, NotFound
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
+from supportwatch.report.insights import GRANULARITIES
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -95,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     pattern.add_argument("--principal", metavar="ARN", help="all sessions of a role (or one identity's principal)")
     pattern.add_argument("--top", type=int, metavar="N", help="the N identities with the most calls")
     pattern.add_argument("--errors", action="store_true", help="identities with failed calls on recent days")
+    pattern.add_argument(
+        "--active", action="store_true", help="active identities, calls and conversations per day (default: 30 days)"
+    )
+    query.add_argument("--by", choices=GRANULARITIES, default="day", help="with --active: per day, week or month")
     query.add_argument("--days", type=_positive, default=7, help="with --errors: the last N UTC days (default: 7)")
     query.add_argument("--day", metavar="YYYY-MM-DD", help="who used the service on this UTC day")
     query.add_argument("--since", metavar="YYYY-MM-DD", help="who used the service from this UTC day ...")

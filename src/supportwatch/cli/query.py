@@ -4,7 +4,10 @@
 - `--identity ARN`: one identity, all fields and its day-by-day history (Query on pk)
 - `--principal ARN`: all sessions of a role (index byPrincipal)
 - `--day D`, `--since D [--until D]`: who used the service on those UTC days (index byDay)
-- `--top N`: the identities with the most calls (a scan of the summaries)
+- `--top N`: the identities with the most calls (a scan of the summaries); with `--since D [--until D]`,
+  of those days only, and the principals with the most calls too (index byDay, then the identities' summaries)
+- `--active [--since D] [--until D] [--by day|week|month]`: active identities and principals, calls,
+  conversations, refused calls and first-time identities per day, week or month (default: the last 30 days)
 - `--errors [--days N]`: identities with failed calls on the last N UTC days (index byDay)
 """
 
@@ -22,11 +25,24 @@ from typing import Any
 from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import render
-from supportwatch.cli.tables import IDENTITY, WIDTH, Column, clip, render_table
+from supportwatch.cli.tables import IDENTITY, WIDTH, Column, clip, render_table, shorten_identity
 from supportwatch.cli.target import NotFound, existing_table
 from supportwatch.export import to_json
 from supportwatch.layout import days_between, parse_day, today
 from supportwatch.models import Summary
+from supportwatch.report.insights import Period, Ranked, read_period
+
+ACTIVE_DAYS = 30  # the period `--active` shows without --since
+ACTIVE_FIELDS = (
+    "start",
+    "activeIdentities",
+    "activePrincipals",
+    "calls",
+    "conversations",
+    "errorCalls",
+    "accessDenied",
+    "firstTimeIdentities",
+)
 
 CSV_FIELDS = (
     "day",
@@ -56,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
             if not sessions:
                 raise NotFound(f"no identity rolls up to {args.principal} in table {args.table}")
             return _identities(sessions, args.format, {"principal": args.principal}, "identities")
+        if args.active:
+            since, until = _range(args, default_days=ACTIVE_DAYS)
+            return _active(read_period(store, since, until), args.by, args.format)
+        if args.top is not None and (args.since or args.until or args.day):
+            since, until = _range(args)
+            return _top_of_period(read_period(store, since, until), args.top, args.format)
         if args.top is not None:
             top = _by_calls(store.identities())[: args.top]
             return _identities(top, args.format, {}, "top", ranked=True)
@@ -70,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         return _everyone(store.identities(), args.format)
 
 
-def _range(args: argparse.Namespace) -> tuple[date, date]:
+def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[date, date]:
+    if default_days and not (args.day or args.since or args.until):
+        return today() - timedelta(days=default_days - 1), today()
     if args.day:
         if args.since or args.until:
             raise ValueError("--day cannot be combined with --since/--until")
@@ -280,4 +304,71 @@ def _errors(summaries: list[Summary], since: date, until: date, output_format: s
         rows = [[s.day or "", s.identity, str(s.error_calls), _codes(s.errors)] for s in ordered]
         total = sum(s.error_calls for s in ordered)
         sys.stdout.write(render_table(columns, rows) + f"\n{total} failed calls from {since} to {until}\n")
+    return 0
+
+
+def _active(period: Period, by: str, output_format: str) -> int:
+    rows = [row.to_json() for row in period.activity(by)]
+    if output_format == "json":
+        _json({"since": period.since.isoformat(), "until": period.until.isoformat(), "by": by, "activity": rows})
+    elif output_format == "csv":
+        _csv_rows(ACTIVE_FIELDS, rows)
+    else:
+        columns = [Column(by.upper())] + [
+            Column(title, right=True) for title in ("IDENTITIES", "PRINCIPALS", "CALLS", "CHATS", "DENIED", "NEW")
+        ]
+        table = [[str(row[name]) for name in ACTIVE_FIELDS if name != "errorCalls"] for row in rows]
+        whole = period.summaries()
+        footer = (
+            f"\n{len(whole)} identities ({len({s.principal for s in whole})} principals) from {period.since} "
+            f"to {period.until}, {sum(s.total_calls for s in whole)} calls; CHATS: conversations started, "
+            "DENIED: calls refused for lack of permission, NEW: identities seen for the first time\n"
+        )
+        sys.stdout.write(render_table(columns, table) + textwrap.fill(footer, WIDTH) + "\n")
+    return 0
+
+
+def _csv_rows(fields: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())
+
+
+def _ranked_table(first: Column, ranked: Sequence[Ranked], sessions: bool) -> str:
+    titles = ("CALLS", "CHATS", "ERRORS", "DAYS") + (("SESSIONS",) if sessions else ())
+    columns = [Column("#", right=True), first, *(Column(title, right=True) for title in titles)]
+    rows = []
+    for rank, r in enumerate(ranked, 1):
+        counts = [r.calls, r.conversations, r.error_calls, r.active_days] + ([r.identities] if sessions else [])
+        rows.append([str(rank), r.name, *map(str, counts)])
+    return render_table(columns, rows)
+
+
+def _top_of_period(period: Period, limit: int, output_format: str) -> int:
+    days = period.active_days()
+    top = period.top_identities(limit)
+    rows = {s.identity: s for s in period.summaries()}
+    if output_format == "json":
+        _json(
+            {
+                "since": period.since.isoformat(),
+                "until": period.until.isoformat(),
+                "top": [_row(rows[r.name]) | {"activeDays": days[r.name]} for r in top],
+                "principals": [r.to_json() for r in period.top_principals(limit)],
+            }
+        )
+    elif output_format == "csv":
+        _csv([rows[r.name] for r in top])
+    elif not top:
+        sys.stdout.write(f"no Support Recommendations events from {period.since} to {period.until}\n")
+    else:
+        principal = Column("PRINCIPAL", shrink=shorten_identity, least=16)
+        sys.stdout.write(
+            _ranked_table(IDENTITY, top, sessions=False)
+            + "\n"
+            + _ranked_table(principal, period.top_principals(limit), sessions=True)
+            + f"\nfrom {period.since} to {period.until}; CHATS: conversations started, DAYS: active days\n"
+        )
     return 0

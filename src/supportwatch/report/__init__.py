@@ -1,0 +1,1 @@
+"""Usage insights of a period and the self-contained HTML report built from them."""

@@ -1,0 +1,259 @@
+"""Usage insights of a period from the table's summaries (pure: no AWS, no log scans).
+
+A period is read as its per-day summaries plus the all-time summaries of the identities active in
+it (for when each was first seen, and the type and principal their earliest event decides). Every
+figure here is computed from those two lists alone, so a report costs what its period holds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Protocol
+
+from supportwatch.aggregate import merge
+from supportwatch.models import Summary
+from supportwatch.rules import DENIED_MARKERS
+
+CONVERSATION_START = "StartSupportTroubleshooting"  # each call starts one conversation
+GRANULARITIES = ("day", "week", "month")
+
+
+def bucket(day: date, by: str) -> date:
+    """The first day of the day's week (Monday) or month, or the day itself."""
+    if by == "week":
+        return day - timedelta(days=day.weekday())
+    if by == "month":
+        return day.replace(day=1)
+    return day
+
+
+def buckets(since: date, until: date, by: str) -> list[date]:
+    """Every bucket that overlaps since..until, oldest first (empty ones included)."""
+    found: list[date] = []
+    day = since
+    while day <= until:
+        start = bucket(day, by)
+        if not found or found[-1] != start:
+            found.append(start)
+        day += timedelta(days=1)
+    return found
+
+
+def auto_granularity(since: date, until: date) -> str:
+    """Days for up to two months, weeks for up to a year, months beyond."""
+    span = (until - since).days + 1
+    return "day" if span <= 62 else "week" if span <= 366 else "month"
+
+
+def denied(summary: Summary) -> int:
+    """Calls refused for lack of permission (the `access-denied` rule's error codes)."""
+    return sum(count for code, count in summary.errors.items() if any(m in code for m in DENIED_MARKERS))
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One day, week or month of a period."""
+
+    start: date
+    identities: int
+    principals: int
+    calls: int
+    conversations: int
+    error_calls: int
+    access_denied: int
+    first_time: int  # identities whose very first call fell in this bucket
+
+    def to_json(self) -> dict[str, int | str]:
+        return {
+            "start": self.start.isoformat(),
+            "activeIdentities": self.identities,
+            "activePrincipals": self.principals,
+            "calls": self.calls,
+            "conversations": self.conversations,
+            "errorCalls": self.error_calls,
+            "accessDenied": self.access_denied,
+            "firstTimeIdentities": self.first_time,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """An identity, or a principal with its sessions, and what it did in the period."""
+
+    name: str
+    calls: int
+    conversations: int
+    error_calls: int
+    active_days: int
+    identities: int = 1
+
+    def to_json(self) -> dict[str, int | str]:
+        return {
+            "name": self.name,
+            "calls": self.calls,
+            "conversations": self.conversations,
+            "errorCalls": self.error_calls,
+            "activeDays": self.active_days,
+            "identities": self.identities,
+        }
+
+
+@dataclass(slots=True)
+class Period:
+    """A period's per-day summaries and the all-time summaries of the identities active in it."""
+
+    since: date
+    until: date
+    days: list[Summary]
+    overall: dict[str, Summary] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, since: date, until: date, days: Iterable[Summary], overall: Iterable[Summary]) -> Period:
+        inside = [day for day in days if day.day and since.isoformat() <= day.day <= until.isoformat()]
+        return cls(since, until, inside, {summary.identity: summary for summary in overall})
+
+    def _principal(self, summary: Summary) -> str:
+        found = self.overall.get(summary.identity)
+        return found.principal if found else summary.principal
+
+    def summaries(self) -> list[Summary]:
+        """Each active identity's summary over the period alone (its day summaries merged), as in the
+        export document; type and principal are the ones its earliest event ever decided."""
+        merged: dict[str, Summary] = {}
+        for day in sorted(self.days, key=lambda s: (s.identity, s.day or "")):
+            if (found := merged.get(day.identity)) is None:
+                merged[day.identity] = replace(
+                    day, day=None, calls=dict(day.calls), errors=dict(day.errors),
+                    account_ids=set(day.account_ids), source_ips=set(day.source_ips), regions=set(day.regions),
+                )  # fmt: skip
+            else:
+                merge(found, day)
+        for identity, summary in merged.items():
+            if (ever := self.overall.get(identity)) is not None:
+                summary.identity_type, summary.principal = ever.identity_type, ever.principal
+        return sorted(merged.values(), key=lambda s: s.identity)
+
+    def first_seen(self) -> list[Summary]:
+        """The all-time summaries of identities whose first call ever lies in the period, earliest first."""
+        since, until = self.since.isoformat(), self.until.isoformat()
+        found = [s for s in self.overall.values() if since <= s.first_seen[:10] <= until]
+        return sorted(found, key=lambda s: (s.first_seen, s.identity))
+
+    def activity(self, by: str) -> list[Activity]:
+        """Active identities and principals, calls, conversations, refusals and newcomers per bucket."""
+        grouped: dict[date, list[Summary]] = defaultdict(list)
+        for day in self.days:
+            grouped[bucket(date.fromisoformat(day.day or ""), by)].append(day)
+        newcomers = Counter(bucket(date.fromisoformat(s.first_seen[:10]), by) for s in self.first_seen())
+        rows = []
+        for start in buckets(self.since, self.until, by):
+            days = grouped.get(start, [])
+            rows.append(
+                Activity(
+                    start=start,
+                    identities=len({day.identity for day in days}),
+                    principals=len({self._principal(day) for day in days}),
+                    calls=sum(day.total_calls for day in days),
+                    conversations=sum(day.calls.get(CONVERSATION_START, 0) for day in days),
+                    error_calls=sum(day.error_calls for day in days),
+                    access_denied=sum(denied(day) for day in days),
+                    first_time=newcomers.get(start, 0),
+                )
+            )
+        return rows
+
+    def calls_by_event(self, by: str) -> dict[str, list[int]]:
+        """Calls per bucket of each event name (one list per name, aligned with `buckets`)."""
+        starts = buckets(self.since, self.until, by)
+        index = {start: position for position, start in enumerate(starts)}
+        series: dict[str, list[int]] = {}
+        for day in self.days:
+            position = index[bucket(date.fromisoformat(day.day or ""), by)]
+            for name, count in day.calls.items():
+                series.setdefault(name, [0] * len(starts))[position] += count
+        return dict(sorted(series.items()))
+
+    def active_days(self) -> dict[str, int]:
+        """On how many UTC days of the period each identity called the service."""
+        return dict(Counter(day.identity for day in self.days))
+
+    def top_identities(self, limit: int | None = None) -> list[Ranked]:
+        days = self.active_days()
+        ranked = [
+            Ranked(s.identity, s.total_calls, s.calls.get(CONVERSATION_START, 0), s.error_calls, days[s.identity])
+            for s in self.summaries()
+        ]
+        return _rank(ranked, limit)
+
+    def top_principals(self, limit: int | None = None) -> list[Ranked]:
+        """Sessions rolled up to their principal (a role counts once); active days of any session."""
+        grouped: dict[str, list[Summary]] = defaultdict(list)
+        for summary in self.summaries():
+            grouped[summary.principal].append(summary)
+        days_of = defaultdict(set)
+        for day in self.days:
+            days_of[self._principal(day)].add(day.day)
+        ranked = [
+            Ranked(
+                name=principal,
+                calls=sum(s.total_calls for s in sessions),
+                conversations=sum(s.calls.get(CONVERSATION_START, 0) for s in sessions),
+                error_calls=sum(s.error_calls for s in sessions),
+                active_days=len(days_of[principal]),
+                identities=len(sessions),
+            )
+            for principal, sessions in grouped.items()
+        ]
+        return _rank(ranked, limit)
+
+    def accounts(self) -> list[Ranked]:
+        """Per account: its identities' calls (an identity seen in several accounts counts in each)."""
+        grouped: dict[str, list[Summary]] = defaultdict(list)
+        for summary in self.summaries():
+            for account in summary.account_ids or {"unknown"}:
+                grouped[account].append(summary)
+        days_of = defaultdict(set)
+        for day in self.days:
+            for account in day.account_ids or {"unknown"}:
+                days_of[account].add(day.day)
+        ranked = [
+            Ranked(
+                name=account,
+                calls=sum(s.total_calls for s in members),
+                conversations=sum(s.calls.get(CONVERSATION_START, 0) for s in members),
+                error_calls=sum(s.error_calls for s in members),
+                active_days=len(days_of[account]),
+                identities=len(members),
+            )
+            for account, members in grouped.items()
+        ]
+        return _rank(ranked, None)
+
+    def error_codes(self) -> dict[str, int]:
+        """Failed calls of the period per error code, the most frequent first."""
+        counts: Counter[str] = Counter()
+        for day in self.days:
+            counts.update(day.errors)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+class PeriodReader(Protocol):
+    """The store's reads a period needs (each costs in proportion to the period)."""
+
+    def between(self, since: str, until: str) -> list[Summary]: ...
+
+    def summaries_of(self, identities: Iterable[str]) -> list[Summary]: ...
+
+
+def read_period(store: PeriodReader, since: date, until: date) -> Period:
+    """The period's day summaries, then the all-time summaries of the identities in them."""
+    days = store.between(since.isoformat(), until.isoformat())
+    return Period.of(since, until, days, store.summaries_of({day.identity for day in days}))
+
+
+def _rank(ranked: Sequence[Ranked], limit: int | None) -> list[Ranked]:
+    ordered = sorted(ranked, key=lambda r: (-r.calls, r.name))
+    return ordered if limit is None else ordered[:limit]
