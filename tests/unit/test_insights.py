@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pytest
 
 from supportwatch.aggregate import Ledger
+from supportwatch.decoding.records import extract
 from supportwatch.export import export_document
 from supportwatch.models import Summary
-from supportwatch.records import extract
 from supportwatch.report.insights import Period, auto_granularity, bucket, buckets, read_period
 from tests.helpers import comparable, expected_totals, random_support_records
 

@@ -8,7 +8,7 @@ figure here is computed from those two lists alone, so a report costs what its p
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Protocol
@@ -190,47 +190,33 @@ class Period:
 
     def top_principals(self, limit: int | None = None) -> list[Ranked]:
         """Sessions rolled up to their principal (a role counts once); active days of any session."""
-        grouped: dict[str, list[Summary]] = defaultdict(list)
-        for summary in self.summaries():
-            grouped[summary.principal].append(summary)
-        days_of = defaultdict(set)
-        for day in self.days:
-            days_of[self._principal(day)].add(day.day)
-        ranked = [
-            Ranked(
-                name=principal,
-                calls=sum(s.total_calls for s in sessions),
-                conversations=sum(s.calls.get(CONVERSATION_START, 0) for s in sessions),
-                error_calls=sum(s.error_calls for s in sessions),
-                active_days=len(days_of[principal]),
-                identities=len(sessions),
-            )
-            for principal, sessions in grouped.items()
-        ]
-        return _rank(ranked, limit)
+        return _rank(self._grouped(lambda summary: {self._principal(summary)}), limit)
 
     def accounts(self) -> list[Ranked]:
         """Per account: its identities' calls (an identity seen in several accounts counts in each)."""
-        grouped: dict[str, list[Summary]] = defaultdict(list)
+        return _rank(self._grouped(lambda summary: summary.account_ids or {"unknown"}), None)
+
+    def _grouped(self, groups: Callable[[Summary], Iterable[str]]) -> list[Ranked]:
+        """The period's identities added up per group (`groups` names those of a summary)."""
+        members: dict[str, list[Summary]] = defaultdict(list)
         for summary in self.summaries():
-            for account in summary.account_ids or {"unknown"}:
-                grouped[account].append(summary)
-        days_of = defaultdict(set)
+            for name in groups(summary):
+                members[name].append(summary)
+        days_of: dict[str, set[str | None]] = defaultdict(set)
         for day in self.days:
-            for account in day.account_ids or {"unknown"}:
-                days_of[account].add(day.day)
-        ranked = [
+            for name in groups(day):
+                days_of[name].add(day.day)
+        return [
             Ranked(
-                name=account,
-                calls=sum(s.total_calls for s in members),
-                conversations=sum(s.calls.get(CONVERSATION_START, 0) for s in members),
-                error_calls=sum(s.error_calls for s in members),
-                active_days=len(days_of[account]),
-                identities=len(members),
+                name=name,
+                calls=sum(s.total_calls for s in group),
+                conversations=sum(s.calls.get(CONVERSATION_START, 0) for s in group),
+                error_calls=sum(s.error_calls for s in group),
+                active_days=len(days_of[name]),
+                identities=len(group),
             )
-            for account, members in grouped.items()
+            for name, group in members.items()
         ]
-        return _rank(ranked, None)
 
     def error_codes(self) -> dict[str, int]:
         """Failed calls of the period per error code, the most frequent first."""
