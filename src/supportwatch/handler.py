@@ -7,20 +7,21 @@
   whose objects failed transiently, or that could not be read as a notification, are redelivered.
 - S3 Batch Operations get one result code per task: `Succeeded`, `TemporaryFailure` (transient
   errors: Batch Operations retries) or `PermanentFailure` (unreadable or unavailable objects).
+
+Cold start: Powertools' Tracer imports the X-Ray SDK even when tracing is off, so it is built only
+when tracing is on; the batch utility and data classes are imported when their envelope arrives.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes import S3BatchOperationResponse
-from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import S3BatchOperationResponseRecord
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from supportwatch.alerting import Alerting
 from supportwatch.aws.clients import client
@@ -32,9 +33,14 @@ from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
 from supportwatch.triggers import BatchOperationsJob, Objects, QueueBatch, UnknownEnvelope, message_refs, parse
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 
 OUTCOME_METRICS = {
     "counted": "ObjectsProcessed",
@@ -107,6 +113,8 @@ def answer_objects(trigger: Objects, context: LambdaContext) -> dict[str, Any]:
 
 
 def answer_queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
     def message(record: SQSRecord) -> list[dict[str, Any]]:
         try:
             refs = message_refs(record.body)
@@ -129,6 +137,11 @@ BATCH_RESULT = {"counted": "Succeeded", "skipped": "Succeeded", "unreadable": "P
 
 
 def answer_batch_operations(job: BatchOperationsJob, context: LambdaContext) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import (
+        S3BatchOperationResponse,
+        S3BatchOperationResponseRecord,
+    )
+
     results = []
     for task in job.tasks:
         reports, failed = process_all([task.ref], context.aws_request_id)
@@ -155,8 +168,22 @@ def answer_batch_operations(job: BatchOperationsJob, context: LambdaContext) -> 
     }
 
 
+def tracing_enabled() -> bool:
+    """Powertools' own rule: inside Lambda (not SAM local) unless POWERTOOLS_TRACE_DISABLED is true.
+
+    The template sets POWERTOOLS_TRACE_DISABLED from its `Tracing` parameter (Active or PassThrough).
+    """
+    disabled = resolve_truthy_env_var_choice(env=os.getenv("POWERTOOLS_TRACE_DISABLED", "false"))
+    return bool(os.getenv("LAMBDA_TASK_ROOT")) and not os.getenv("AWS_SAM_LOCAL") and not disabled
+
+
+def traced(handler: Handler) -> Handler:
+    """The handler inside an X-Ray segment of Powertools' Tracer when tracing is on, else untouched."""
+    return Tracer().capture_lambda_handler(handler) if tracing_enabled() else handler
+
+
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     processor()  # settings are validated before anything else, whatever the envelope

@@ -14,6 +14,9 @@ CloudTrail's own delivery notification `{"s3Bucket": ..., "s3ObjectKey": [...]}`
 URL-encoded), an EventBridge event, or an SNS notification wrapping one of those (SNS -> SQS
 without raw message delivery). Anything else raises UnknownEnvelope naming the keys and types it
 received, never their values.
+
+Powertools' data classes are imported by the function that reads their envelope, on its first use:
+their package costs a cold start ~80 ms that an invocation of another kind never needs.
 """
 
 from __future__ import annotations
@@ -22,13 +25,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
-
-from aws_lambda_powertools.utilities.data_classes import (
-    S3BatchOperationEvent,
-    S3Event,
-    S3EventBridgeNotificationEvent,
-    SNSEvent,
-)
 
 from supportwatch.models import ObjectRef
 
@@ -97,6 +93,8 @@ def _record_sources(records: list[dict[str, Any]]) -> set[Any]:
 
 
 def _s3_notification_refs(event: dict[str, Any]) -> list[ObjectRef]:
+    from aws_lambda_powertools.utilities.data_classes import S3Event
+
     refs = []
     for record in S3Event(event).records:
         if not record.event_name.startswith("ObjectCreated:"):
@@ -114,6 +112,8 @@ def _s3_notification_refs(event: dict[str, Any]) -> list[ObjectRef]:
 
 
 def _eventbridge_refs(event: dict[str, Any]) -> list[ObjectRef]:
+    from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+
     notification = S3EventBridgeNotificationEvent(event)
     if notification.detail_type != "Object Created":
         return []  # a rule wider than ours (deletions, restores): nothing to read
@@ -198,6 +198,8 @@ def message_refs(body: str, depth: int = 0) -> list[ObjectRef]:
 
 
 def _sns_refs(event: dict[str, Any]) -> list[ObjectRef]:
+    from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
     refs = []
     for record in SNSEvent(event).records:
         sns = record.get("Sns")
@@ -208,6 +210,8 @@ def _sns_refs(event: dict[str, Any]) -> list[ObjectRef]:
 
 
 def _batch_operations(event: dict[str, Any]) -> BatchOperationsJob:
+    from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
+
     job = S3BatchOperationEvent(event)
     version = job.invocation_schema_version
     if version not in BATCH_OPERATIONS_SCHEMAS:

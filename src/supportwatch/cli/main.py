@@ -1,4 +1,8 @@
-"""Entry point of the `supportwatch` command."""
+"""Entry point of the `supportwatch` command.
+
+Each command's module is imported when that command runs: `scan` never loads boto3 or the AWS
+adapters, and its start-up stays close to Python's own.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from supportwatch.aws.clients import AWS_ERRORS, explain
 from supportwatch.cli.inputs import InputError
 from supportwatch.cli.output import NothingRead
-from supportwatch.cli.target import AwsProblem, NotFound
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 from supportwatch.report.insights import GRANULARITIES
 
@@ -168,14 +170,32 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, NothingRead, FileNotFoundError, ValueError) as error:
         sys.stderr.write(f"supportwatch: {error}\n")
         return 2
-    except (AwsProblem, NotFound) as error:
-        sys.stderr.write(f"supportwatch: {error}\n")
-        return 1
-    except AWS_ERRORS as error:
-        sys.stderr.write(f"supportwatch: {explain(error)}\n")
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        if (message := aws_problem(error)) is None:
+            raise
+        sys.stderr.write(f"supportwatch: {message}\n")
+        return 1
+
+
+def aws_problem(error: Exception) -> str | None:
+    """The one-line message of a failure to reach AWS or of a missing resource; None for anything else.
+
+    Only a command that loaded the AWS modules can raise one, so nothing is imported for the others.
+    """
+    if "supportwatch.aws.clients" not in sys.modules:
+        return None
+    from supportwatch.aws.clients import AWS_ERRORS, explain
+
+    if isinstance(error, AWS_ERRORS):
+        return explain(error)
+    if "supportwatch.cli.target" in sys.modules:
+        from supportwatch.cli.target import AwsProblem, NotFound
+
+        if isinstance(error, (AwsProblem, NotFound)):
+            return str(error)
+    return None
 
 
 if __name__ == "__main__":
