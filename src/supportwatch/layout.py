@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 AWSLOGS = "AWSLogs"
 CLOUDTRAIL = "CloudTrail"
+DIGESTS = "CloudTrail-Digest"
 FIRST_DAY = date(2013, 11, 1)  # CloudTrail's launch: no log is older
 _ACCOUNT = re.compile(r"\d{12}")
 _ORG = re.compile(r"o-[a-z0-9]{10,32}")
@@ -132,17 +133,23 @@ class Plan:
     regions: tuple[str, ...]  # `...CloudTrail/REGION/` prefixes
     since: date
     until: date
+    name: str = ""  # a file name (prefix) inside the one date folder, when the location names one
 
     def prefixes(self) -> list[str]:
         """The prefixes whose every key is a log of a day in the range (the region folders for all time)."""
         if self.since <= FIRST_DAY and self.until >= today():
             return list(self.regions)
         folders = date_folders(self.since, self.until)
-        return [region + folder for region in self.regions for folder in folders]
+        return [region + folder + self.name for region in self.regions for folder in folders]
 
 
-def plan(lister: Lister, bucket: str, prefix: str, since: date | None, until: date | None) -> Plan:
-    """Find the region folders under `prefix` with delimiter listings; dates narrow the range."""
+def plan(
+    lister: Lister, bucket: str, prefix: str, since: date | None, until: date | None, service: str = CLOUDTRAIL
+) -> Plan:
+    """Find the region folders under `prefix` with delimiter listings; dates narrow the range.
+
+    `service` is the folder walked: the logs' (`CloudTrail`) or the digests' (`CloudTrail-Digest`),
+    whichever of the two `prefix` names."""
     since = since or FIRST_DAY
     until = until or today()
     segments = prefix.strip("/").split("/") if prefix.strip("/") else []
@@ -160,7 +167,7 @@ def plan(lister: Lister, bucket: str, prefix: str, since: date | None, until: da
     org = [rest.pop(0)] if rest and _ORG.fullmatch(rest[0]) else []
     if rest and not _ACCOUNT.fullmatch(rest[0]):
         raise LayoutError(f"{rest[0]!r} is not an account id (12 digits) or organization id (o-...)")
-    if len(rest) > 1 and rest[1] != CLOUDTRAIL:
+    if len(rest) > 1 and rest[1] not in (CLOUDTRAIL, DIGESTS):
         raise LayoutError(f"only {CLOUDTRAIL}/ folders hold logs, not {rest[1]}/")
     if len(rest) > 3:  # a date folder: narrow the range to it
         first, last = _folder_range(rest[3:6])
@@ -170,9 +177,9 @@ def plan(lister: Lister, bucket: str, prefix: str, since: date | None, until: da
     accounts = _accounts(lister, bucket, root + "".join(f"{o}/" for o in org), rest[:1], bool(org))
     regions: list[str] = []
     for account in accounts:
-        trail = account + CLOUDTRAIL + "/"
+        trail = account + service + "/"
         regions += [trail + rest[2] + "/"] if len(rest) > 2 else lister.folders(bucket, trail)
-    return Plan(bucket, tuple(regions), since, until)
+    return Plan(bucket, tuple(regions), since, until, rest[6] if len(rest) > 6 else "")
 
 
 def _accounts(lister: Lister, bucket: str, base: str, account: list[str], in_org: bool) -> list[str]:

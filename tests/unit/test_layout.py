@@ -8,6 +8,7 @@ import pytest
 
 from supportwatch.cli.tables import Column, render_table, shorten_identity
 from supportwatch.layout import (
+    DIGESTS,
     LayoutError,
     LogKey,
     date_folders,
@@ -163,3 +164,12 @@ def test_progress_shows_rate_and_eta_then_the_time_taken():
         now[0] += 2.0
         progress.advance(report)
     assert stream.getvalue().endswith("4/4 files  40 events  4 support events  0.5 files/s  in 0:08\x1b[K")
+
+
+def test_plan_of_one_key_lists_exactly_that_key_and_digests_are_walked_alike():
+    lister = FakeLister(KEYS)
+    key = "t/AWSLogs/o-abcd123456/111122223333/CloudTrail/us-east-1/2023/09/10/a.json.gz"
+    found = plan(lister, "b", parse_s3_uri(f"s3://b/{key}")[1], None, None)
+    assert found.prefixes() == [key]
+    digests = plan(lister, "b", "t/AWSLogs/o-abcd123456/", None, date(2023, 9, 10), service=DIGESTS)
+    assert digests.regions == ("t/AWSLogs/o-abcd123456/111122223333/CloudTrail-Digest/us-east-1/",)

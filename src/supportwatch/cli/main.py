@@ -55,6 +55,12 @@ def _doctor(args: argparse.Namespace) -> int:
     return doctor.run(args)
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from supportwatch.cli import verify
+
+    return verify.run(args)
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -139,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--stack", help="the deployed stack: also check its bucket, wiring, function, queues and logs")
     _aws_options(doctor)
+
+    verify = command("verify", _verify, "Prove with CloudTrail's digest files which logs are intact, altered or gone.")
+    verify.add_argument("location", metavar="s3://BUCKET[/PREFIX]", help="the trail's bucket and key prefix")
+    verify.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day to verify (default: all)")
+    verify.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day to verify (default: today)")
+    verify.add_argument(
+        "--public-keys", metavar="FILE", help="`aws cloudtrail list-public-keys` output to use instead of CloudTrail"
+    )
+    _aws_options(verify)
     return parser
 
 

@@ -1,0 +1,70 @@
+"""Digest files from S3 and CloudTrail's public keys (ListPublicKeys), for the integrity checks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from supportwatch.aws.clients import error_code
+from supportwatch.inflate import GZIP_MAGIC, UnreadableLog, decompress
+from supportwatch.integrity.digest import Digest, stream_of
+from supportwatch.integrity.keys import PublicKey, key_from_api
+from supportwatch.integrity.outcomes import DigestObject
+
+DIGEST_MAX_BYTES = 256 << 20  # a digest lists one hour of files: far below this
+ABSENT = {"NoSuchKey", "404", "NotFound"}
+
+
+def read_digest(s3: Any, bucket: str, key: str) -> DigestObject | None:
+    """The digest object with its uncompressed content and `signature` metadata; None when absent."""
+    try:
+        found = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error_code(error) in ABSENT:
+            return None
+        raise
+    data = found["Body"].read()
+    if data.startswith(GZIP_MAGIC):
+        with contextlib.suppress(UnreadableLog):  # judged as not a digest's JSON
+            data = decompress(data, DIGEST_MAX_BYTES)
+    return DigestObject(bucket, key, data, found.get("Metadata", {}).get("signature"))
+
+
+def read_object(s3: Any, bucket: str, key: str) -> bytes | None:
+    """A whole object's bytes; None when absent."""
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error_code(error) in ABSENT:
+            return None
+        raise
+
+
+class CloudTrailKeys:
+    """CloudTrail's public keys per region, fetched with ListPublicKeys when a digest names one not
+    seen yet (keys rotate), and cached for the life of the process."""
+
+    def __init__(self, cloudtrail_for: Callable[[str], Any]) -> None:
+        self._client_for = cloudtrail_for
+        self._keys: dict[tuple[str, str], PublicKey | None] = {}
+
+    def key_for(self, digest: Digest) -> PublicKey | None:
+        """The key `digest` names, or None when CloudTrail has no such key for its region and time.
+        Errors reaching CloudTrail propagate: such a digest is retried, never judged."""
+        region = stream.region if (stream := stream_of(digest.digest_s3_object)) else ""
+        wanted = (region, digest.digest_public_key_fingerprint)
+        if wanted not in self._keys:
+            pages = (
+                self._client_for(region)
+                .get_paginator("list_public_keys")
+                .paginate(StartTime=digest.start - timedelta(days=1), EndTime=digest.end)
+            )
+            for page in pages:
+                for item in page.get("PublicKeyList", []):
+                    key = key_from_api(item)
+                    self._keys[(region, key.fingerprint)] = key
+        return self._keys.get(wanted)  # an unknown fingerprint is asked for again: never cached
