@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from supportwatch.aws.clients import error_code
-from supportwatch.inflate import GZIP_MAGIC, UnreadableLog, decompress
+from supportwatch.decoding.inflate import GZIP_MAGIC, UnreadableLog, decompress
 from supportwatch.integrity.digest import Digest, stream_of
 from supportwatch.integrity.keys import PublicKey, key_from_api
 from supportwatch.integrity.outcomes import DigestObject

@@ -22,8 +22,8 @@ from supportwatch.aws.listing import S3Listing
 from supportwatch.cli.backfill import list_logs
 from supportwatch.cli.tables import Column, render_table
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES
+from supportwatch.decoding.inflate import UnreadableLog
 from supportwatch.export import to_json
-from supportwatch.inflate import UnreadableLog
 from supportwatch.integrity.digest import content_sha256, digest_key_time, is_digest_key
 from supportwatch.integrity.keys import keys_from_file
 from supportwatch.integrity.outcomes import (

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from supportwatch.inflate import GZIP_MAGIC, pieces
+from supportwatch.decoding.inflate import GZIP_MAGIC, pieces
 from supportwatch.layout import CLOUDTRAIL, DIGESTS
 
 _LOG_TIME = re.compile(r"_(\d{8}T\d{4})Z_")
