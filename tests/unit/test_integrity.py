@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import json
 from datetime import timedelta
 
 import pytest
 
+from supportwatch.decoding import UnreadableLog, read_events
+from supportwatch.decoding.inflate import ContentHash
 from supportwatch.integrity.digest import MalformedDigest, content_sha256, parse_digest, stream_of, string_to_sign
 from supportwatch.integrity.keys import key_from_api
 from supportwatch.integrity.outcomes import (
@@ -20,6 +24,7 @@ from supportwatch.integrity.outcomes import (
     judge_unlisted,
 )
 from supportwatch.layout import parse_log_key
+from tests.helpers import FIXTURES
 from tests.trail import START, Trail, fingerprint, public_keys_json
 
 KEYS = {key.fingerprint: key for key in map(key_from_api, public_keys_json()["PublicKeyList"])}
@@ -226,3 +231,30 @@ def test_organization_trail_keys_under_a_prefix():
     assert findings.document()["digests"]["verified"] == 8
     assert list(findings.logs_unlisted) == [slipped]
     assert stream_of(slipped).account_folder == "org/AWSLogs/o-a1b2c3d4e5/222222222222/"
+
+
+GZIP_FIXTURES = [
+    "forms/records.json.gz",
+    "forms/multimember.json.gz",
+    "forms/lines.jsonl.gz",
+    "traps/nested-records.json.gz",
+]
+
+
+@pytest.mark.parametrize("name", GZIP_FIXTURES)
+def test_the_decoder_hashes_the_uncompressed_content_as_it_reads_it(name):
+    data = (FIXTURES / name).read_bytes()
+    content = ContentHash()
+    read_events(data, 1 << 30, content=content)  # fast path, several members, exact path after the fast one gave up
+    whole = b"".join(gzip.GzipFile(fileobj=io.BytesIO(data)))
+    assert content.complete and content.size == len(whole)
+    assert content.hexdigest() == hashlib.sha256(whole).hexdigest() == content_sha256(data, 1 << 30)
+
+
+def test_plain_content_is_its_own_bytes_and_a_truncated_stream_is_never_complete():
+    content = ContentHash()
+    read_events(b'{"Records": []}', 1 << 30, content=content)
+    assert content.complete and content.hexdigest() == hashlib.sha256(b'{"Records": []}').hexdigest()
+    with pytest.raises(UnreadableLog):
+        read_events((FIXTURES / "forms/truncated.json.gz").read_bytes(), 1 << 30, content=content)
+    assert not content.complete

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from supportwatch import SUPPORT_EVENT_SOURCE
-from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, OverCap, pieces
+from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
 from supportwatch.decoding.records import Extraction, to_support_event
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
@@ -221,9 +221,9 @@ class Pieces:
                 raise NotProven("a run of digits as long as Python's integer limit")
 
 
-def _text(data: bytes, max_bytes: int) -> Iterator[bytes]:
+def _text(data: bytes, max_bytes: int, content: ContentHash | None) -> Iterator[bytes]:
     if data.startswith(GZIP_MAGIC):
-        yield from pieces(data, max_bytes)
+        yield from pieces(data, max_bytes, content)
         return
     if len(data) > max_bytes:
         raise OverCap(f"size exceeds the cap of {max_bytes} bytes")
@@ -281,11 +281,12 @@ def _pieces(state: Pieces, rest: bytes, chunk: bytes) -> bytes:
     return rest + chunk[start:] if rest else chunk[start:]
 
 
-def scan(data: bytes, max_bytes: int) -> Extraction:
-    """The support events and entry counts of a log object, exactly as the full parse finds them."""
+def scan(data: bytes, max_bytes: int, content: ContentHash | None = None) -> Extraction:
+    """The support events and entry counts of a log object, exactly as the full parse finds them
+    (`content` sees every inflated piece)."""
     state = Pieces()
     rest, closing = b"", b""
-    for chunk in _utf8_checked(_text(data, max_bytes)):
+    for chunk in _utf8_checked(_text(data, max_bytes, content)):
         if not closing:
             rest += chunk
             if len(rest) < HEAD_BYTES:

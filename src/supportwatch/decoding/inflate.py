@@ -6,6 +6,7 @@ beyond the cap raises UnreadableLog — never a silently shortened document.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zlib
 from collections.abc import Iterator
@@ -34,8 +35,30 @@ class OverCap(UnreadableLog):
     """The document is larger than the bytes it may inflate to."""
 
 
-def pieces(data: bytes, max_bytes: int) -> Iterator[bytes]:
-    """The decompressed bytes of every member of gzip `data`, at most CHUNK at a time, capped."""
+class ContentHash:
+    """SHA-256 and size of a document's uncompressed content, taken from the pieces as they are
+    inflated (no second pass over the bytes); `complete` once the stream was read to its end."""
+
+    def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        """Start over: a new pass over the same object."""
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+        self.complete = False
+
+    def feed(self, piece: bytes) -> None:
+        self._sha256.update(piece)
+        self.size += len(piece)
+
+    def hexdigest(self) -> str:
+        return self._sha256.hexdigest()
+
+
+def pieces(data: bytes, max_bytes: int, content: ContentHash | None = None) -> Iterator[bytes]:
+    """The decompressed bytes of every member of gzip `data`, at most CHUNK at a time, capped;
+    `content` sees every piece."""
     size = 0
     try:
         with gzip_impl.GzipFile(fileobj=io.BytesIO(data)) as stream:
@@ -43,13 +66,17 @@ def pieces(data: bytes, max_bytes: int) -> Iterator[bytes]:
                 size += len(piece)
                 if size > max_bytes:
                     raise OverCap(f"decompressed size exceeds the cap of {max_bytes} bytes")
+                if content is not None:
+                    content.feed(piece)
                 yield piece
+        if content is not None:
+            content.complete = True
     except EOFError:
         raise UnreadableLog("truncated gzip: the stream ends before its end-of-stream marker") from None
     except (OSError, zlib.error, _IsalError) as error:
         raise UnreadableLog(f"corrupt gzip: {error}") from None
 
 
-def decompress(data: bytes, max_bytes: int) -> bytes:
+def decompress(data: bytes, max_bytes: int, content: ContentHash | None = None) -> bytes:
     """Gunzip every member of `data` into one document, refusing to inflate beyond `max_bytes`."""
-    return b"".join(pieces(data, max_bytes))
+    return b"".join(pieces(data, max_bytes, content))

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from supportwatch.decoding.fastpath import NotProven, scan
-from supportwatch.decoding.inflate import GZIP_MAGIC, OverCap, UnreadableLog, decompress
+from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash, OverCap, UnreadableLog, decompress
 from supportwatch.decoding.records import Extraction, extract
 
 
@@ -57,12 +57,12 @@ def parse_entries(document: bytes) -> list[Any]:
     return records
 
 
-def decode(data: bytes, max_bytes: int) -> list[Any]:
+def decode(data: bytes, max_bytes: int, content: ContentHash | None = None) -> list[Any]:
     """Bytes of a log object -> its entries; raises UnreadableLog."""
     if not data:
         raise UnreadableLog("empty object")
     if data.startswith(GZIP_MAGIC):
-        data = decompress(data, max_bytes)
+        data = decompress(data, max_bytes, content)
     elif len(data) > max_bytes:
         raise OverCap(f"size exceeds the cap of {max_bytes} bytes")
     return parse_entries(data)
@@ -73,20 +73,32 @@ def read_events_exactly(data: bytes, max_bytes: int) -> Extraction:
     return extract(decode(data, max_bytes))
 
 
-def read_events(data: bytes, max_bytes: int, exact_max_bytes: int | None = None) -> Extraction:
+def read_events(
+    data: bytes, max_bytes: int, exact_max_bytes: int | None = None, content: ContentHash | None = None
+) -> Extraction:
     """The support events of one log object's bytes; raises UnreadableLog (nothing is half-counted).
 
     The exact path holds the whole document and json's objects of it (several times its size):
     `exact_max_bytes` bounds what it may inflate, so a document the fast path cannot read (a
-    decompression bomb of zeros, say) cannot exhaust the function's memory.
+    decompression bomb of zeros, say) cannot exhaust the function's memory. `content` takes the
+    SHA-256 of the uncompressed content from the pass that reads it to the end.
     """
+    inflated = content if data.startswith(GZIP_MAGIC) else None
+    if content is not None and inflated is None:  # not compressed: the bytes are the content
+        content.restart()
+        content.feed(data)
+        content.complete = True
     try:
-        return scan(data, max_bytes)
+        if inflated is not None:
+            inflated.restart()
+        return scan(data, max_bytes, inflated)
     except NotProven:
         pass
     budget = min(max_bytes, exact_max_bytes or max_bytes)
     try:
-        return extract(decode(data, budget))
+        if inflated is not None:
+            inflated.restart()
+        return extract(decode(data, budget, inflated))
     except OverCap:
         if budget == max_bytes:
             raise
