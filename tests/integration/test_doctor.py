@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -229,3 +230,215 @@ def test_no_credentials_exit_2_with_one_line(capsys, monkeypatch, tmp_path):
     assert code == 2 and captured.out == ""
     assert captured.err.startswith("supportwatch: could not check: no AWS credentials found (")
     assert len(captured.err.splitlines()) == 1
+
+
+FUNCTION = "sw-ProcessorFunction"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
+
+
+def make_stack(parameters: dict[str, str], outputs: dict[str, object], queues: tuple[str, ...] = ()) -> dict:
+    """A plain CloudFormation stack with the outputs and parameters of the SAM one (which moto cannot
+    transform), its dead-letter queues created by the stack; returns the outputs."""
+    names = ("DeadLetterQueue", *queues)
+    template = {
+        "Parameters": {name: {"Type": "String"} for name in parameters},
+        "Resources": {name: {"Type": "AWS::SQS::Queue"} for name in names},
+        "Outputs": {
+            "ProcessorFunctionName": {"Value": FUNCTION},
+            **{f"{name}Url": {"Value": {"Ref": name}} for name in names},
+            **{name: {"Value": value} for name, value in outputs.items()},
+        },
+    }
+    cloudformation = boto3.client("cloudformation")
+    cloudformation.create_stack(
+        StackName="sw",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    )
+    (stack,) = cloudformation.describe_stacks(StackName="sw")["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+
+
+def put_file(key: str) -> None:
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"")
+
+
+def put_logs(prefix: str, region: str, age: timedelta, digest: bool = True) -> None:
+    """A log file (and a digest) of `region`, written `age` ago, where CloudTrail puts them."""
+    when = datetime.now(UTC) - age
+    folder = f"{prefix}AWSLogs/{ACCOUNT}/CloudTrail/{region}/{when:%Y/%m/%d}/"
+    put_file(f"{folder}{ACCOUNT}_CloudTrail_{region}_{when:%Y%m%dT%H%MZ}_abc.json.gz")
+    if digest:
+        folder = folder.replace("/CloudTrail/", "/CloudTrail-Digest/")
+        put_file(f"{folder}{ACCOUNT}_CloudTrail-Digest_{region}_main_{REGION}_{when:%Y%m%dT%H%M%SZ}.json.gz")
+
+
+def notify_function(prefix: str) -> None:
+    rules = [{"Name": "prefix", "Value": f"{prefix}AWSLogs/"}, {"Name": "suffix", "Value": ".json.gz"}]
+    boto3.client("s3").put_bucket_notification_configuration(
+        Bucket=BUCKET,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": FUNCTION_ARN,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": rules}},
+                }
+            ]
+        },
+    )
+
+
+def statuses(checks: dict[str, dict]) -> dict[str, str]:
+    return {name: check["status"] for name, check in checks.items()}
+
+
+def test_a_healthy_stack_passes_every_delivery_check(aws, capsys):
+    make_trail(S3KeyPrefix="trails")
+    outputs = make_stack({"LogKeyPrefix": "trails"}, {"TrailBucketName": BUCKET})
+    notify_function("trails/")
+    put_logs("trails/", REGION, timedelta(minutes=10))
+    put_logs("trails/", "eu-west-1", timedelta(hours=26, minutes=5))  # yesterday's folder
+    put_logs("trails/", "eu-west-1", timedelta(hours=2))
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 0, checks
+    assert {name: status for name, status in statuses(checks).items() if status != "pass"} == {}
+    assert {
+        "delivery bucket",
+        "delivery notification",
+        "function errors",
+        "function throttles",
+        "newest logs",
+        "newest digests",
+    } <= set(checks)
+    assert re.fullmatch(r"2 folders, newest 1\d min ago \(us-east-1\)", checks["newest logs"]["detail"])
+    queue = outputs["DeadLetterQueueUrl"].rsplit("/", 1)[1]
+    assert [name for name in checks if name.startswith("queue ")] == [f"queue {queue}"]
+
+
+def test_a_broken_stack_names_each_problem_and_its_fix(aws, capsys):
+    make_trail(S3KeyPrefix="other")
+    outputs = make_stack({"LogKeyPrefix": "trails"}, {"TrailBucketName": BUCKET})
+    dlq = outputs["DeadLetterQueueUrl"]
+    for number in range(2):
+        boto3.client("sqs").send_message(QueueUrl=dlq, MessageBody=json.dumps({"n": number}))
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[{"MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": FUNCTION}], "Value": 3}],
+    )
+    put_logs("trails/", REGION, timedelta(minutes=5))
+    put_logs("trails/", "eu-west-1", timedelta(days=3), digest=False)
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 1
+    bucket = checks["delivery bucket"]
+    assert bucket["status"] == "fail" and "s3://doctor-trail-logs/other/AWSLogs/" in bucket["detail"]
+    assert bucket["fix"] == "sam deploy --stack-name sw --parameter-overrides LogKeyPrefix=other"
+    assert checks["delivery notification"]["status"] == "fail"
+    assert checks["delivery notification"]["fix"] == "sam deploy --stack-name sw"
+    queue = checks[f"queue {dlq.rsplit('/', 1)[-1]}"]
+    assert queue["status"] == "fail" and queue["detail"].startswith("2 failed events")
+    assert queue["fix"] == f"supportwatch redrive --queue-url {dlq} --stack sw"
+    assert checks["function errors"]["status"] == "warn" and checks["function errors"]["detail"].startswith("3 failed")
+    silent = checks["newest logs eu-west-1"]
+    assert silent["status"] == "warn" and "silent since 72 h ago while other regions deliver" in silent["detail"]
+
+
+def test_no_log_at_all_fails(aws, capsys):
+    make_trail()
+    make_stack({}, {"TrailBucketName": BUCKET})
+    notify_function("")
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 1
+    assert checks["newest logs"]["status"] == "fail" and checks["newest logs"]["detail"].startswith("no logs under")
+    assert checks["newest logs"]["fix"] == "aws cloudtrail get-trail-status --region us-east-1 --name main"
+
+
+@pytest.fixture
+def eventbridge_configuration(monkeypatch):
+    """moto keeps a bucket's EventBridgeConfiguration but leaves it out of GetBucketNotificationConfiguration,
+    where AWS returns it (`{}`) while it is on: add it, as AWS does."""
+    from moto.s3 import responses
+
+    original = responses.S3Response.get_bucket_notification
+
+    def with_eventbridge(self):
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if configuration is None or configuration.event_bridge is None:
+            return original(self)
+        plain = responses.ActionResult
+        monkeypatch.setattr(responses, "ActionResult", lambda result: plain({**result, "EventBridgeConfiguration": {}}))
+        try:
+            return original(self)
+        finally:
+            monkeypatch.setattr(responses, "ActionResult", plain)
+
+    monkeypatch.setattr(responses.S3Response, "get_bucket_notification", with_eventbridge)
+
+
+def test_existing_bucket_with_eventbridge(aws, eventbridge_configuration, capsys):
+    make_trail()
+    events = boto3.client("events")
+    pattern = {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"wildcard": "AWSLogs/*/CloudTrail/*.json.gz"}]}},
+    }
+    rule_arn = events.put_rule(Name="sw-ObjectCreatedRule", EventPattern=json.dumps(pattern), State="DISABLED")[
+        "RuleArn"
+    ]
+    events.put_targets(Rule="sw-ObjectCreatedRule", Targets=[{"Id": "ProcessorFunction", "Arn": FUNCTION_ARN}])
+    make_stack(
+        {"TrailBucketMode": "existing", "ExistingBucketName": BUCKET, "ExistingBucketTrigger": "EventBridge"},
+        {"ObjectCreatedRuleArn": rule_arn},
+        queues=("EventsDeadLetterQueue",),
+    )
+    put_logs("", REGION, timedelta(minutes=5))
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 1
+    assert checks["delivery notification"]["status"] == "fail"
+    assert "does not send events to EventBridge" in checks["delivery notification"]["detail"]
+    apply(checks["delivery notification"]["fix"])
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert checks["delivery rule"]["status"] == "fail" and "disabled" in checks["delivery rule"]["detail"]
+    apply(checks["delivery rule"]["fix"])
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 0 and checks["delivery rule"]["status"] == "pass"
+    assert sum(name.startswith("queue ") for name in checks) == 2
+
+
+def test_existing_bucket_with_an_ingest_queue(aws, capsys):
+    make_trail(S3KeyPrefix="org")
+    queue_url = boto3.client("sqs").create_queue(QueueName="sw-IngestQueue")["QueueUrl"]
+    queue_arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    make_stack(
+        {
+            "TrailBucketMode": "existing",
+            "ExistingBucketName": BUCKET,
+            "ExistingBucketTrigger": "SQS",
+            "LogKeyPrefix": "org",
+        },
+        {"IngestQueueArn": queue_arn},
+        queues=("IngestDeadLetterQueue",),
+    )
+    notify_function("org/")  # another notification the fix must keep
+    put_logs("org/", REGION, timedelta(minutes=5))
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 1 and checks["delivery notification"]["status"] == "fail"
+    apply(checks["delivery notification"]["fix"])
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 0 and checks["delivery notification"]["status"] == "pass"
+    configuration = boto3.client("s3").get_bucket_notification_configuration(Bucket=BUCKET)
+    assert len(configuration["LambdaFunctionConfigurations"]) == 1 and len(configuration["QueueConfigurations"]) == 1
+
+
+def test_a_missing_stack_cannot_be_checked(aws, capsys):
+    make_trail()
+    code = main(["doctor", "--stack", "absent"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert (
+        captured.err
+        == "supportwatch: could not check: stack absent not found in us-east-1: check --stack and --region\n"
+    )

@@ -247,6 +247,8 @@ class Inspector:
         )
 
     def _metric(self, function: str, metric: str, now: datetime) -> float | None:
+        """The metric's sum over the last METRICS_HOURS whole hours, the current one included."""
+        hour = now.replace(minute=0, second=0, microsecond=0)
         found = self._call(
             "cloudwatch:GetMetricStatistics",
             f"AWS/Lambda {metric}",
@@ -254,8 +256,8 @@ class Inspector:
                 Namespace="AWS/Lambda",
                 MetricName=metric,
                 Dimensions=[{"Name": "FunctionName", "Value": function}],
-                StartTime=now - timedelta(hours=METRICS_HOURS),
-                EndTime=now,
+                StartTime=hour - timedelta(hours=METRICS_HOURS - 1),
+                EndTime=hour + timedelta(hours=1),
                 Period=3600,
                 Statistics=["Sum"],
             ),

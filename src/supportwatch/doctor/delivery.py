@@ -31,7 +31,7 @@ def sample_key(root: str, account: str, region: str, now: datetime) -> str:
 
 def _ago(now: datetime, then: datetime) -> str:
     hours = (now - then).total_seconds() / 3600
-    return f"{hours:.0f} h ago" if hours >= 2 else f"{hours * 60:.0f} min ago"
+    return f"{hours:.0f} h ago" if hours >= 2 else f"{int(hours * 60)} min ago"
 
 
 def _stack_fix(deployment: Deployment, *parameters: str) -> str:
@@ -49,7 +49,7 @@ def delivery_checks(observed: Observed) -> list[Check]:
         for t in observed.trails
         if delivering(t) and t.bucket == deployment.bucket and t.prefix.strip("/") == deployment.prefix
     ]
-    checks = [_bucket(observed, deployment, feeding), _wiring(observed, deployment)]
+    checks: list[Check | None] = [_bucket(observed, deployment, feeding), *_wiring(observed, deployment)]
     checks += _function(deployment)
     checks += [_queue(deployment, url, depth) for url, depth in deployment.depths]
     checks += _freshness("logs", deployment.logs, observed.now, SILENT, deployment, feeding)
@@ -92,13 +92,19 @@ def _filter_passes(notification: Notification, key: str) -> bool:
     return created and key.startswith(notification.prefix) and key.endswith(notification.suffix)
 
 
-def _wiring(observed: Observed, deployment: Deployment) -> Check | None:
+def _wiring(observed: Observed, deployment: Deployment) -> list[Check | None]:
+    """How new log files reach the function (rows left out where their reads failed: the permission
+    rows say why)."""
     region = observed.regions[0] if observed.regions else "us-east-1"
     key = sample_key(deployment.key_root, observed.account, region, observed.now)
     if deployment.trigger == "EventBridge":
-        return _rule(deployment, key)
+        return [_eventbridge(deployment), _rule(deployment, key)]
+    return [_notification(deployment, key)]
+
+
+def _notification(deployment: Deployment, key: str) -> Check | None:
     if deployment.notifications is None:
-        return None  # unread: the permission row says why
+        return None
     target = deployment.ingest_queue_arn if deployment.trigger == "SQS" else deployment.function
     reached = [
         n
@@ -147,15 +153,21 @@ def _put_notifications(deployment: Deployment, kind: str, entry: dict[str, objec
     )
 
 
+def _eventbridge(deployment: Deployment) -> Check | None:
+    if deployment.eventbridge_on is None:
+        return None
+    if deployment.eventbridge_on:
+        return Check("delivery notification", "pass", f"s3://{deployment.bucket} sends its events to EventBridge")
+    return Check(
+        "delivery notification",
+        "fail",
+        f"s3://{deployment.bucket} does not send events to EventBridge",
+        _put_notifications(deployment, "EventBridgeConfiguration", None),
+    )
+
+
 def _rule(deployment: Deployment, key: str) -> Check | None:
     rule = deployment.rule
-    if deployment.eventbridge_on is False:
-        return Check(
-            "delivery notification",
-            "fail",
-            f"s3://{deployment.bucket} does not send events to EventBridge",
-            _put_notifications(deployment, "EventBridgeConfiguration", None),
-        )
     if rule is None:
         return None
     name = "delivery rule"
