@@ -13,10 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
+from supportwatch.aws.inspection import Inspector
 from supportwatch.cli.main import main
+from supportwatch.doctor.checks import diagnose, exit_code
 
 REGION = "us-east-1"
 BUCKET = "doctor-trail-logs"
@@ -442,3 +445,35 @@ def test_a_missing_stack_cannot_be_checked(aws, capsys):
         captured.err
         == "supportwatch: could not check: stack absent not found in us-east-1: check --stack and --region\n"
     )
+
+
+def test_an_organization_trail_of_the_management_account_with_a_delivery_error(aws, monkeypatch):
+    """What moto does not model, through botocore's Stubber: the shadow of an organization trail whose
+    home is the management account, and GetTrailStatus's LatestDeliveryError."""
+    monkeypatch.setattr(boto3.session.Session, "get_available_regions", lambda *_args, **_kwargs: [REGION])
+    inspector = Inspector(None, REGION)
+    arn = f"arn:aws:cloudtrail:{REGION}:999988887777:trail/org"
+    trail = {
+        "Name": "org",
+        "TrailARN": arn,
+        "HomeRegion": REGION,
+        "S3BucketName": "org-archive",
+        "IsMultiRegionTrail": True,
+        "IsOrganizationTrail": True,
+        "LogFileValidationEnabled": True,
+    }
+    with Stubber(inspector.client("cloudtrail", REGION)) as stubber:
+        stubber.add_response("describe_trails", {"trailList": [trail]}, {"includeShadowTrails": True})
+        stubber.add_response(
+            "get_trail_status", {"IsLogging": True, "LatestDeliveryError": "AccessDenied"}, {"Name": arn}
+        )
+        stubber.add_response("get_event_selectors", {"TrailARN": arn, "EventSelectors": ALL}, {"TrailName": arn})
+        observed = inspector.observe(None, datetime.now(UTC))
+        stubber.assert_no_pending_responses()
+    checks = {check.name: check for check in diagnose(observed)}
+    assert (
+        checks["trail org events"].status == "pass" and "organization, all regions" in checks["trail org events"].detail
+    )
+    logging = checks["trail org logging"]
+    assert logging.status == "fail" and logging.detail == "delivery to s3://org-archive fails: AccessDenied"
+    assert checks["regions"].status == "fail" and exit_code(list(checks.values()), observed) == 1

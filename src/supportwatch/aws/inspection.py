@@ -73,7 +73,8 @@ class Inspector:
         self._session = boto3.session.Session()
         self._lock = threading.Lock()
 
-    def _client(self, service: str, region: str | None = None) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
+        """The one client of `service` in `region` (the command's region by default) this reader uses."""
         with self._lock:  # creating clients is not thread-safe; using them is
             key = (service, region or self._region)
             if key not in self._clients:
@@ -93,7 +94,7 @@ class Inspector:
 
     def observe(self, stack: str | None, now: datetime) -> Observed:
         self._step("who am I")
-        caller = self._client("sts").get_caller_identity()
+        caller = self.client("sts").get_caller_identity()
         account, partition = caller["Account"], caller["Arn"].split(":")[1]
         regions = tuple(sorted(self._session.get_available_regions("cloudtrail", partition_name=partition)))
         trails, readable = self._trails(regions)
@@ -117,7 +118,7 @@ class Inspector:
             found = self._call(
                 "cloudtrail:DescribeTrails",
                 region,
-                lambda: self._client("cloudtrail", region).describe_trails(includeShadowTrails=True)["trailList"],
+                lambda: self.client("cloudtrail", region).describe_trails(includeShadowTrails=True)["trailList"],
                 _NOT_ENABLED,
             )
             with self._lock:
@@ -139,7 +140,7 @@ class Inspector:
 
     def _trail(self, described: dict[str, Any]) -> Trail:
         arn, home = described["TrailARN"], described["HomeRegion"]
-        cloudtrail = self._client("cloudtrail", home)
+        cloudtrail = self.client("cloudtrail", home)
         status = self._call("cloudtrail:GetTrailStatus", arn, lambda: cloudtrail.get_trail_status(Name=arn))
         selectors = self._call(
             "cloudtrail:GetEventSelectors", arn, lambda: cloudtrail.get_event_selectors(TrailName=arn)
@@ -160,10 +161,10 @@ class Inspector:
     def _deployment(self, stack: str, account: str, now: datetime) -> Deployment | None:
         self._step(f"stack {stack}")
         try:
-            (found,) = self._client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+            (found,) = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
         except ClientError as error:
             if error_code(error) == "ValidationError":
-                where = self._client("cloudformation").meta.region_name
+                where = self.client("cloudformation").meta.region_name
                 raise StackProblem(f"stack {stack} not found in {where}: check --stack and --region") from None
             self._unread.append(Unread("cloudformation:DescribeStacks", stack, _code(error)))
             return None
@@ -190,7 +191,7 @@ class Inspector:
 
     def _wiring(self, deployment: Deployment, rule_arn: str, account: str, now: datetime) -> Deployment:
         self._step("notifications, metrics and queues")
-        s3 = self._client("s3")
+        s3 = self.client("s3")
         document = self._call(
             "s3:GetBucketNotification",
             f"s3://{deployment.bucket}",
@@ -211,7 +212,7 @@ class Inspector:
             attributes = self._call(
                 "sqs:GetQueueAttributes",
                 url,
-                lambda url=url: self._client("sqs").get_queue_attributes(
+                lambda url=url: self.client("sqs").get_queue_attributes(
                     QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
                 ),
             )
@@ -230,7 +231,7 @@ class Inspector:
         return replace(deployment, logs=logs, digests=digests)
 
     def _rule(self, name: str) -> Rule | None:
-        events = self._client("events")
+        events = self.client("events")
         rule = self._call("events:DescribeRule", name, lambda: events.describe_rule(Name=name))
         targets = self._call("events:ListTargetsByRule", name, lambda: events.list_targets_by_rule(Rule=name))
         if rule is None or targets is None:
@@ -252,7 +253,7 @@ class Inspector:
         found = self._call(
             "cloudwatch:GetMetricStatistics",
             f"AWS/Lambda {metric}",
-            lambda: self._client("cloudwatch").get_metric_statistics(
+            lambda: self.client("cloudwatch").get_metric_statistics(
                 Namespace="AWS/Lambda",
                 MetricName=metric,
                 Dimensions=[{"Name": "FunctionName", "Value": function}],
@@ -267,7 +268,7 @@ class Inspector:
     def _newest(self, deployment: Deployment, service: str, now: datetime) -> tuple[Newest, ...] | None:
         """The newest file of each account's and region's `service` folder: delimiter listings find the
         folders, then day folders are listed from today backwards (never the whole bucket)."""
-        listing = S3Listing(self._client("s3"))
+        listing = S3Listing(self.client("s3"))
         bucket = deployment.bucket
         try:
             regions = list(plan(listing, bucket, deployment.key_root[: -len("AWSLogs/")], None, None).regions)
