@@ -8,16 +8,16 @@ and what depended on it is left unchecked; only missing credentials, region or e
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 from supportwatch.aws.clients import client, error_code
 from supportwatch.aws.listing import S3Listing
@@ -36,27 +36,18 @@ from supportwatch.doctor.models import (
     TrailStatus,
     Unread,
 )
-from supportwatch.layout import LayoutError, plan
+from supportwatch.integrity.digest import digest_key_time, log_key_time
+from supportwatch.layout import CLOUDTRAIL, DIGESTS, LayoutError, plan
 
 T = TypeVar("T")
 WORKERS = 8
 # What DescribeTrails answers in a region the account has not opted in to.
 _NOT_ENABLED = {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}
 _DEAD_LETTER_OUTPUTS = ("DeadLetterQueueUrl", "EventsDeadLetterQueueUrl", "IngestDeadLetterQueueUrl")
-_FILE_TIME = re.compile(r"_(\d{8}T\d{4}(?:\d{2})?Z)[_.]")
 
 
 class StackProblem(Exception):
     """The stack named with --stack is missing or is not a supportwatch stack: nothing to check."""
-
-
-def file_time(key: str) -> datetime | None:
-    """The time in a CloudTrail log (`..._20261130T2355Z_x.json.gz`) or digest (`..._20261130T235959Z.json.gz`) name."""
-    found = _FILE_TIME.findall(key.rsplit("/", 1)[-1])
-    if not found:
-        return None
-    stamp = found[-1]
-    return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ" if len(stamp) == 16 else "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
 
 
 class Inspector:
@@ -82,23 +73,24 @@ class Inspector:
             return self._clients[key]
 
     def _call(self, action: str, target: str, call: Callable[[], T], quiet: Iterable[str] = ()) -> T | None:
-        """The call's result, or None after noting the action it lacked (codes in `quiet` are not noted)."""
+        """The call's result, or None after noting the action it lacked or the endpoint it could not reach
+        (codes in `quiet` are not noted)."""
         try:
             return call()
-        except ClientError as error:
-            code = _code(error)
+        except (ClientError, EndpointUnreachable, HTTPClientError) as error:
+            code = _code(error) if isinstance(error, ClientError) else type(error).__name__
             if code not in quiet:
                 with self._lock:
                     self._unread.append(Unread(action, target, code))
             return None
 
     def observe(self, stack: str | None, now: datetime) -> Observed:
-        self._step("who am I")
+        self._step("the caller's identity")
         caller = self.client("sts").get_caller_identity()
         account, partition = caller["Account"], caller["Arn"].split(":")[1]
         regions = tuple(sorted(self._session.get_available_regions("cloudtrail", partition_name=partition)))
         trails, readable = self._trails(regions)
-        deployment = self._deployment(stack, account, now) if stack else None
+        deployment = self._deployment(stack, now) if stack else None
         return Observed(
             account=account,
             regions=readable,
@@ -158,7 +150,7 @@ class Inspector:
             selectors=parse_selectors(selectors) if selectors is not None else None,
         )
 
-    def _deployment(self, stack: str, account: str, now: datetime) -> Deployment | None:
+    def _deployment(self, stack: str, now: datetime) -> Deployment | None:
         self._step(f"stack {stack}")
         try:
             (found,) = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
@@ -187,9 +179,9 @@ class Inspector:
             ingest_queue_arn=outputs.get("IngestQueueArn", ""),
             queues=tuple((name, outputs[name]) for name in _DEAD_LETTER_OUTPUTS if name in outputs),
         )
-        return self._wiring(deployment, outputs.get("ObjectCreatedRuleArn", ""), account, now)
+        return self._wiring(deployment, outputs.get("ObjectCreatedRuleArn", ""), now)
 
-    def _wiring(self, deployment: Deployment, rule_arn: str, account: str, now: datetime) -> Deployment:
+    def _wiring(self, deployment: Deployment, rule_arn: str, now: datetime) -> Deployment:
         self._step("notifications, metrics and queues")
         s3 = self.client("s3")
         document = self._call(
@@ -225,9 +217,9 @@ class Inspector:
             throttles=self._metric(deployment.function, "Throttles", now),
         )
         self._step("newest log files")
-        logs = self._newest(deployment, "CloudTrail", now)
+        logs = self._newest(deployment, CLOUDTRAIL, now)
         self._step("newest digest files")
-        digests = self._newest(deployment, "CloudTrail-Digest", now)
+        digests = self._newest(deployment, DIGESTS, now)
         return replace(deployment, logs=logs, digests=digests)
 
     def _rule(self, name: str) -> Rule | None:
@@ -267,14 +259,14 @@ class Inspector:
 
     def _newest(self, deployment: Deployment, service: str, now: datetime) -> tuple[Newest, ...] | None:
         """The newest file of each account's and region's `service` folder: delimiter listings find the
-        folders, then day folders are listed from today backwards (never the whole bucket)."""
+        folders (as backfill does), then day folders are listed from today backwards (never the bucket)."""
         listing = S3Listing(self.client("s3"))
         bucket = deployment.bucket
+        key_time = digest_key_time if service == DIGESTS else log_key_time
         try:
-            regions = list(plan(listing, bucket, deployment.key_root[: -len("AWSLogs/")], None, None).regions)
-            if service != "CloudTrail":
-                accounts = sorted({region.rsplit("/", 3)[0] + "/" for region in regions})
-                regions = [found for account in accounts for found in listing.folders(bucket, f"{account}{service}/")]
+            regions = plan(
+                listing, bucket, deployment.key_root[: -len("AWSLogs/")], None, None, service=service
+            ).regions
         except LayoutError:
             return ()
         except ClientError as error:
@@ -286,9 +278,7 @@ class Inspector:
             for back in range(LOOKBACK_DAYS):
                 day = (now - timedelta(days=back)).date()
                 times = [
-                    found
-                    for ref in listing.objects(bucket, f"{region}{day:%Y/%m/%d}/")
-                    if (found := file_time(ref.key)) is not None
+                    found for ref in listing.objects(bucket, f"{region}{day:%Y/%m/%d}/") if (found := key_time(ref.key))
                 ]
                 if times:
                     return Newest(segments[-3], segments[-1], max(times))

@@ -21,14 +21,24 @@ def permission_checks(observed: Observed) -> list[Check]:
     checks = []
     for action, unread in sorted(first.items()):
         shown = ", ".join(sorted(targets[action])[:2]) + (" …" if len(targets[action]) > 2 else "")
-        checks.append(
-            Check(
-                f"permission {action}",
-                "warn",
-                f"{'denied' if unread.denied else 'failed'} ({unread.code}) on {shown}: not checked",
-                f"allow {action} to the caller ({POLICY})",
+        if unread.denied:
+            checks.append(
+                Check(
+                    f"permission {action}",
+                    "warn",
+                    f"denied ({unread.code}) on {shown}: not checked",
+                    f"allow {action} to the caller ({POLICY})",
+                )
             )
-        )
+        else:
+            checks.append(
+                Check(
+                    f"read {action}",
+                    "warn",
+                    f"failed ({unread.code}) on {shown}: not checked",
+                    "supportwatch doctor again (a transient error), else see AWS's error code",
+                )
+            )
     return checks
 
 

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from supportwatch.doctor.models import Check, Deployment, Newest, Notification, Observed, Trail
+from supportwatch.doctor.models import Check, Deployment, Newest, Notification, Observed, Status, Trail
 from supportwatch.doctor.trails import delivering
 
 SILENT = timedelta(hours=24)  # a region without a log file for this long, while others deliver: warn
@@ -54,7 +54,8 @@ def delivery_checks(observed: Observed) -> list[Check]:
     checks += [_queue(deployment, url, depth) for url, depth in deployment.depths]
     checks += _freshness("logs", deployment.logs, observed.now, SILENT, deployment, feeding)
     if any(t.validation for t in feeding):
-        checks += _freshness("digests", deployment.digests, observed.now, DIGEST_LATE, deployment, feeding)
+        # Late digests leave `verify` without proof, not the counts without logs: a warning.
+        checks += _freshness("digests", deployment.digests, observed.now, DIGEST_LATE, deployment, feeding, "warn")
     return [check for check in checks if check is not None]
 
 
@@ -229,6 +230,7 @@ def _freshness(
     late: timedelta,
     deployment: Deployment,
     feeding: Sequence[Trail],
+    severity: Status = "fail",
 ) -> list[Check]:
     """The newest file of each account's and region's folder; silent regions while others deliver."""
     if newest is None:
@@ -243,11 +245,11 @@ def _freshness(
     dated = [found for found in newest if found.time is not None]
     where = f"s3://{deployment.bucket}/{deployment.key_root}"
     if not dated:
-        return [Check(name, "fail", f"no {kind} under {where} in the last {LOOKBACK_DAYS} days", status)]
+        return [Check(name, severity, f"no {kind} under {where} in the last {LOOKBACK_DAYS} days", status)]
     latest = max(dated, key=lambda found: found.time or now)
     assert latest.time is not None
     if now - latest.time > late:
-        return [Check(name, "fail", f"newest of all {kind}: {latest.region} {_ago(now, latest.time)}", status)]
+        return [Check(name, severity, f"newest of all {kind}: {latest.region} {_ago(now, latest.time)}", status)]
     silent = [f for f in newest if f.time is None or now - f.time > late]
     if not silent:
         return [Check(name, "pass", f"{len(newest)} folders, newest {_ago(now, latest.time)} ({latest.region})")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from supportwatch.doctor.models import Check, Observed, Status, Trail
 from supportwatch.doctor.selectors import SOURCE, fixed, verdict
@@ -14,10 +14,15 @@ def reach(trail: Trail) -> str:
     return verdict(trail.selectors).reach if trail.selectors is not None else "unknown"
 
 
+def _logs(trail: Trail) -> bool:
+    """The trail logs and delivers without error."""
+    status = trail.status
+    return bool(status and status.logging and not status.delivery_error)
+
+
 def delivering(trail: Trail) -> bool:
     """The trail logs, delivers without error and selects every Support Recommendations call."""
-    status = trail.status
-    return bool(status and status.logging and not status.delivery_error) and reach(trail) == "all"
+    return _logs(trail) and reach(trail) == "all"
 
 
 def covers(trail: Trail, region: str) -> bool:
@@ -43,29 +48,38 @@ def trail_checks(observed: Observed) -> list[Check]:
     checks: list[Check] = []
     for trail in sorted(observed.trails, key=lambda t: (t.name, t.arn)):
         severity: Status = "fail" if _gap(trail, observed.trails, observed.regions) else "warn"
-        name = f"trail {trail.name}"
+        checks += _rows(trail, severity)
+        if reach(trail) in ("all", "some"):
+            checks.append(_validation(trail, f"trail {trail.name}"))
+    return checks
+
+
+def _rows(trail: Trail, severity: Status) -> list[Check]:
+    """The trail's selectors and logging checks, where they could be read."""
+    rows = [_events(trail, f"trail {trail.name}", severity)] if trail.selectors is not None else []
+    return rows + ([_logging(trail, f"trail {trail.name}", severity)] if trail.status is not None else [])
+
+
+def _repair(trail: Trail) -> str:
+    """The first fix the trail needs to deliver the calls."""
+    return next((row.fix for row in _rows(trail, "fail") if row.status != "pass"), "")
+
+
+def _events(trail: Trail, name: str, severity: Status) -> Check:
+    assert trail.selectors is not None
+    found = verdict(trail.selectors)
+    if found.reach == "all":
         scope = ("organization, " if trail.organization else "") + (
             "all regions" if trail.multi_region else f"{trail.home_region} only"
         )
-        if trail.selectors is not None:
-            found = verdict(trail.selectors)
-            if found.reach == "all":
-                checks.append(Check(f"{name} events", "pass", f"logs Read management events ({scope})"))
-            else:
-                option, document = fixed(trail.selectors)
-                checks.append(
-                    Check(
-                        f"{name} events",
-                        severity if found.reach == "none" else "warn",
-                        f"{found.reason}{_owner(trail)}",
-                        _cli(trail, "put-event-selectors", "--trail-name", trail.name, option, document),
-                    )
-                )
-        if trail.status is not None:
-            checks.append(_logging(trail, name, severity))
-        if reach(trail) in ("all", "some"):
-            checks.append(_validation(trail, name))
-    return checks
+        return Check(f"{name} events", "pass", f"logs Read management events ({scope})")
+    option, document = fixed(trail.selectors)
+    return Check(
+        f"{name} events",
+        severity if found.reach == "none" else "warn",
+        f"{found.reason}{_owner(trail)}",
+        _cli(trail, "put-event-selectors", "--trail-name", trail.name, option, document),
+    )
 
 
 def _logging(trail: Trail, name: str, severity: Status) -> Check:
@@ -101,39 +115,51 @@ def _validation(trail: Trail, name: str) -> Check:
     )
 
 
-def _covered(observed: Observed) -> list[str]:
-    return [r for r in observed.regions if any(delivering(t) and covers(t, r) for t in observed.trails)]
+def _where(observed: Observed, test: Callable[[Trail], bool]) -> list[str]:
+    """The regions covered by a trail that passes `test`."""
+    return [r for r in observed.regions if any(test(t) and covers(t, r) for t in observed.trails)]
 
 
 def unknown_regions(observed: Observed) -> list[str]:
     """Regions no trail is known to cover, where a trail whose status or selectors were unread might."""
-    covered = _covered(observed)
-    unread = [t for t in observed.trails if t.status is None or t.selectors is None]
-    return [r for r in observed.regions if r not in covered and any(covers(t, r) for t in unread)]
+    covered = _where(observed, lambda t: _logs(t) and reach(t) in ("all", "some"))
+    unread = _where(observed, lambda t: t.status is None or t.selectors is None)
+    return [r for r in unread if r not in covered]
 
 
 def coverage_check(observed: Observed, bucket: str = "BUCKET") -> Check:
-    """Every region has a trail delivering the calls: pass; some do: warn; none: fail."""
+    """Every region has a trail delivering every call: pass; some regions or calls only: warn; none: fail."""
     regions = observed.regions
-    covered, unknown = _covered(observed), unknown_regions(observed)
-    missing = [r for r in regions if r not in covered and r not in unknown]
-    names = sorted({t.name for t in observed.trails if delivering(t)})
-    if not missing and not unknown:
-        return Check("regions", "pass", f"all {len(regions)} regions delivered by {', '.join(names)}")
-    if not missing:
+    full = _where(observed, delivering)
+    partial = [r for r in _where(observed, lambda t: _logs(t) and reach(t) == "some") if r not in full]
+    unknown = unknown_regions(observed)
+    missing = [r for r in regions if r not in full and r not in partial and r not in unknown]
+    if missing:
+        return _missing(observed, missing, "warn" if full or partial else "fail", bucket)
+    if partial:
+        trail = next(t for t in observed.trails if _logs(t) and reach(t) == "some")
+        detail = f"selectors of {trail.name} may drop some calls in {len(partial)} regions: {_regions(partial)}"
+        return Check("regions", "warn", detail, _repair(trail))
+    if unknown:
         return Check("regions", "warn", f"could not tell for {len(unknown)} regions: {_regions(unknown)}")
-    detail = f"{SOURCE} calls not delivered in {len(missing)} of {len(regions)} regions: {_regions(missing)}"
+    names = sorted({t.name for t in observed.trails if delivering(t)})
+    return Check("regions", "pass", f"all {len(regions)} regions delivered by {', '.join(names)}")
+
+
+def _missing(observed: Observed, missing: Sequence[str], status: Status, bucket: str) -> Check:
+    detail = f"{SOURCE} calls not delivered in {len(missing)} of {len(observed.regions)} regions: {_regions(missing)}"
     single = [t for t in observed.trails if delivering(t) and not t.multi_region]
+    broken = sorted((t for t in observed.trails if any(covers(t, r) for r in missing)), key=lambda t: t.name)
     if single:
         detail += f" ({single[0].name} covers {single[0].home_region} only)"
         fix = _cli(single[0], "update-trail", "--name", single[0].name, "--is-multi-region-trail")
-    elif observed.trails:
-        fix = f"fix trail {sorted(t.name for t in observed.trails)[0]} as its rows above say"
+    elif repairs := [repair for t in broken if (repair := _repair(t))]:
+        fix = repairs[0]
     else:
         create = ["aws", "cloudtrail", "create-trail", "--name", "supportwatch", "--s3-bucket-name", bucket]
         options = ["--is-multi-region-trail", "--enable-log-file-validation"]
         fix = f"{shlex.join(create + options)} && aws cloudtrail start-logging --name supportwatch"
-    return Check("regions", "warn" if covered else "fail", detail, fix)
+    return Check("regions", status, detail, fix)
 
 
 def _regions(regions: Sequence[str]) -> str:
