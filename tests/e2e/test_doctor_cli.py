@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 
+from rich.console import Console
+
 from supportwatch.aws.clients import client
 from supportwatch.aws.local import EmbeddedAws
+from supportwatch.cli.doctor import spinner
 
 
 def run(endpoint: str, *args: str) -> subprocess.CompletedProcess:
@@ -51,3 +55,14 @@ def test_doctor_prints_an_80_column_table_then_the_fixes_and_exact_json():
             ("trail write-only logging", "pass"),
             ("regions", "fail"),
         ]
+
+
+def test_progress_is_drawn_on_a_terminal_only_and_cleared():
+    terminal, pipe = io.StringIO(), io.StringIO()
+    with spinner(Console(file=terminal, force_terminal=True)) as step:
+        step("trails: 1/34 regions")
+    with spinner(Console(file=pipe)) as step:
+        step("trails: 1/34 regions")
+    assert "reading trails: 1/34 regions" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\x1b[2K")  # the spinner's line is erased when done
+    assert pipe.getvalue() == ""

@@ -29,7 +29,7 @@ STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 def run(args: argparse.Namespace) -> int:
     errors = Console(stderr=True)
     try:
-        with _progress(errors) as step:
+        with spinner(errors) as step:
             observed = Inspector(args.endpoint_url, args.region, step).observe(args.stack, datetime.now(UTC))
     except StackProblem as error:
         sys.stderr.write(f"supportwatch: could not check: {error}\n")
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _progress(console: Console) -> Iterator[Callable[[str], None]]:
+def spinner(console: Console) -> Iterator[Callable[[str], None]]:
     """A spinner naming what is being read, on a terminal only."""
     if not console.is_terminal:
         yield lambda _text: None
