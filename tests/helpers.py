@@ -9,6 +9,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ def expected_totals(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         found["calls"][record["eventName"]] += 1
         if "errorCode" in record:
             found["errors"][record["errorCode"]] += 1
-        found["times"].append(record["eventTime"])
+        found["times"].append((datetime.fromisoformat(record["eventTime"]), record["eventID"], record["eventTime"]))
         found["sourceIps"].add(record["sourceIPAddress"])
     return {
         arn: {
@@ -122,8 +123,8 @@ def expected_totals(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "calls": dict(sorted(found["calls"].items())),
             "errorCalls": sum(found["errors"].values()),
             "errors": dict(sorted(found["errors"].items())),
-            "firstSeen": min(found["times"]),
-            "lastSeen": max(found["times"]),
+            "firstSeen": min(found["times"])[2],  # the earliest instant (then eventID) ...
+            "lastSeen": max(found["times"], key=lambda time: (time[0], time[2]))[2],  # ... the latest (then text)
             "sourceIps": sorted(found["sourceIps"]),
         }
         for arn, found in totals.items()

@@ -40,8 +40,10 @@ def summary_of(event: SupportEvent, day: str | None) -> Summary:
         identity_type=event.identity_type,
         principal=event.principal,
         first_seen=event.event_time,
+        first_instant=event.instant,
         first_event_id=event.event_id,
         last_seen=event.event_time,
+        last_instant=event.instant,
         total_calls=1,
         calls={event.event_name: 1},
         error_calls=1 if event.error_code else 0,
@@ -58,7 +60,10 @@ def _add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
 
 
 def merge(into: Summary, delta: Summary) -> None:
-    """Add `delta` to `into`: counters add, sets unite, the earliest event decides type and principal."""
+    """Add `delta` to `into`: counters add, sets unite, the earliest event decides type and principal.
+
+    Events are ordered by instant; the first event's id, and the last event's text, break ties.
+    """
     into.total_calls += delta.total_calls
     into.error_calls += delta.error_calls
     _add_counts(into.calls, delta.calls)
@@ -66,10 +71,12 @@ def merge(into: Summary, delta: Summary) -> None:
     into.account_ids |= delta.account_ids
     into.source_ips |= delta.source_ips
     into.regions |= delta.regions
-    if (delta.first_seen, delta.first_event_id) < (into.first_seen, into.first_event_id):
-        into.first_seen, into.first_event_id = delta.first_seen, delta.first_event_id
+    if (delta.first_instant, delta.first_event_id) < (into.first_instant, into.first_event_id):
+        into.first_seen, into.first_instant = delta.first_seen, delta.first_instant
+        into.first_event_id = delta.first_event_id
         into.identity_type, into.principal = delta.identity_type, delta.principal
-    into.last_seen = max(into.last_seen, delta.last_seen)
+    if (delta.last_instant, delta.last_seen) > (into.last_instant, into.last_seen):
+        into.last_seen, into.last_instant = delta.last_seen, delta.last_instant
 
 
 def summarize(events: Iterable[SupportEvent]) -> dict[SummaryKey, Summary]:

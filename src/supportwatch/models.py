@@ -24,12 +24,15 @@ class ObjectRef:
 class SupportEvent:
     """The fields of one Support Recommendations record that the summaries use.
 
-    The typed text (`requestParameters.message`) is deliberately not one of them.
+    The typed text (`requestParameters.message`) is deliberately not one of them. `event_time` is
+    kept as CloudTrail wrote it; `instant` is that time in UTC epoch microseconds (what orders
+    events) and `day` its UTC day.
     """
 
     event_id: str
     event_name: str
     event_time: str
+    instant: int
     day: str
     identity: str
     identity_type: str
@@ -45,7 +48,8 @@ class Summary:
     """Contract section 3 for one identity (`day` None) or one identity on one UTC day.
 
     Also the unit of change: a summary built from a few events is the delta that is
-    merged into the stored or in-memory one.
+    merged into the stored or in-memory one. First and last seen are ordered by their instants
+    (UTC epoch microseconds), and written as CloudTrail wrote them.
     """
 
     identity: str
@@ -53,8 +57,10 @@ class Summary:
     identity_type: str
     principal: str
     first_seen: str
+    first_instant: int
     first_event_id: str
     last_seen: str
+    last_instant: int
     total_calls: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     error_calls: int = 0

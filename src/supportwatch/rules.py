@@ -55,7 +55,7 @@ def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str,
 
 
 def _first(events: Iterable[SupportEvent]) -> SupportEvent:
-    return min(events, key=lambda event: (event.event_time, event.event_id))
+    return min(events, key=lambda event: (event.instant, event.event_id))
 
 
 def _groups(events: Iterable[SupportEvent], key: str) -> dict[object, list[SupportEvent]]:
@@ -106,7 +106,7 @@ def _day_alerts(
         yield _alert(
             "volume",
             day,
-            max(events, key=lambda event: (event.event_time, event.event_id)),
+            max(events, key=lambda event: (event.instant, event.event_id)),
             f"{calls} Support Recommendations calls on {day}: {who}",
             f"{who} made {calls} Support Recommendations calls on {day}, above the threshold of "
             f"{settings.volume_threshold}.",

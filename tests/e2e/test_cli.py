@@ -29,7 +29,9 @@ from tests.helpers import (
     comparable,
     embedded_stack,
     expected_totals,
+    gzip_document,
     random_support_records,
+    support_record,
 )
 
 TRAILS = FIXTURES / "trails"
@@ -180,3 +182,34 @@ def test_scan_reads_the_whole_real_corpus(capsys):
     assert code == 0, err
     assert json.loads(out)["summaries"] == {}  # the public corpus holds no Support Recommendations event
     assert "unreadable" not in err
+
+
+MIXED_TIMES = [
+    ("2023-09-11T16:34:13Z", "b"),
+    ("2023-09-11T18:00:00+02:00", "a"),  # 16:00Z: earlier, though it sorts last as text
+    ("2023-09-11T16:34:13.5Z", "c"),  # half a second later, though "." sorts before "Z"
+    ("2023-09-12T00:10:00+09:00", "d"),  # 15:10Z: the earliest, on the UTC day 2023-09-11
+    ("20230911T163414Z", "e"),  # the basic format: the latest
+    ("2023-09-11T20:00:00", "naive"),  # no offset: names no instant, a skipped entry
+]
+
+
+def test_mixed_time_forms_order_as_instants_in_scan_and_local(tmp_path, capsys):
+    records = [support_record(time=time, event_id=event) for time, event in MIXED_TIMES]
+    key = tmp_path / "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTrail_x.json.gz"
+    key.parent.mkdir(parents=True)
+    key.write_bytes(gzip_document(records))
+    outputs = []
+    for command in ("scan", "local"):
+        code, out, err = run_cli(capsys, command, str(tmp_path), "--format", "json")
+        assert code == 0, err
+        assert "skipped 1 of 6 entries" in err
+        outputs.append(json.loads(out)["summaries"])
+    scan, local = outputs
+    assert scan == local
+    summary = scan["arn:aws:iam::111122223333:user/Admin"]
+    assert (summary["totalCalls"], summary["firstSeen"], summary["lastSeen"]) == (
+        5,
+        "2023-09-12T00:10:00+09:00",
+        "20230911T163414Z",
+    )

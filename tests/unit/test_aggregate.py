@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from supportwatch.aggregate import CommitResult, Ledger, merge, summarize, summary_of
 from supportwatch.decoding import decode
+from supportwatch.decoding.instants import parse_event_time
 from supportwatch.decoding.records import extract
 from supportwatch.models import SupportEvent
 from tests.helpers import REPO
@@ -30,7 +31,11 @@ def ev(
     region: str | None = "us-east-1",
     error: str | None = None,
 ) -> SupportEvent:
-    return SupportEvent(event_id, name, time, time[:10], identity, kind, principal, account, ip, region, error)
+    moment = parse_event_time(time)
+    assert moment is not None
+    return SupportEvent(
+        event_id, name, time, moment.instant, moment.day, identity, kind, principal, account, ip, region, error
+    )
 
 
 def test_summarize_per_identity_and_per_day():

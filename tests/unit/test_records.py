@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
-from supportwatch.decoding.records import event_id, extract, is_well_formed, to_support_event, utc_day
+from supportwatch.decoding.records import event_id, extract, is_well_formed, to_support_event
 from supportwatch.models import SupportEvent
 from tests.helpers import CANARY, support_record
 
@@ -60,28 +58,6 @@ def test_fallback_event_id_differs_for_different_records():
     assert event_id({**record, "eventID": "abc"}) == "abc"
 
 
-@pytest.mark.parametrize(
-    ("event_time", "day"),
-    [
-        ("2023-09-11T16:34:13Z", "2023-09-11"),
-        ("2023-09-11T23:59:59.999Z", "2023-09-11"),
-        ("2023-09-11T16:34:13.123456789Z", "2023-09-11"),
-        ("2023-09-12T01:30:00+02:00", "2023-09-11"),
-        ("2023-09-11T23:30:00-02:00", "2023-09-12"),
-        ("2023-09-12T01:30:00.250+02:00", "2023-09-11"),
-        ("yesterday", None),
-        ("", None),
-    ],
-)
-def test_utc_day(event_time, day):
-    assert utc_day(event_time) == day
-
-
-def test_utc_day_rejects_impossible_date():
-    # Shaped like CloudTrail's format but no timestamp: must be skipped, not counted on day "2023-13-45".
-    assert utc_day("2023-13-45T99:99:99Z") is None
-
-
 def test_support_event_fields():
     record = support_record(
         arn="arn:aws:sts::111122223333:assumed-role/Ci/build",
@@ -95,6 +71,7 @@ def test_support_event_fields():
         event_id="e-1",
         event_name="StartSupportTroubleshooting",
         event_time="2023-09-12T01:30:00+02:00",
+        instant=1_694_475_000_000_000,
         day="2023-09-11",
         identity="arn:aws:sts::111122223333:assumed-role/Ci/build",
         identity_type="AssumedRole",

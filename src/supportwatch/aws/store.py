@@ -9,7 +9,8 @@ Items (pk, sk):
 Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
 added in one transaction with the conditional markers of the events they count, so an event is
 counted once whatever the retries, redeliveries and concurrency. First/last seen are conditional
-updates: repeating them changes nothing.
+updates on their instants (`firstInstant`, `lastInstant`: UTC epoch microseconds, numbers) with the
+text as CloudTrail wrote it beside them: repeating them changes nothing.
 """
 
 from __future__ import annotations
@@ -134,8 +135,10 @@ def _summary_from_item(item: dict[str, Any]) -> Summary:
         identity_type=plain.get("identityType", "Unknown"),
         principal=plain.get("principal", plain["identity"]),
         first_seen=plain.get("firstSeen", ""),
+        first_instant=int(plain.get("firstInstant", 0)),
         first_event_id=plain.get("firstEventId", ""),
         last_seen=plain.get("lastSeen", ""),
+        last_instant=int(plain.get("lastInstant", 0)),
         total_calls=int(plain.get("totalCalls", 0)),
         calls={k[len(CALL_PREFIX) :]: int(v) for k, v in plain.items() if k.startswith(CALL_PREFIX)},
         error_calls=int(plain.get("errorCalls", 0)),
@@ -238,8 +241,9 @@ class SummaryStore:
     def _stretch(self, delta: Summary) -> None:
         """Move first/last seen (and the type and principal the first event decides) outwards."""
         first = _Expression()
-        first.set("firstSeen", {"S": delta.first_seen})
+        first.set("firstInstant", {"N": str(delta.first_instant)})
         first.set("firstEventId", {"S": delta.first_event_id})
+        first.set("firstSeen", {"S": delta.first_seen})
         first.set("identityType", {"S": delta.identity_type})
         first.set("principal", {"S": delta.principal})
         if delta.day is None:
@@ -250,8 +254,9 @@ class SummaryStore:
             "attribute_not_exists(#n0) OR #n0 > :v0 OR (#n0 = :v0 AND #n1 > :v1)",
         )
         last = _Expression()
+        last.set("lastInstant", {"N": str(delta.last_instant)})
         last.set("lastSeen", {"S": delta.last_seen})
-        self._conditional_update(delta, last, "attribute_not_exists(#n0) OR #n0 < :v0")
+        self._conditional_update(delta, last, "attribute_not_exists(#n0) OR #n0 < :v0 OR (#n0 = :v0 AND #n1 < :v1)")
 
     def _conditional_update(self, delta: Summary, expression: _Expression, condition: str) -> None:
         self._conditionally(

@@ -6,11 +6,11 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.identity import identify, nonempty_text
+from supportwatch.decoding.instants import parse_event_time
 from supportwatch.models import SupportEvent
 
 
@@ -21,17 +21,6 @@ class Extraction:
     events: list[SupportEvent] = field(default_factory=list)
     entries: int = 0
     skipped: int = 0
-
-
-def utc_day(event_time: str) -> str | None:
-    """The UTC day (`YYYY-MM-DD`) of an ISO-8601 timestamp, or None when it is not one."""
-    try:
-        moment = datetime.fromisoformat(event_time)
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.date().isoformat()
 
 
 def event_id(record: dict[str, Any]) -> str:
@@ -53,9 +42,9 @@ def is_well_formed(entry: Any) -> bool:
 
 
 def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
-    """The event a well-formed support record stands for; None when its `eventTime` is no timestamp."""
-    day = utc_day(record["eventTime"])
-    if day is None:
+    """The event a well-formed support record stands for; None when its `eventTime` is no instant."""
+    moment = parse_event_time(record["eventTime"])
+    if moment is None:
         return None
     user_identity = record.get("userIdentity")
     who = identify(user_identity)
@@ -64,7 +53,8 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         event_id=event_id(record),
         event_name=record["eventName"],
         event_time=record["eventTime"],
-        day=day,
+        instant=moment.instant,
+        day=moment.day,
         identity=who.key,
         identity_type=who.identity_type,
         principal=who.principal,

@@ -1,0 +1,65 @@
+"""`eventTime` -> an instant and its UTC day (contract sections 1 and 3), without `datetime`'s range traps.
+
+An eventTime is an ISO 8601 date and time of day with its UTC offset:
+- extended `2023-09-11T16:34:13Z` (CloudTrail's own form) or basic `20230911T163413Z`;
+- seconds may be left out (`16:34Z`), a fraction of them (`.` or `,`, any number of digits) added;
+- the offset is `Z` or `±hh:mm`, `±hhmm`, `±hh` (at most 23:59); `T` and `Z` in either case.
+
+A local time without an offset names no instant: it is not a well-formed record. Nor is a
+space instead of `T` (RFC 3339's option, not ISO 8601's), a leap second `:60`, hour 24, or an
+instant whose UTC day falls outside years 0001-9999. Instants are kept as integer microseconds
+since the Unix epoch (digits beyond the microsecond are dropped for ordering; the text is kept
+as written).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import NamedTuple
+
+_FRACTION = r"(?:[.,](?P<fraction>[0-9]+))?"
+_ZONE = r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<oh>[0-9]{2})(?::?(?P<om>[0-9]{2}))?)"
+_EXTENDED = re.compile(
+    r"(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})[Tt]"
+    r"(?P<h>[0-9]{2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2})" + _FRACTION + ")?" + _ZONE,
+    re.ASCII,
+)
+_BASIC = re.compile(
+    r"(?P<y>[0-9]{4})(?P<mo>[0-9]{2})(?P<d>[0-9]{2})[Tt]"
+    r"(?P<h>[0-9]{2})(?P<mi>[0-9]{2})(?:(?P<s>[0-9]{2})" + _FRACTION + ")?" + _ZONE,
+    re.ASCII,
+)
+_EPOCH = date(1970, 1, 1).toordinal()
+_DAY_US = 86_400_000_000
+_FIRST_DAY, _LAST_DAY = date.min.toordinal(), date.max.toordinal()
+
+
+class Moment(NamedTuple):
+    """An eventTime as an instant (UTC epoch microseconds) and the UTC day it falls on."""
+
+    instant: int
+    day: str
+
+
+def parse_event_time(text: str) -> Moment | None:
+    """The instant and UTC day of an eventTime, or None when it is not an ISO 8601 date-time with an offset."""
+    found = _EXTENDED.fullmatch(text) or _BASIC.fullmatch(text)
+    if found is None:
+        return None
+    part = found.groupdict()
+    hour, minute, second = int(part["h"]), int(part["mi"]), int(part["s"] or 0)
+    offset_hours, offset_minutes = int(part["oh"] or 0), int(part["om"] or 0)
+    if hour > 23 or minute > 59 or second > 59 or offset_hours > 23 or offset_minutes > 59:
+        return None
+    try:
+        local_day = date(int(part["y"]), int(part["mo"]), int(part["d"])).toordinal()
+    except ValueError:
+        return None
+    offset = (offset_hours * 60 + offset_minutes) * 60 * (-1 if part["sign"] == "-" else 1)
+    seconds = (local_day - _EPOCH) * 86_400 + hour * 3600 + minute * 60 + second - offset
+    instant = seconds * 1_000_000 + int((part["fraction"] or "")[:6].ljust(6, "0"))
+    utc_day = _EPOCH + instant // _DAY_US
+    if not _FIRST_DAY <= utc_day <= _LAST_DAY:
+        return None
+    return Moment(instant, date.fromordinal(utc_day).isoformat())

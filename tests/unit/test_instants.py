@@ -1,0 +1,96 @@
+"""eventTime -> instant and UTC day (CONTRACT sections 1 and 3): what is an ISO 8601 date-time, and what is not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from supportwatch.decoding.instants import parse_event_time
+
+BASE = int(datetime(2023, 9, 11, 16, 34, 13, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "instant", "day"),
+    [
+        ("2023-09-11T16:34:13Z", BASE, "2023-09-11"),
+        ("2023-09-11t16:34:13z", BASE, "2023-09-11"),
+        ("20230911T163413Z", BASE, "2023-09-11"),
+        ("2023-09-11T16:34:13.5Z", BASE + 500_000, "2023-09-11"),
+        ("2023-09-11T16:34:13,25Z", BASE + 250_000, "2023-09-11"),
+        ("2023-09-11T16:34:13.123456789Z", BASE + 123_456, "2023-09-11"),
+        ("2023-09-11T16:34:13." + "9" * 5000 + "Z", BASE + 999_999, "2023-09-11"),
+        ("2023-09-11T16:34Z", BASE - 13_000_000, "2023-09-11"),
+        ("2023-09-11T18:34:13+02:00", BASE, "2023-09-11"),
+        ("2023-09-11T18:34:13+0200", BASE, "2023-09-11"),
+        ("2023-09-11T18:34:13+02", BASE, "2023-09-11"),
+        ("2023-09-12T01:30:00+09:00", BASE - 253_000_000, "2023-09-11"),
+        ("2023-09-11T23:30:00-02:00", None, "2023-09-12"),
+        ("2023-09-11T16:34:13-00:00", BASE, "2023-09-11"),
+        ("0001-01-01T00:30:00-01:00", None, "0001-01-01"),
+        ("9999-12-31T23:30:00+01:00", None, "9999-12-31"),
+    ],
+)
+def test_accepted_forms(text, instant, day):
+    moment = parse_event_time(text)
+    assert moment is not None
+    assert moment.day == day
+    if instant is not None:
+        assert moment.instant == instant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2023-09-11T16:34:13",  # a local time names no instant
+        "2023-09-11T16:34:13.5",
+        "2023-09-11 16:34:13Z",  # RFC 3339's space, not ISO 8601
+        "2023-09-11",
+        "2023-09-11TZ",
+        "2023-09-11T16Z",
+        "2023-09-1116:34:13Z",
+        "2023-09-11T1634:13Z",  # basic and extended mixed
+        "20230911T16:34:13Z",
+        "2023-13-45T99:99:99Z",
+        "2023-02-29T00:00:00Z",
+        "2023-09-11T24:00:00Z",
+        "2023-09-11T23:59:60Z",
+        "2023-09-11T16:34:13+24:00",
+        "2023-09-11T16:34:13+01:60",
+        "2023-09-11T16:34:13.Z",
+        "0001-01-01T00:30:00+01:00",  # year 0 in UTC: datetime's OverflowError
+        "9999-12-31T23:30:00-01:00",  # year 10000 in UTC
+        "\uff12\uff10\uff12\uff13-09-11T16:34:13Z",  # fullwidth digits are digits to `\d`, not to ISO 8601
+        "2023-09-11T16:34:13Z\ud800",
+        "2023-09-11T16:34:13Z\n",
+        " 2023-09-11T16:34:13Z",
+        "yesterday",
+        "",
+    ],
+)
+def test_rejected_forms(text):
+    assert parse_event_time(text) is None
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
+)
+def test_instant_and_day_agree_with_datetime(moment, offset_minutes):
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    found = parse_event_time(aware.isoformat())
+    utc = aware.astimezone(UTC)
+    assert found is not None
+    assert found.day == utc.date().isoformat()
+    assert found.instant == (utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+@given(st.lists(st.datetimes(min_value=datetime(2013, 1, 1), max_value=datetime(2030, 1, 1)), min_size=2))
+def test_instants_order_as_times_do_whatever_the_offset(moments):
+    zones = [timezone(timedelta(hours=h)) for h in (-8, 0, 5, 9)]
+    texts = [m.replace(tzinfo=UTC).astimezone(zones[i % 4]).isoformat() for i, m in enumerate(moments)]
+    instants = [parse_event_time(text).instant for text in texts]
+    assert sorted(range(len(texts)), key=instants.__getitem__) == sorted(range(len(texts)), key=moments.__getitem__)
