@@ -59,7 +59,11 @@ def parse_event_time(text: str) -> Moment | None:
     offset = (offset_hours * 60 + offset_minutes) * 60 * (-1 if part["sign"] == "-" else 1)
     seconds = (local_day - _EPOCH) * 86_400 + hour * 3600 + minute * 60 + second - offset
     instant = seconds * 1_000_000 + int((part["fraction"] or "")[:6].ljust(6, "0"))
-    utc_day = _EPOCH + instant // _DAY_US
-    if not _FIRST_DAY <= utc_day <= _LAST_DAY:
+    if not _FIRST_DAY <= _EPOCH + instant // _DAY_US <= _LAST_DAY:
         return None
-    return Moment(instant, date.fromordinal(utc_day).isoformat())
+    return Moment(instant, utc_day(instant))
+
+
+def utc_day(instant: int) -> str:
+    """The UTC day (`YYYY-MM-DD`) of an instant in years 0001-9999."""
+    return date.fromordinal(_EPOCH + instant // _DAY_US).isoformat()

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from supportwatch.aggregate import merge
+from supportwatch.decoding.instants import utc_day
 from supportwatch.models import Summary
 from supportwatch.rules import DENIED_MARKERS
 
@@ -139,15 +140,15 @@ class Period:
     def first_seen(self) -> list[Summary]:
         """The all-time summaries of identities whose first call ever lies in the period, earliest first."""
         since, until = self.since.isoformat(), self.until.isoformat()
-        found = [s for s in self.overall.values() if since <= s.first_seen[:10] <= until]
-        return sorted(found, key=lambda s: (s.first_seen, s.identity))
+        found = [s for s in self.overall.values() if since <= utc_day(s.first_instant) <= until]
+        return sorted(found, key=lambda s: (s.first_instant, s.identity))
 
     def activity(self, by: str) -> list[Activity]:
         """Active identities and principals, calls, conversations, refusals and newcomers per bucket."""
         grouped: dict[date, list[Summary]] = defaultdict(list)
         for day in self.days:
             grouped[bucket(date.fromisoformat(day.day or ""), by)].append(day)
-        newcomers = Counter(bucket(date.fromisoformat(s.first_seen[:10]), by) for s in self.first_seen())
+        newcomers = Counter(bucket(date.fromisoformat(utc_day(s.first_instant)), by) for s in self.first_seen())
         rows = []
         for start in buckets(self.since, self.until, by):
             days = grouped.get(start, [])
