@@ -163,3 +163,37 @@ def test_generated_documents(monkeypatch, records, seed, data):
     members = [document[a:b] for a, b in zip([0, *cuts], [*cuts, len(document)], strict=True)]
     for encoded in (document, gzip.compress(document), b"".join(gzip.compress(member) for member in members)):
         assert_same(encoded)
+
+
+def entry(kind: str, number: int) -> object:
+    """One entry of a compact CloudTrail document: quiet ones are only validated, the rest are cut out."""
+    other = {**support_record(event_id=f"o{number}"), "eventSource": "ec2.amazonaws.com"}
+    return {
+        "quiet": other,
+        "support": support_record(event_id=f"s{number}", name=f"Name{number % 3}"),
+        "no-id": {key: value for key, value in support_record(name="NoId").items() if key != "eventID"},
+        "decoy": {**other, "requestParameters": {"eventSource": SUPPORT_EVENT_SOURCE}},
+        "named-malformed": {"eventVersion": "1.09", "eventSource": SUPPORT_EVENT_SOURCE, "eventName": ""},
+        "bad-time": {**support_record(event_id=f"t{number}"), "eventTime": "yesterday"},
+        "junk": [None, 7, "x", [], {"eventName": ""}][number % 5],
+        "nested": {**other, "responseElements": {"items": [support_record(event_id=f"n{number}")]}},
+    }[kind]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=st.lists(
+        st.sampled_from(["quiet"] * 6 + ["support", "no-id", "decoy", "named-malformed", "bad-time", "junk", "nested"]),
+        max_size=40,
+    ),
+    seed=st.integers(0, 2**32),
+    piece=st.sampled_from([300, 2000, 1 << 16]),
+)
+def test_records_around_hits_are_cut_out_exactly(monkeypatch, kinds, seed, piece):
+    """Pieces that may name the source are split around each hit: the counts never change."""
+    monkeypatch.setattr(fastpath, "PIECE", piece)
+    rng = random.Random(seed)
+    text = json.dumps({"Records": [entry(kind, number) for number, kind in enumerate(kinds)]}, separators=(",", ":"))
+    document = (escaped(text, rng) if rng.random() < 0.3 else text).encode()
+    assert_same(document)
+    assert_same(gzip.compress(document))

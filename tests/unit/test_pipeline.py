@@ -40,14 +40,15 @@ def document(*entries) -> bytes:
 
 def test_counted_object_with_malformed_entries():
     other = {**support_record(event_id="s3"), "eventSource": "s3.amazonaws.com"}
-    body = document(support_record(event_id="a"), None, {"eventName": ""}, other, support_record(event_id="a"))
+    named = {"eventSource": "supportrecommendations.amazonaws.com", "eventName": ""}
+    body = document(support_record(event_id="a"), None, {"eventName": ""}, named, other, support_record(event_id="a"))
     ledger = Ledger()
     report = process_object(ObjectRef(BUCKET, KEY), fetcher({KEY: body}), ledger, CAP)
     assert report == ObjectReport(
         ObjectRef(BUCKET, KEY),
         "counted",
-        entries=5,
-        skipped_entries=2,
+        entries=6,
+        skipped_entries=1,  # only the entry that names the source (contract section 1)
         support_events=2,
         counted=1,
         duplicates=1,

@@ -13,7 +13,7 @@ def without(record: dict, name: str) -> dict:
     return {k: v for k, v in record.items() if k != name}
 
 
-def test_extract_skips_malformed_entries_and_ignores_other_sources():
+def test_extract_tallies_malformed_entries_that_name_the_source_and_ignores_other_sources():
     good = support_record(event_id="good")
     other = {**support_record(event_id="other"), "eventSource": "s3.amazonaws.com"}
     entries = [
@@ -29,11 +29,13 @@ def test_extract_skips_malformed_entries_and_ignores_other_sources():
         {**good, "eventTime": None},
         {**good, "eventTime": "yesterday"},
         other,
+        without(other, "eventName"),  # malformed, but cannot change a count: not tallied (contract section 1)
+        [good],  # names the source inside a list
         good,
     ]
     result = extract(entries)
     assert [event.event_id for event in result.events] == ["good"]
-    assert (result.entries, result.skipped) == (13, 11)
+    assert (result.entries, result.skipped) == (15, 8)
 
 
 def test_other_source_is_well_formed_but_not_counted():

@@ -1,10 +1,13 @@
 """The streaming fast path: a `{"Records": [...]}` document (or a bare array) read in pieces.
 
-Each piece of decompressed text is cut at a likely record boundary and the records before the cut
-are decoded by msgspec into a Struct of the few fields the counts need: no dict is built for a
-record that is dropped, and the whole decompressed document is never held. msgspec validates every
-byte it is given, so a wrong cut (a record nested inside another's array) fails and the piece
-simply grows. Whatever this module cannot prove equal to a full `json` parse raises NotProven and
+Each piece of decompressed text is cut at a likely record boundary. A piece in which no entry can
+name the support source (neither its name nor a `\\u00` escape appears) is only validated and its
+entries counted, by simdjson (the fastest validator: contract section 1 needs no tally of the other
+malformed entries). In a piece that may name it, the records around each hit are decoded by msgspec
+into a Struct of the few fields the counts need, the text between them validated by simdjson. No
+dict is built for a dropped record and the whole document is never held. Every part must parse on
+its own, so a wrong cut (a record nested inside another's array) fails and the piece is decoded
+whole or grows. Whatever this module cannot prove equal to a full `json` parse raises NotProven and
 the caller takes the exact path: another input form, a BOM, NaN, lone surrogates, nesting near the
 recursion limit, an integer longer than Python's digit limit, trailing data.
 """
@@ -20,10 +23,11 @@ from functools import reduce
 from typing import Annotated, Any
 
 import msgspec
+import simdjson
 
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
-from supportwatch.decoding.records import Extraction, to_support_event
+from supportwatch.decoding.records import Extraction, names_source, to_support_event
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
 HOLD = 64 << 20  # a piece that still has no provable cut at this size goes to the exact path
@@ -40,6 +44,11 @@ PIECE = 1 << 16  # records are decoded in pieces of about this size
 HEAD_BYTES = 64
 IDENTITY_CACHE = 4096  # distinct `userIdentity` texts decoded once per document (they repeat)
 SOURCE_TEXT = json.dumps(SUPPORT_EVENT_SOURCE).encode()
+MARKER = SOURCE_TEXT[1:-1]  # the whole name: the longest needle is the fastest to search for
+ESCAPE = b"\\u00"
+SPLIT_HITS = 4  # a piece with more hits than this is decoded whole by msgspec
+DEEP = 256  # simdjson reads 1,024 levels, json fewer: pieces go this deep, so simdjson refuses first
+DEEP_OPEN, DEEP_CLOSE, DEEP_POINTER = b"[" * (DEEP + 1), b"]" * (DEEP + 1), "/0" * DEEP
 FIELDS = {
     "eventSource": "source",
     "eventName": "name",
@@ -60,14 +69,6 @@ class NotProven(Exception):
 
 def _field(name: str) -> Any:
     return msgspec.field(name=name, default=ABSENT)
-
-
-class Heads(msgspec.Struct, gc=False):
-    """A well-formed record (contract section 1), as cheaply as msgspec reads it; any other entry fails."""
-
-    source: str = msgspec.field(name="eventSource")
-    name: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="eventName")
-    time: str = msgspec.field(name="eventTime")
 
 
 class Extra(msgspec.Struct, gc=False, kw_only=True):
@@ -104,7 +105,7 @@ def _decoder(item: Any) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(reduce(lambda inner, _: list[inner], range(WRAP + 1), item))
 
 
-HEADS, FIELDS_DECODER, LOOSE, RAW = _decoder(Heads), _decoder(Fields), _decoder(Loose | Other), _decoder(msgspec.Raw)
+FIELDS_DECODER, LOOSE, RAW = _decoder(Fields), _decoder(Loose | Other), _decoder(msgspec.Raw)
 OPEN, CLOSE = b"[" * (WRAP + 1), b"]" * (WRAP + 1)
 
 
@@ -123,6 +124,11 @@ def _is_support(head: Loose) -> bool:
     return text == SOURCE_TEXT or (b"\\" in text and json.loads(text) == SUPPORT_EVENT_SOURCE)
 
 
+def _names_source(text: bytes) -> bool:
+    """Whether an entry's JSON text names the support source, in any spelling."""
+    return SOURCE_TEXT[1:-1] in text or (ESCAPE in text and names_source(json.loads(text)))
+
+
 def _value(text: bytes) -> Any:
     """A JSON value as `json.loads(bytes)` reads it; a string without escapes without the parser."""
     if text[:1] == b'"' and b"\\" not in text:
@@ -130,42 +136,126 @@ def _value(text: bytes) -> Any:
     return json.loads(text)
 
 
+def _positions(text: bytes, needle: bytes) -> list[int]:
+    found, position = [], text.find(needle)
+    while position >= 0:
+        found.append(position)
+        position = text.find(needle, position + 1)
+    return found
+
+
+def _hits(text: bytes) -> list[int]:
+    """Where `text` may name the support source: the source's text, and any `\\u00` escape (which can
+    spell any of its letters). Elsewhere no entry can name it, so only its syntax needs checking."""
+    hits = _positions(text, MARKER)
+    if b"\\" in text:  # a one-byte search first: most pieces hold no escape at all
+        hits = sorted(hits + _positions(text, ESCAPE))
+    return hits
+
+
+def _merge(into: Extraction, found: Extraction) -> None:
+    into.entries += found.entries
+    into.skipped += found.skipped
+    into.events += found.events
+
+
 class Pieces:
-    """Decoding state of one document: the counts so far, and how the last piece was read."""
+    """Decoding state of one document: the counts so far, and the parser and caches it reuses."""
 
     def __init__(self) -> None:
         self.found = Extraction()
         self.identities: dict[bytes, Any] = {}  # `userIdentity` texts repeat: each decoded once
-        self.support_seen = False  # the last piece had support records: read the next with their fields
+        self.parser = simdjson.Parser()  # one per document: a parser is not shared between threads
         self.digits = sys.get_int_max_str_digits()
         self.long_digits = re.compile(rb"[0-9]{%d}" % max(self.digits // 2, 1))
 
     def take(self, first: bytes, piece: bytes | memoryview) -> bool:
-        """Count the entries of `first` + `piece` (records separated by commas); False when they do not parse."""
-        wrapped = b"".join((OPEN, first, piece, CLOSE))
-        self._check_digits(wrapped)
+        """Count the entries of `first` + `piece` (records separated by commas); False when they do not parse.
+
+        A piece that cannot name the source is only validated (simdjson) and its entries counted; in
+        one that may, each record around a hit is decoded on its own and the text between them
+        validated. Whatever simdjson refuses, or where a record cannot be cut out, msgspec decodes whole.
+        """
+        wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
+        hits = _hits(wrapped)
+        found = None  # records dense with hits are decoded whole: cutting each out would cost more
+        if not hits:
+            found = self._count(wrapped)
+        elif len(hits) <= SPLIT_HITS:
+            found = self._split(wrapped, hits)
+        if found is None:
+            found = self._records(wrapped[len(DEEP_OPEN) : -len(DEEP_CLOSE)], named=bool(hits))
+        if found is None:
+            return False
+        _merge(self.found, found)
+        return True
+
+    def _count(self, wrapped: bytes | bytearray) -> Extraction | None:
+        """The entries of `wrapped` (DEEP_OPEN, comma-separated entries, DEEP_CLOSE) counted, every byte
+        validated by simdjson; None if it refuses them (not JSON, too deep, an integer beyond 64 bits:
+        none of which it accepts where json would refuse)."""
+        try:
+            return Extraction(entries=len(self.parser.parse(wrapped).at_pointer(DEEP_POINTER)))
+        except (ValueError, RuntimeError):
+            return None
+
+    def _split(self, wrapped: bytes, hits: list[int]) -> Extraction | None:
+        """The records around `hits` decoded, the text between them counted; None if a cut does not hold.
+
+        Every part must parse on its own, so a cut inside a record (at a nested record-like object)
+        leaves an unbalanced part and fails: the parts joined by their commas are exactly the piece.
+        """
+        found, position, stop = Extraction(), len(DEEP_OPEN), len(wrapped) - len(DEEP_CLOSE)
+        with memoryview(wrapped) as view:
+            for hit in hits:
+                if hit < position:
+                    continue  # in the record just read
+                cut = wrapped.rfind(COMPACT_CUT, position, hit)
+                start = cut + 2 if cut >= 0 else position
+                after = wrapped.find(COMPACT_CUT, hit, stop)
+                end = after + 1 if after >= 0 else stop
+                parts = (
+                    []
+                    if start == position
+                    else [self._count(b"".join((DEEP_OPEN, view[position : start - 1], DEEP_CLOSE)))]
+                )
+                parts.append(self._records(wrapped[start:end], named=True))
+                if None in parts:
+                    return None
+                for part in parts:
+                    _merge(found, part)
+                position = end + 1
+            if position < stop:
+                if (rest := self._count(b"".join((DEEP_OPEN, view[position:stop], DEEP_CLOSE)))) is None:
+                    return None
+                _merge(found, rest)
+        return found
+
+    def _records(self, text: bytes, named: bool) -> Extraction | None:
+        """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name the source."""
+        self._check_digits(text)
+        wrapped = b"".join((OPEN, text, CLOSE))
+        found = Extraction()
         try:
             try:
-                heads: list[Any] = _unwrap((FIELDS_DECODER if self.support_seen else HEADS).decode(wrapped))
+                heads: list[Any] = _unwrap(FIELDS_DECODER.decode(wrapped))
                 support = [index for index, head in enumerate(heads) if head.source == SUPPORT_EVENT_SOURCE]
             except msgspec.ValidationError:  # some entry is not a well-formed record
                 heads = _unwrap(LOOSE.decode(wrapped))
-                support = self._classify(heads)
+                support = self._classify(heads, wrapped if named else None, found)
         except msgspec.DecodeError:
-            return False
+            return None
         except RecursionError:
             raise NotProven("nesting near the recursion limit") from None
-        self.found.entries += len(heads)
-        self.support_seen = bool(support)
+        found.entries = len(heads)
         if support:
-            if type(heads[0]) is Heads:
-                heads = _unwrap(FIELDS_DECODER.decode(wrapped))
-            self._events(wrapped, heads, support)
-        return True
+            self._events(wrapped, heads, support, found)
+        return found
 
-    def _classify(self, heads: list[Any]) -> list[int]:
-        """Count the entries that are not well-formed records; the indexes of the support records."""
+    def _classify(self, heads: list[Any], wrapped: bytes | None, found: Extraction) -> list[int]:
+        """Count the malformed entries that name the source (`wrapped`: the text, when it may); the support records."""
         support = []
+        raws: list[msgspec.Raw] | None = None
         for index, head in enumerate(heads):
             if not (
                 isinstance(head, Loose)
@@ -174,7 +264,9 @@ class Pieces:
                 and bytes(head.name) != b'""'
                 and _string(head.time)
             ):
-                self.found.skipped += 1
+                if wrapped is not None:
+                    raws = raws or _unwrap(RAW.decode(wrapped))
+                    found.skipped += _names_source(bytes(raws[index]))
             elif _is_support(head):
                 support.append(index)
         return support
@@ -197,7 +289,7 @@ class Pieces:
                 record[key] = _value(bytes(value))
         return record
 
-    def _events(self, wrapped: bytes, heads: list[Any], support: list[int]) -> None:
+    def _events(self, wrapped: bytes, heads: list[Any], support: list[int], found: Extraction) -> None:
         records: list[Any] | None = None
         for index in support:
             record = self._record(heads[index])
@@ -205,9 +297,9 @@ class Pieces:
                 records = records or _unwrap(RAW.decode(wrapped))  # the id is a hash of the whole record
                 record = json.loads(bytes(records[index]))
             if (event := to_support_event(record)) is None:
-                self.found.skipped += 1
+                found.skipped += 1
             else:
-                self.found.events.append(event)
+                found.events.append(event)
 
     def _check_digits(self, piece: bytes) -> None:
         """json refuses integers longer than Python's digit limit, msgspec does not: find any such run."""

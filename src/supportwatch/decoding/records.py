@@ -16,7 +16,8 @@ from supportwatch.models import SupportEvent
 
 @dataclass(slots=True)
 class Extraction:
-    """What one log's entries hold: the support events, and how many entries there were."""
+    """What one log's entries hold: the support events, how many entries there were, and how many of
+    them name the support source without being a support record (contract section 1)."""
 
     events: list[SupportEvent] = field(default_factory=list)
     entries: int = 0
@@ -39,6 +40,11 @@ def is_well_formed(entry: Any) -> bool:
         and nonempty_text(entry.get("eventName")) is not None
         and isinstance(entry.get("eventTime"), str)
     )
+
+
+def names_source(entry: Any) -> bool:
+    """Whether the support source appears anywhere in an entry (a key or a string value)."""
+    return SUPPORT_EVENT_SOURCE in json.dumps(entry, ensure_ascii=False)
 
 
 def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
@@ -66,12 +72,12 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
 
 
 def extract(entries: Iterable[Any]) -> Extraction:
-    """Keep the support events of a log's entries; count the entries that are not records."""
+    """Keep the support events of a log's entries; count the malformed entries that name the source."""
     result = Extraction()
     for entry in entries:
         result.entries += 1
         if not is_well_formed(entry):
-            result.skipped += 1
+            result.skipped += names_source(entry)
         elif entry["eventSource"] == SUPPORT_EVENT_SOURCE:
             if (event := to_support_event(entry)) is None:
                 result.skipped += 1
