@@ -18,7 +18,7 @@ import codecs
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import reduce
 from typing import Annotated, Any
 
@@ -40,7 +40,7 @@ CUTS = (
     re.compile(rb"\}" + WS + rb"," + WS + rb"(\{)"),
 )
 CUT_WINDOW = 1 << 16
-PIECE = 1 << 16  # records are decoded in pieces of about this size
+PIECE = 1 << 16  # records are validated in pieces of about this size
 HEAD_BYTES = 64
 IDENTITY_CACHE = 4096  # distinct `userIdentity` texts decoded once per document (they repeat)
 SOURCE_TEXT = json.dumps(SUPPORT_EVENT_SOURCE).encode()
@@ -99,20 +99,42 @@ class Loose(Extra, gc=False, kw_only=True):
 
 
 Other = None | bool | int | float | str | list[msgspec.Raw]
+Texts = Callable[[], list[msgspec.Raw]]  # the JSON texts of a piece's entries, decoded when asked
 
 
-def _decoder(item: Any) -> msgspec.json.Decoder:
-    return msgspec.json.Decoder(reduce(lambda inner, _: list[inner], range(WRAP + 1), item))
+class Nesting:
+    """msgspec decoders of a list of entries wrapped in `levels` extra arrays, and how to wrap and unwrap."""
+
+    def __init__(self, levels: int) -> None:
+        def decoder(item: Any) -> msgspec.json.Decoder:
+            return msgspec.json.Decoder(reduce(lambda inner, _: list[inner], range(levels + 1), item))
+
+        self.levels = levels
+        self.fields, self.loose, self.raw = decoder(Fields), decoder(Loose | Other), decoder(msgspec.Raw)
+        self.open, self.close = b"[" * (levels + 1), b"]" * (levels + 1)
+
+    def unwrap(self, value: Any) -> list[Any]:
+        for _ in range(self.levels):
+            value = value[0]
+        return value
 
 
-FIELDS_DECODER, LOOSE, RAW = _decoder(Fields), _decoder(Loose | Other), _decoder(msgspec.Raw)
-OPEN, CLOSE = b"[" * (WRAP + 1), b"]" * (WRAP + 1)
+# Wrapped pieces nest deeper than json would ever be asked to, so msgspec gives up first. Text with
+# fewer brackets than SHALLOW cannot nest near the limit: it is read flat, which is much cheaper.
+WRAPPED, FLAT = Nesting(WRAP), Nesting(0)
+SHALLOW = 400
 
 
-def _unwrap(value: Any) -> list[Any]:
-    for _ in range(WRAP):
-        value = value[0]
-    return value
+SHALLOW_SCAN = 1 << 14  # longer text is wrapped without counting its brackets
+
+
+def _nesting(text: bytes | memoryview) -> Nesting:
+    if len(text) < SHALLOW:
+        return FLAT
+    if len(text) > SHALLOW_SCAN:
+        return WRAPPED
+    data = bytes(text)
+    return FLAT if data.count(b"[") + data.count(b"{") < SHALLOW else WRAPPED
 
 
 def _string(raw: msgspec.Raw) -> bool:
@@ -199,6 +221,15 @@ class Pieces:
         except (ValueError, RuntimeError):
             return None
 
+    def _count_part(self, text: memoryview) -> Extraction | None:
+        """`_count` of a part of a piece; a shallow one is read flat (no pointer to walk down)."""
+        if _nesting(text) is WRAPPED:
+            return self._count(b"".join((DEEP_OPEN, text, DEEP_CLOSE)))
+        try:
+            return Extraction(entries=len(self.parser.parse(b"".join((b"[", text, b"]")))))
+        except (ValueError, RuntimeError):
+            return None
+
     def _split(self, wrapped: bytes, hits: list[int]) -> Extraction | None:
         """The records around `hits` decoded, the text between them counted; None if a cut does not hold.
 
@@ -214,11 +245,7 @@ class Pieces:
                 start = cut + 2 if cut >= 0 else position
                 after = wrapped.find(COMPACT_CUT, hit, stop)
                 end = after + 1 if after >= 0 else stop
-                parts = (
-                    []
-                    if start == position
-                    else [self._count(b"".join((DEEP_OPEN, view[position : start - 1], DEEP_CLOSE)))]
-                )
+                parts = [] if start == position else [self._count_part(view[position : start - 1])]
                 parts.append(self._records(wrapped[start:end], named=True))
                 if None in parts:
                     return None
@@ -226,7 +253,7 @@ class Pieces:
                     _merge(found, part)
                 position = end + 1
             if position < stop:
-                if (rest := self._count(b"".join((DEEP_OPEN, view[position:stop], DEEP_CLOSE)))) is None:
+                if (rest := self._count_part(view[position:stop])) is None:
                     return None
                 _merge(found, rest)
         return found
@@ -234,26 +261,28 @@ class Pieces:
     def _records(self, text: bytes, named: bool) -> Extraction | None:
         """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name the source."""
         self._check_digits(text)
-        wrapped = b"".join((OPEN, text, CLOSE))
+        nesting = _nesting(text)
+        wrapped = b"".join((nesting.open, text, nesting.close))
         found = Extraction()
         try:
             try:
-                heads: list[Any] = _unwrap(FIELDS_DECODER.decode(wrapped))
+                heads: list[Any] = nesting.unwrap(nesting.fields.decode(wrapped))
                 support = [index for index, head in enumerate(heads) if head.source == SUPPORT_EVENT_SOURCE]
             except msgspec.ValidationError:  # some entry is not a well-formed record
-                heads = _unwrap(LOOSE.decode(wrapped))
-                support = self._classify(heads, wrapped if named else None, found)
+                heads = nesting.unwrap(nesting.loose.decode(wrapped))
+                raws = (lambda: nesting.unwrap(nesting.raw.decode(wrapped))) if named else None
+                support = self._classify(heads, raws, found)
         except msgspec.DecodeError:
             return None
         except RecursionError:
             raise NotProven("nesting near the recursion limit") from None
         found.entries = len(heads)
         if support:
-            self._events(wrapped, heads, support, found)
+            self._events(lambda: nesting.unwrap(nesting.raw.decode(wrapped)), heads, support, found)
         return found
 
-    def _classify(self, heads: list[Any], wrapped: bytes | None, found: Extraction) -> list[int]:
-        """Count the malformed entries that name the source (`wrapped`: the text, when it may); the support records."""
+    def _classify(self, heads: list[Any], texts: Texts | None, found: Extraction) -> list[int]:
+        """Count the malformed entries that name the source (`texts`: theirs, when they may); the support records."""
         support = []
         raws: list[msgspec.Raw] | None = None
         for index, head in enumerate(heads):
@@ -264,8 +293,8 @@ class Pieces:
                 and bytes(head.name) != b'""'
                 and _string(head.time)
             ):
-                if wrapped is not None:
-                    raws = raws or _unwrap(RAW.decode(wrapped))
+                if texts is not None:
+                    raws = raws or texts()
                     found.skipped += _names_source(bytes(raws[index]))
             elif _is_support(head):
                 support.append(index)
@@ -289,12 +318,12 @@ class Pieces:
                 record[key] = _value(bytes(value))
         return record
 
-    def _events(self, wrapped: bytes, heads: list[Any], support: list[int], found: Extraction) -> None:
+    def _events(self, texts: Texts, heads: list[Any], support: list[int], found: Extraction) -> None:
         records: list[Any] | None = None
         for index in support:
             record = self._record(heads[index])
             if not (isinstance(record.get("eventID"), str) and record["eventID"]):
-                records = records or _unwrap(RAW.decode(wrapped))  # the id is a hash of the whole record
+                records = records or texts()  # the id is a hash of the whole record
                 record = json.loads(bytes(records[index]))
             if (event := to_support_event(record)) is None:
                 found.skipped += 1
