@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import quote_plus
 
+from supportwatch.aws import transactions
 from supportwatch.aws.clients import client
 from supportwatch.template import Resolver, TemplateError, load_template
 
@@ -65,8 +66,10 @@ class EmbeddedAws:
         self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
         self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._patch = transactions.patched()
 
     def __enter__(self) -> EmbeddedAws:
+        self._patch.__enter__()  # before serving: transactions that do not copy the table
         self._thread.start()
         self.reset()  # moto's backends live in the process: start from an empty account
         return self
@@ -74,6 +77,7 @@ class EmbeddedAws:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self._server.shutdown()
         self._thread.join()
+        self._patch.__exit__(None, None, None)
 
     def client(self, service: str) -> Any:
         return client(service, endpoint_url=self.endpoint_url, region_name=REGION)
