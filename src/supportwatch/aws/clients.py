@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -33,6 +36,21 @@ def client(
 
 
 AWS_ERRORS = (BotoCoreError, ClientError)
+
+
+@functools.cache
+def _aws_domains() -> tuple[str, ...]:
+    """The DNS suffixes of every AWS partition (amazonaws.com, api.aws, amazonaws.com.cn, ...), from botocore."""
+    partitions = botocore.session.get_session().get_component("data_loader").load_data("partitions")
+    outputs = [partition["outputs"] for partition in partitions["partitions"]]
+    return tuple(sorted({found[name] for found in outputs for name in ("dnsSuffix", "dualStackDnsSuffix")}))
+
+
+def emulated_endpoint(aws_client: Any) -> str | None:
+    """The client's endpoint URL when it is not AWS's own (moto, LocalStack, a proxy...), else None."""
+    url = aws_client.meta.endpoint_url
+    host = urlsplit(url).hostname or ""
+    return None if any(host == domain or host.endswith("." + domain) for domain in _aws_domains()) else url
 
 
 def error_code(error: ClientError) -> str:

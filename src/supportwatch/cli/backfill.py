@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supportwatch.aws.clients import client
+from supportwatch.aws.clients import client, emulated_endpoint
 from supportwatch.aws.listing import S3Listing
 from supportwatch.cli.progress import Progress, duration
 from supportwatch.cli.target import ATTEMPTS, processor_for, with_retries
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(refs, args.format)
     processor, owner = processor_for(args)
     started = time.monotonic()
-    reports, failures = process(processor, refs, owner, args.workers)
+    reports, failures = process(processor, refs, owner, workers_for(args))
     totals = Totals.of(reports, failures, time.monotonic() - started)
     _print_totals(totals, args.format)
     for ref, reason in failures[:5]:
@@ -57,6 +57,20 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def workers_for(args: argparse.Namespace) -> int:
+    """--workers against AWS; one against any other endpoint, said in one line: emulators such as a
+    plain moto server do not isolate DynamoDB transactions, so files processed at the same time
+    could count events twice (docs/sandbox.md)."""
+    endpoint = emulated_endpoint(client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region))
+    if endpoint is None or args.workers == 1:
+        return args.workers
+    sys.stderr.write(
+        f"{endpoint} is not AWS: one file at a time instead of {args.workers}, as emulators do not isolate "
+        "DynamoDB transactions (docs/sandbox.md)\n"
+    )
+    return 1
 
 
 def list_logs(listing: S3Listing, bucket: str, prefixes: Sequence[str], workers: int) -> list[ObjectRef]:
