@@ -99,11 +99,18 @@ def memory_table() -> None:
 
 
 def writes_table() -> None:
-    paths = generate.files("support-0")[:1] + generate.files("support-1")[:2]  # moto is slow: a sample
-    print("\n| file | support events | DynamoDB write requests |")
-    print("|---|---|---|")
+    paths = generate.files("support-0")[:1] + generate.files("support-1")[:1]  # moto is slow: a sample
+    print("\n| file | when | support events | identity-days | TransactWriteItems | UpdateItem | other | requests |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in child(str(HERE / "writes.py"), *map(str, paths)):
-        print(f"| {row['file']} | {row['events']} | {row['writes']} |")
+        counts = {k: v for k, v in row.items() if k not in ("case", "when", "events", "identity_days")}
+        transactions, updates = counts.pop("transact_write_items", 0), counts.pop("update_item", 0)
+        other = ", ".join(f"{name} {count}" for name, count in counts.items()) or "0"
+        total = transactions + updates + sum(counts.values())
+        print(
+            f"| {row['case']} | {row['when']} | {row['events']} | {row['identity_days']} | {transactions} "
+            f"| {updates} | {other} | {total} |"
+        )
 
 
 def bomb_table() -> None:
