@@ -82,12 +82,19 @@ class Extra(msgspec.Struct, gc=False, kw_only=True):
     error: msgspec.Raw = _field("errorCode")
 
 
-class Fields(Extra, gc=False, kw_only=True):
-    """A well-formed record with the fields of its support event."""
+class Fields(msgspec.Struct, gc=False, kw_only=True):
+    """A well-formed record with the fields of its support event; its strings decoded by msgspec (an
+    entry where one of them is another type fails, and its piece is read as Loose)."""
 
     source: str = msgspec.field(name="eventSource")
     name: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="eventName")
     time: str = msgspec.field(name="eventTime")
+    id: str | None = msgspec.field(name="eventID", default=None)
+    who: msgspec.Raw = _field("userIdentity")
+    recipient: str | None = msgspec.field(name="recipientAccountId", default=None)
+    ip: str | None = msgspec.field(name="sourceIPAddress", default=None)
+    region: str | None = msgspec.field(name="awsRegion", default=None)
+    error: str | None = msgspec.field(name="errorCode", default=None)
 
 
 class Loose(Extra, gc=False, kw_only=True):
@@ -305,6 +312,8 @@ class Pieces:
         record = {}
         for key, attribute in FIELDS.items():
             value = getattr(head, attribute)
+            if value is None:  # null or absent: `record.get` reads both as None
+                continue
             if isinstance(value, str):
                 record[key] = value
             elif attribute == "who" and len(value):
