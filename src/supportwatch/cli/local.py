@@ -113,9 +113,22 @@ def run(args: argparse.Namespace) -> int:
             environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
         reports = _deliver(deliveries, environment, args.concurrency)
         note_reports(reports)
-        summaries = SummaryStore(aws.client("dynamodb"), stack.table).identities()
-        render(summaries, args.format, received_alerts(aws, inbox))
+        store = SummaryStore(aws.client("dynamodb"), stack.table)
+        summaries, alerts = store.identities(), received_alerts(aws, inbox)
+        render(summaries, args.format, alerts)
+        if args.report:
+            _report(args.report, store, summaries, alerts, args.paths)
     return 0
+
+
+def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inputs: list[Path]) -> None:
+    """The HTML report of every day the files hold (the embedded table holds only them: read whole)."""
+    from supportwatch.cli.report import data_span, write_report
+    from supportwatch.report.insights import Period
+    from supportwatch.report.page import Deployment
+
+    period = Period.of(*data_span(summaries), store.days(), summaries)
+    write_report(path, period, alerts, Deployment("local", " ".join(str(p) for p in inputs)))
 
 
 def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) -> list[ObjectReport]:

@@ -49,6 +49,12 @@ def _redrive(args: argparse.Namespace) -> int:
     return redrive.run(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from supportwatch.cli import report
+
+    return report.run(args)
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from supportwatch.cli import doctor
 
@@ -95,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--template", type=Path, help="template.yaml to build the stack from")
     local.add_argument("--concurrency", type=int, default=4, help="invocations at a time (default: 4)")
     local.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
+    local.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report of the files' days")
 
     query = command("query", _query, "Read the summaries table back.", ("table", "json", "csv"))
     query.add_argument("--table", required=True, help="the stack's SummaryTable name")
@@ -139,6 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
     _alert_options(redrive, {})
     _aws_options(redrive)
+
+    report = commands.add_parser(
+        "report",
+        help="Write a period of the summaries as one self-contained HTML file.",
+        description="Write a period of the summaries as one self-contained HTML file (charts, tables, data).",
+    )
+    report.set_defaults(run=_report)
+    target = report.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="the deployed stack (its SummaryTableName output)")
+    target.add_argument("--table", help="the summaries table")
+    report.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day (default: 30 days before --until)")
+    report.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day (default: today)")
+    report.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the HTML file to write")
+    _aws_options(report)
 
     doctor = command(
         "doctor", _doctor, "Check (read-only) that the deployment sees every Support Recommendations call."

@@ -1,0 +1,63 @@
+"""`supportwatch report`: a period of the summaries table as one self-contained HTML file.
+
+Reads only the period's day summaries and the summaries of the identities active in it, so a
+report costs what its period holds, not what the table holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from supportwatch.aws.clients import client
+from supportwatch.aws.store import SummaryStore
+from supportwatch.cli.target import existing_table, stack_settings
+from supportwatch.layout import parse_day, today
+from supportwatch.models import Summary
+from supportwatch.report.insights import Period, read_period
+from supportwatch.report.page import Deployment, render_report
+
+DEFAULT_DAYS = 30  # the period without --since
+
+
+def run(args: argparse.Namespace) -> int:
+    until = parse_day(args.until) if args.until else today()
+    since = parse_day(args.since) if args.since else until - timedelta(days=DEFAULT_DAYS - 1)
+    if since > until:
+        raise ValueError(f"--since {since} is after --until {until}")
+    if args.stack:
+        table, deployment = stack_settings(args.stack, args.endpoint_url, args.region).table_name, "stack"
+    elif args.table:
+        table, deployment = args.table, "table"
+    else:
+        raise ValueError("name the summaries: --stack NAME or --table NAME")
+    dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
+    store = SummaryStore(dynamodb, table)
+    with existing_table(dynamodb, table):
+        period = read_period(store, since, until)
+    # The table keeps alert claims, not the alerts themselves: they come from the alert topic's subscribers.
+    write_report(args.output, period, [], Deployment(deployment, args.stack or table))
+    return 0
+
+
+def data_span(summaries: Sequence[Summary]) -> tuple[date, date]:
+    """The UTC days from the first call to the last (today, when there was none)."""
+    if not summaries:
+        return today(), today()
+    first = min(summary.first_seen for summary in summaries)
+    last = max(summary.last_seen for summary in summaries)
+    return date.fromisoformat(first[:10]), date.fromisoformat(last[:10])
+
+
+def write_report(path: Path, period: Period, alerts: list[dict[str, Any]], deployment: Deployment) -> None:
+    """Write the report and say on stderr what it holds."""
+    path.write_text(render_report(period, alerts, deployment), encoding="utf-8")
+    summaries = period.summaries()
+    calls = sum(summary.total_calls for summary in summaries)
+    sys.stderr.write(
+        f"wrote {path}: {len(summaries)} identities, {calls} calls from {period.since} to {period.until}\n"
+    )

@@ -1,0 +1,118 @@
+"""The self-contained HTML report of a period (contract section 8).
+
+One file: inline CSS, inline SVG charts, every figure also as a table (readable printed and with
+JavaScript off), and the data shown embedded as `<script type="application/json"
+id="supportwatch-data">`: the export document of the period (section 4) plus the plotted series.
+Jinja2 escapes every value by default; the JSON goes through `tojson`, which escapes `<`, `>`, `&`
+and `'`, so no identity string can close the script element or open a tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from supportwatch.config import SEVERITIES
+from supportwatch.export import export_document
+from supportwatch.report.charts import active_chart, calls_chart
+from supportwatch.report.insights import Period, auto_granularity, buckets
+
+TOP = 20  # rows of the top identities and principals
+ADDRESSES = 5  # source addresses listed per identity before "and N more"
+
+_environment = Environment(
+    loader=PackageLoader("supportwatch.report", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """Where the report's data came from, as the header names it."""
+
+    kind: str  # "table", "stack" or "local"
+    name: str
+
+
+def alerts_in(period: Period, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The alerts of the period: of a UTC day inside it, or raised by an event inside it."""
+    since, until = period.since.isoformat(), period.until.isoformat()
+
+    def inside(alert: dict[str, Any]) -> bool:
+        day = alert.get("window") if alert.get("window") not in ("ever", "object") else alert.get("eventTime")
+        return bool(day) and since <= str(day)[:10] <= until
+
+    return [alert for alert in alerts if inside(alert)]
+
+
+def report_data(
+    period: Period, alerts: list[dict[str, Any]], deployment: Deployment, generated: datetime
+) -> dict[str, Any]:
+    """The embedded JSON: the export document of the period plus what the page plots and lists."""
+    by = auto_granularity(period.since, period.until)
+    document = export_document(period.summaries(), alerts_in(period, alerts))
+    return document | {
+        "period": {"since": period.since.isoformat(), "until": period.until.isoformat(), "by": by},
+        "generatedAt": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "deployment": {"kind": deployment.kind, "name": deployment.name},
+        "series": {
+            "activity": [row.to_json() for row in period.activity(by)],
+            "callsByEvent": period.calls_by_event(by),
+        },
+        "topIdentities": [row.to_json() for row in period.top_identities(TOP)],
+        "topPrincipals": [row.to_json() for row in period.top_principals(TOP)],
+        "accounts": [row.to_json() for row in period.accounts()],
+        "errorCodes": period.error_codes(),
+        "firstSeen": [{"identity": s.identity, "firstSeen": s.first_seen} for s in period.first_seen()],
+    }
+
+
+def _charts(period: Period, data: dict[str, Any]) -> list[Any]:
+    if not data["summaries"]:
+        return []
+    by = data["period"]["by"]
+    starts = buckets(period.since, period.until, by)
+    activity = data["series"]["activity"]
+    return [
+        active_chart(starts, [r["activeIdentities"] for r in activity], [r["activePrincipals"] for r in activity], by),
+        calls_chart(starts, data["series"]["callsByEvent"], by),
+    ]
+
+
+def render_report(
+    period: Period,
+    alerts: list[dict[str, Any]],
+    deployment: Deployment,
+    generated: datetime | None = None,
+) -> str:
+    """The report as one HTML document."""
+    data = report_data(period, alerts, deployment, generated or datetime.now(UTC))
+    summaries = data["summaries"]
+    by_severity = {severity: [a for a in data["alerts"] if a["severity"] == severity] for severity in SEVERITIES}
+    whole = period.summaries()
+    totals = {
+        "identities": len(whole),
+        "principals": len({s.principal for s in whole}),
+        "calls": sum(s.total_calls for s in whole),
+        "conversations": sum(row["conversations"] for row in data["series"]["activity"]),
+        "errors": sum(s.error_calls for s in whole),
+        "denied": sum(row["accessDenied"] for row in data["series"]["activity"]),
+        "new": len(data["firstSeen"]),
+        "alerts": len(data["alerts"]),
+    }
+    return _environment.get_template("report.html.j2").render(
+        data=data,
+        summaries=summaries,
+        totals=totals,
+        charts=[(chart, Markup(chart.svg)) for chart in _charts(period, data)],  # matplotlib escapes its text
+        severities=list(reversed(SEVERITIES)),
+        by_severity=by_severity,
+        addresses=ADDRESSES,
+    )
