@@ -36,28 +36,6 @@ class Sink(Protocol):
 
 Fetch = Callable[[ObjectRef], bytes]
 
-# Longest value (UTF-8 bytes) a counted event may carry. They end up in DynamoDB keys (partition key
-# at most 2048 bytes, sort key 1024), attribute names and alert claims; no value CloudTrail writes
-# comes near them (an IAM ARN is at most a few hundred bytes, an API name under 128). A record with
-# a longer one cannot be stored: it is skipped as not well-formed, instead of failing its whole
-# object on every retry (DynamoDB's ValidationException) and counting nothing of it.
-FIELD_LIMITS = {
-    "event_id": 512,
-    "identity": 1024,
-    "principal": 1024,
-    "identity_type": 256,
-    "event_name": 256,
-    "error_code": 256,
-    "account_id": 256,
-    "source_ip": 256,
-    "region": 256,
-}
-
-
-def storable(event: SupportEvent) -> bool:
-    """Whether every field of `event` fits FIELD_LIMITS."""
-    return all(len((getattr(event, name) or "").encode()) <= limit for name, limit in FIELD_LIMITS.items())
-
 
 @dataclass(frozen=True, slots=True)
 class ObjectReport:
@@ -130,8 +108,7 @@ class Processor:
             return ObjectReport(ref, "unreadable", error.reason, alerts=alerts)
         except ObjectUnavailable as error:
             return ObjectReport(ref, "unavailable", error.reason)
-        events = [event for event in extraction.events if storable(event)]
-        result = self.sink.commit(ref.uri, events)
+        result = self.sink.commit(ref.uri, extraction.events)
         days = {(event.identity, event.day) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
         alerts = self.alerting.raise_alerts(rules.evaluate(ref, result.ours, calls, self.alert_settings), owner)
@@ -139,8 +116,8 @@ class Processor:
             ref,
             "counted",
             entries=extraction.entries,
-            skipped_entries=extraction.skipped + len(extraction.events) - len(events),
-            support_events=len(events),
+            skipped_entries=extraction.skipped,
+            support_events=len(extraction.events),
             counted=result.counted,
             duplicates=result.duplicates,
             alerts=alerts,

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supportwatch.decoding.records import KEY_BYTES, key_safe
 from tests.helpers import support_record
 
 CAP = 8 << 20
 PREFIX = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/"
 SOURCE = "supportrecommendations.amazonaws.com"
 BIG = 2 << 20  # an "enormous" string: 2 MiB; three of them stay under the cap
+LONG_ARN = "arn:aws:iam::111122223333:user/" + "x" * 3000
 
 
 @dataclass(frozen=True)
@@ -225,12 +227,11 @@ def cases() -> list[Case]:
             identities=(hostile,),
         ),
         Case(
-            "oversized-fields",  # values no DynamoDB key can hold: skipped, the rest of the file counted
+            "oversized-key-values",  # longer than any DynamoDB key holds: kept as a prefix and a hash, counted
             PREFIX + "oversized.json.gz",
             _gz(
                 {
                     "Records": [
-                        _record("hostile-long-arn", userIdentity={"type": "IAMUser", "arn": "arn:" + "x" * 3000}),
                         _record("hostile-long-name", eventName="N" * 70_000),
                         _record("E" * 5000),
                         _record("hostile-long-error", errorCode="AccessDenied" * 100),
@@ -239,8 +240,54 @@ def cases() -> list[Case]:
                 }
             ),
             "counted",
+            counted=4,
+            identities=(hostile,),
+        ),
+        Case(
+            "oversized-arn",
+            PREFIX + "oversized-arn.json.gz",
+            _gz({"Records": [_record("hostile-long-arn", userIdentity={"type": "IAMUser", "arn": LONG_ARN})]}),
+            "counted",
             counted=1,
-            skipped_entries=4,
+            identities=(key_safe(LONG_ARN, KEY_BYTES["identity"]),),
+        ),
+        Case(
+            "long-non-key-values",  # never keys: counted, kept whole
+            PREFIX + "long-values.json.gz",
+            _gz(
+                {
+                    "Records": [
+                        _record("hostile-long-ip", sourceIPAddress="2001:db8::" + "1" * 300),
+                        _record("hostile-long-region", awsRegion="r" * 300),
+                        _record("hostile-long-account", userIdentity={"arn": hostile, "accountId": "1" * 300}),
+                        _record("hostile-long-type", userIdentity={"arn": hostile, "type": "T" * 300}),
+                    ]
+                }
+            ),
+            "counted",
+            counted=4,
+            identities=(hostile,),
+        ),
+        Case(
+            "poison-records",  # each a skipped entry; the good record beside them counted
+            PREFIX + "poison.json.gz",
+            _gz(
+                {
+                    "Records": [
+                        _record("poison-year-0-in-utc", eventTime="0001-01-01T00:30:00+01:00"),
+                        _record("poison-year-10000-in-utc", eventTime="9999-12-31T23:30:00-01:00"),
+                        _record("poison-no-offset", eventTime="2023-09-11T16:34:13"),
+                        _record("poison-arn", userIdentity={"type": "IAMUser", "arn": hostile + "\ud800"}),
+                        _record("poison-address", sourceIPAddress="198.51.100.7\udfff"),
+                        _record("poison-region", awsRegion="us-east-1\ud800"),
+                        _record("poison-id-\ud800"),
+                        _record("poison-next-to-them"),
+                    ]
+                }
+            ),
+            "counted",
+            counted=1,
+            skipped_entries=7,
             identities=(hostile,),
         ),
         Case("zero-length-key", "", None, "skipped", "empty key"),

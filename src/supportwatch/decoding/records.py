@@ -5,13 +5,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any
 
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.identity import identify, nonempty_text
 from supportwatch.decoding.instants import parse_event_time
 from supportwatch.models import SupportEvent
+
+# The values that become DynamoDB keys or parts of them (summary and day items, the byPrincipal and
+# byDay index keys, event markers, alert claims, per-address items) or attribute names (`call:`,
+# `error:`), with their longest form in UTF-8 bytes: DynamoDB refuses a sort key (an index's too)
+# over 1024 bytes and a partition key over 2048. No value CloudTrail writes comes near them; a
+# longer one is not dropped but kept as its first bytes and a SHA-256 of the whole (`key_safe`), so
+# the record still counts, apart from every other value. Other values (account, region, type) are
+# never keys and are kept whole.
+KEY_BYTES = {
+    "event_id": 1024,
+    "identity": 1024,
+    "principal": 1024,
+    "event_name": 1024,
+    "error_code": 1024,
+    "source_ip": 512,
+}
 
 
 @dataclass(slots=True)
@@ -43,20 +59,55 @@ def is_well_formed(entry: Any) -> bool:
 
 
 def names_source(entry: Any) -> bool:
-    """Whether the support source appears anywhere in an entry (a key or a string value)."""
-    return SUPPORT_EVENT_SOURCE in json.dumps(entry, ensure_ascii=False)
+    """Whether the support source appears anywhere in an entry (a key or a string value); an entry
+    nested too deep for json.dumps here is taken to name it (tallied rather than failing its file)."""
+    try:
+        return SUPPORT_EVENT_SOURCE in json.dumps(entry, ensure_ascii=False)
+    except RecursionError:
+        return True
+
+
+def key_safe(text: str, limit: int) -> str:
+    """`text`, or when longer than `limit` UTF-8 bytes its first bytes and a SHA-256 of the whole, `limit` long."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    suffix = "...sha256:" + hashlib.sha256(data).hexdigest()
+    return data[: limit - len(suffix)].decode(errors="ignore") + suffix
+
+
+def _bounded(event: SupportEvent) -> SupportEvent:
+    if all(len(getattr(event, name) or "") * 4 <= limit for name, limit in KEY_BYTES.items()):
+        return event  # no character takes more than 4 UTF-8 bytes: nothing to encode
+    return replace(
+        event, **{name: key_safe(value, limit) for name, limit in KEY_BYTES.items() if (value := getattr(event, name))}
+    )
+
+
+def _unicode(event: SupportEvent) -> bool:
+    """Whether every text of `event` is Unicode text (JSON lets a string hold a lone surrogate; UTF-8 does not)."""
+    try:
+        "".join(value for value in astuple(event) if isinstance(value, str)).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
-    """The event a well-formed support record stands for; None when its `eventTime` is no instant."""
+    """The event a well-formed support record stands for, its key values bounded (KEY_BYTES); None when
+    its `eventTime` names no instant or a value it keeps is not Unicode text (a lone surrogate)."""
     moment = parse_event_time(record["eventTime"])
     if moment is None:
+        return None
+    try:
+        identifier = event_id(record)
+    except RecursionError:  # no eventID, and nested too deep for json.dumps here: no identity to count it by
         return None
     user_identity = record.get("userIdentity")
     who = identify(user_identity)
     account = nonempty_text(user_identity.get("accountId")) if isinstance(user_identity, dict) else None
-    return SupportEvent(
-        event_id=event_id(record),
+    event = SupportEvent(
+        event_id=identifier,
         event_name=record["eventName"],
         event_time=record["eventTime"],
         instant=moment.instant,
@@ -69,6 +120,7 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         region=nonempty_text(record.get("awsRegion")),
         error_code=nonempty_text(record.get("errorCode")),
     )
+    return _bounded(event) if _unicode(event) else None
 
 
 def extract(entries: Iterable[Any]) -> Extraction:
