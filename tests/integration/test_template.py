@@ -129,6 +129,8 @@ def evaluator(template: dict, parameters: dict) -> Callable[[object], object]:
             return sub(text, values | {k: ev(x) for k, x in names.items()})
         if fn == "Fn::GetAtt":
             return f"<{'.'.join(arg)}>"
+        if fn == "Fn::Join":
+            return ev(arg[0]).join(map(str, ev(arg[1])))
         if fn == "Fn::FindInMap":
             table, key, field = map(ev, arg)
             return template["Mappings"][table][key][field]
@@ -474,6 +476,60 @@ def test_alarms_cover_the_function_and_every_dead_letter_queue(parameters):
     if "OpsEmailSubscription" in resources:
         subscription = resources["OpsEmailSubscription"]["Properties"]
         assert subscription == {"TopicArn": "<OpsTopic>", "Protocol": "email", "Endpoint": parameters["OpsEmail"]}
+
+
+def emitted_metrics() -> set[str]:
+    """The metric names the handler's Powertools Metrics emit for the reports of every outcome."""
+    from supportwatch import handler
+    from supportwatch.models import ObjectRef
+    from supportwatch.pipeline import ObjectReport
+
+    names: set[str] = set()
+    for outcome in handler.OUTCOME_METRICS:
+        handler.log_report(ObjectReport(ObjectRef("b", "k"), outcome, "reason"))
+        names |= set(handler.metrics.metric_set)
+        handler.metrics.clear_metrics()
+    return names
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [*PARAMETER_SETS, *EXISTING_SETS, {"DashboardEnabled": "false"}],
+    ids=[*PARAMETER_IDS, *EXISTING_IDS, "off"],
+)
+def test_dashboard_shows_the_handlers_metrics_and_every_queue(parameters):
+    resources = resolve(translate(parameters), parameters)
+    outputs = translate(parameters)["Outputs"]
+    if parameters.get("DashboardEnabled") == "false":
+        assert "Dashboard" not in resources
+        return
+    assert "DashboardUrl" in outputs
+    dashboard = resources["Dashboard"]["Properties"]
+    body = json.loads(dashboard["DashboardBody"])
+    environment = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
+    metrics = [
+        [part for part in metric if not isinstance(part, dict)]
+        for widget in body["widgets"]
+        for metric in widget["properties"]["metrics"]
+    ]
+    for widget in body["widgets"]:
+        assert widget["properties"]["title"] and widget["properties"]["region"] == "us-east-1"
+    ours = {m[1] for m in metrics if m[0] == environment["POWERTOOLS_METRICS_NAMESPACE"]}
+    assert all(m[2:] == ["service", environment["POWERTOOLS_SERVICE_NAME"]] for m in metrics if m[1] in ours)
+    assert ours == emitted_metrics()  # every metric the handler emits, and none it does not
+    lambda_metrics = {(m[1], m[3]) for m in metrics if m[0] == "AWS/Lambda"}
+    assert lambda_metrics == {
+        (name, "<ProcessorFunction>")
+        for name in ("Duration", "Errors", "Throttles", "DestinationDeliveryFailures", "ConcurrentExecutions")
+    }
+    stats = {w["properties"]["metrics"][i][-1].get("stat") for w in body["widgets"] for i in range(2)
+             if w["properties"]["title"].startswith("Function duration")}  # fmt: skip
+    assert stats == {"p50", "p99"}
+    queues = {i for i, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    depth = {m[3] for m in metrics if m[:2] == ["AWS/SQS", "ApproximateNumberOfMessagesVisible"]}
+    assert depth == {f"<{queue}.QueueName>" for queue in queues - {"IngestQueue"}}
+    age = {m[3] for m in metrics if m[:2] == ["AWS/SQS", "ApproximateAgeOfOldestMessage"]}
+    assert age == ({"<IngestQueue.QueueName>"} if "IngestQueue" in queues else set())
 
 
 # --- checkov ---------------------------------------------------------------------------------------
