@@ -63,7 +63,7 @@ def processor() -> Processor:
     """Settings and clients, built once per execution environment."""
     settings = Settings.from_env()
     store = SummaryStore(client("dynamodb"), settings.table_name, settings.marker_ttl_days)
-    publisher = SnsPublisher(client("sns"), settings.topic_arn, store.lookup_command)
+    publisher = SnsPublisher(client("sns"), settings.topic_arn, store)
     return Processor(
         fetch=S3Objects(client("s3")).read,
         sink=store,

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from collections.abc import Sequence
 from typing import Any
 
 from supportwatch.models import Alert
 
-WINDOWS = {"ever": "ever", "object": "log file"}
+SUBJECT_LIMIT = 99  # SNS: a Subject is fewer than 100 ASCII characters, without control characters
+ELLIPSIS = "…"
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 ADVICE = {
     "new-identity": "Check that this person or role is expected to use Support Recommendations.",
     "root-usage": "Find out who holds the root credentials and why they were used; root should be locked away.",
@@ -19,34 +24,108 @@ ADVICE = {
 }
 
 
-def email_body(alert: Alert, dig_in: str) -> str:
+def _shorter_forms(arn: str, ellipsis: str) -> list[str]:
+    """Ever shorter forms of an identity key that keep the account and the last path element."""
+    parts = arn.split(":", 5)
+    if arn.startswith("arn:") and len(parts) == 6:
+        account, resource = parts[4], parts[5]
+        lead = f"{account}:" if account else f"{parts[2]}:"
+        forms = [lead + resource]
+        path = resource.split("/")
+        if len(path) > 2:
+            forms.append(lead + "/".join(path[1:]))  # assumed-role/Role/session -> Role/session
+        if len(path) > 1:
+            forms.append(lead + ellipsis + "/" + path[-1])
+        return forms
+    if "/" in arn:
+        return [arn.split(":", 1)[0] + ":" + ellipsis + "/" + arn.rsplit("/", 1)[1]]
+    return []
+
+
+def shorten_arn(arn: str, width: int, ellipsis: str = ELLIPSIS) -> str:
+    """`arn` in at most `width` characters, keeping the account and the tail (the one rule of tables and
+    Subjects): `arn:aws:sts::111122223333:assumed-role/Role/session` becomes
+    `111122223333:assumed-role/Role/session`, then `111122223333:Role/session`, then
+    `111122223333:…/session`, then that form cut in the middle (a third of it kept before the cut)."""
+    if len(arn) <= width:
+        return arn
+    forms = _shorter_forms(arn, ellipsis)
+    for form in forms:
+        if len(form) <= width:
+            return form
+    value = forms[-1] if forms else arn
+    head = max((width - len(ellipsis)) // 3, 0)
+    return value[:head] + ellipsis + value[len(value) - max(width - len(ellipsis) - head, 0) :]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(CONTROL.sub(" ", text).encode("ascii", "replace").decode().split())
+
+
+def fit_line(line: str, arn: str | None, width: int, ellipsis: str = ELLIPSIS) -> str:
+    """`line` in at most `width` characters: the `arn` it names shortened by `shorten_arn`'s rule,
+    else the line cut in the middle."""
+    if len(line) <= width:
+        return line
+    # the line may already hold a shorter form of the ARN (an alert title made to fit a Subject)
+    named = [form for form in (arn, *_shorter_forms(arn or "", "...")) if form and form in line]
+    if named:
+        room = width - (len(line) - len(named[0]))
+        if room >= 16:
+            return line.replace(named[0], shorten_arn(arn or "", room, ellipsis), 1)
+    keep = (width - len(ellipsis)) // 2
+    return line[:keep] + ellipsis + line[len(line) - max(width - len(ellipsis) - keep, 0) :]
+
+
+def subject_line(text: str, arn: str | None = None) -> str:
+    """One ASCII line of fewer than 100 characters without control characters, as SNS requires; a long
+    `arn` inside it is shortened by `shorten_arn`'s rule (account and tail kept)."""
+    return fit_line(_one_line(text), _one_line(arn) if arn else None, SUBJECT_LIMIT, "...")
+
+
+def _raised(alert: Alert) -> str:
+    """How often the rule raises this alert."""
+    if alert.window == "ever":
+        return "raised once ever for this " + ("event name" if alert.rule == "new-event-name" else "identity")
+    if alert.window == "object":
+        return "raised once per log file"
+    return f"raised once per identity per UTC day, here {alert.window}"
+
+
+def query_command(table: str, region: str | None, identity: str) -> str:
+    """The `supportwatch query` line that shows an identity's summary and day-by-day history."""
+    where = f" --region {shlex.quote(region)}" if region else ""
+    return f"supportwatch query --table {shlex.quote(table)}{where} --identity {shlex.quote(identity)}"
+
+
+def email_body(alert: Alert, dig_in: Sequence[str] = ()) -> str:
     """Plain text for a mail client: what, who, from where, when, which file, what next."""
-    window = WINDOWS.get(alert.window, f"UTC day {alert.window}")
     lines = [
-        alert.title,
+        subject_line(alert.title, alert.identity),
         "",
         f"What happened: {alert.detail}",
-        f"Rule: {alert.rule} (severity {alert.severity}; raised once per {window})",
+        f"Rule: {alert.rule} (severity {alert.severity}; {_raised(alert)})",
     ]
     if alert.identity:
         lines += [
             f"Who: {alert.identity} ({alert.identity_type}), principal {alert.principal}",
             f"Account: {alert.account_id or 'unknown'}",
-            f"From: {alert.source_ip or 'unknown source IP'}",
+            f"From: {alert.source_ip or 'unknown source IP'}, region {alert.region or 'unknown'}",
+            f"User agent: {alert.user_agent or 'unknown'}",
             f"When: {alert.event_time} ({alert.event_name}, event {alert.event_id})",
         ]
     location = f"s3://{alert.bucket}/{alert.key}" if alert.bucket else alert.key
     lines += [f"Log file: {location}", "", "What to do next:", f"- {ADVICE[alert.rule]}"]
     if dig_in:
-        lines += ["- Dig in:", f"  {dig_in}"]
+        lines += ["- Dig in:", *(f"  {command}" for command in dig_in)]
     return "\n".join(lines) + "\n"
 
 
-def sns_message(alert: Alert, dig_in: str) -> dict[str, Any]:
+def sns_message(alert: Alert, dig_in: Sequence[str] = ()) -> dict[str, Any]:
     """The fields of a Publish (or PublishBatch entry) for one alert."""
     attributes = {"rule": alert.rule, "severity": alert.severity, "accountId": alert.account_id or "unknown"}
     return {
-        "Subject": alert.title,
+        "Subject": subject_line(alert.title, alert.identity),
         "MessageStructure": "json",
         "Message": json.dumps({"default": json.dumps(alert.to_json()), "email": email_body(alert, dig_in)}),
         "MessageAttributes": {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},

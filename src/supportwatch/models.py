@@ -41,6 +41,7 @@ class SupportEvent:
     source_ip: str | None
     region: str | None
     error_code: str | None
+    user_agent: str | None = None  # for alerts only; not stored in the table
 
 
 @dataclass(slots=True)
@@ -103,6 +104,8 @@ class Alert:
     event_time: str | None = None
     event_id: str | None = None
     source_ip: str | None = None
+    region: str | None = None
+    user_agent: str | None = None
     bucket: str | None = None
     key: str | None = None
 
@@ -131,6 +134,8 @@ class Alert:
             "eventTime": self.event_time,
             "eventId": self.event_id,
             "sourceIp": self.source_ip,
+            "region": self.region,
+            "userAgent": self.user_agent,
             "window": self.window,
             "bucket": self.bucket,
             "key": self.key,

@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 
 from supportwatch import KNOWN_EVENT_NAMES
 from supportwatch.config import AlertSettings
+from supportwatch.messages import subject_line
 from supportwatch.models import Alert, ObjectRef, SupportEvent
 
 SEVERITY = {
@@ -22,16 +23,6 @@ SEVERITY = {
     "unreadable-log": "medium",
 }
 DENIED_MARKERS = ("AccessDenied", "Unauthorized")
-TITLE_LIMIT = 99  # SNS: a Subject is fewer than 100 ASCII characters
-
-
-def _title(text: str) -> str:
-    """One ASCII line of at most 99 characters (long names are cut in the middle)."""
-    line = " ".join(text.encode("ascii", "replace").decode().split())
-    if len(line) <= TITLE_LIMIT:
-        return line
-    keep = (TITLE_LIMIT - 3) // 2
-    return line[:keep] + "..." + line[-(TITLE_LIMIT - 3 - keep) :]
 
 
 def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str, ref: ObjectRef) -> Alert:
@@ -39,7 +30,7 @@ def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str,
         rule=rule,
         severity=SEVERITY[rule],
         window=window,
-        title=_title(title),
+        title=subject_line(title, event.identity),
         detail=detail,
         identity=event.identity,
         identity_type=event.identity_type,
@@ -49,6 +40,8 @@ def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str,
         event_time=event.event_time,
         event_id=event.event_id,
         source_ip=event.source_ip,
+        region=event.region,
+        user_agent=event.user_agent,
         bucket=ref.bucket or None,
         key=ref.key,
     )
@@ -140,7 +133,8 @@ def evaluate(
                 "ever",
                 first,
                 f"New Support Recommendations user: {identity}",
-                f"{identity} ({first.identity_type}) used Support Recommendations for the first time.",
+                f"{identity} ({first.identity_type}) was first seen by supportwatch, calling Support Recommendations "
+                f"at {first.event_time}.",
                 ref,
             )
         )
@@ -168,7 +162,7 @@ def unreadable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Ale
         rule="unreadable-log",
         severity=SEVERITY["unreadable-log"],
         window="object",
-        title=_title(f"Unreadable CloudTrail log: {ref.key}"),
+        title=subject_line(f"Unreadable CloudTrail log: {ref.key}"),
         detail=f"The log object could not be read and none of it was counted: {reason}.",
         bucket=ref.bucket or None,
         key=ref.key,

@@ -67,7 +67,7 @@ class FaultyClient:
 def use_store(monkeypatch: pytest.MonkeyPatch, store: SummaryStore) -> None:
     """Run the handler with `store` (summaries and alert claims) in place of the one it builds."""
     settings = Settings.from_env()
-    publisher = SnsPublisher(boto3.client("sns"), settings.topic_arn, store.lookup_command)
+    publisher = SnsPublisher(boto3.client("sns"), settings.topic_arn, store)
     processor = Processor(
         S3Objects(boto3.client("s3")).read, store, Alerting(store, publisher), settings.alerts, 1 << 30
     )

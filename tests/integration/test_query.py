@@ -150,7 +150,7 @@ def test_sessions_of_a_role(table, capsys):
     assert code == 0
     lines = table_lines(out)
     assert lines[1].split() == ["444455556666:…/bob.builder@example.com", "3", "1", "2023-09-12", "2023-09-12"]
-    assert lines[-1] == "1 identities, 3 calls"
+    assert lines[-1] == "1 identity, 3 calls"
     code, out, _ = run(capsys, "--table", table, "--principal", ROLE, "--format", "json")
     document = json.loads(out)
     assert document["principal"] == ROLE
@@ -177,7 +177,7 @@ def test_who_used_it_on_a_day_and_over_a_range(table, capsys):
         "12:05",
     ]
     assert lines[2].split() == ["2023-09-11", ADMIN, "1", "0", "16:34", "16:34"]
-    assert lines[-1] == "2 identities on 1 days, 3 calls"
+    assert lines[-1] == "2 identities on 1 day, 3 calls"
     code, out, _ = run(capsys, "--table", table, "--since", "2023-09-10", "--until", "2023-09-12", "--format", "json")
     document = json.loads(out)
     assert (document["since"], document["until"]) == ("2023-09-10", "2023-09-12")

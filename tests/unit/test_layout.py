@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from supportwatch.cli.tables import Column, render_table, shorten_identity
 from supportwatch.layout import (
     DIGESTS,
     LayoutError,
@@ -17,6 +16,7 @@ from supportwatch.layout import (
     parse_s3_uri,
     plan,
 )
+from supportwatch.messages import shorten_arn as shorten_identity
 
 
 def test_log_keys_with_and_without_prefix_and_organization():
@@ -131,39 +131,6 @@ def test_identities_shorten_keeping_account_and_last_element():
     assert len(shorten_identity(session, 20)) == 20
     center = "identitycenter:arn:aws:identitystore::111122223333:identitystore/d-1234567890/90677f5e-2034"
     assert shorten_identity(center, 40) == "identitycenter:…/90677f5e-2034"
-
-
-def test_tables_fit_80_columns():
-    long = "arn:aws:sts::111122223333:assumed-role/" + "R" * 60 + "/session"
-    columns = [Column("IDENTITY", shrink=shorten_identity), Column("CALLS", right=True)]
-    text = render_table(columns, [[long, "12"], ["arn:aws:iam::111122223333:root", "3"]])
-    lines = text.splitlines()
-    assert all(len(line) <= 80 for line in lines)
-    assert lines == [
-        "IDENTITY                        CALLS",
-        "111122223333:…/session             12",
-        "arn:aws:iam::111122223333:root      3",
-    ]
-
-
-def test_progress_shows_rate_and_eta_then_the_time_taken():
-    import io
-
-    from supportwatch.cli.progress import Progress
-    from supportwatch.models import ObjectRef
-    from supportwatch.pipeline import ObjectReport
-
-    now = [100.0]
-    stream = io.StringIO()
-    progress = Progress(4, stream, enabled=True, timing=True, clock=lambda: now[0])
-    report = ObjectReport(ObjectRef("b", "k"), "counted", entries=10, support_events=1)
-    now[0] = 102.0
-    progress.advance(report)
-    assert progress.timing() == "0.5 files/s  ETA 0:06"
-    for _ in range(3):
-        now[0] += 2.0
-        progress.advance(report)
-    assert stream.getvalue().endswith("4/4 files  40 events  4 support events  0.5 files/s  in 0:08\x1b[K")
 
 
 def test_plan_of_one_key_lists_exactly_that_key_and_digests_are_walked_alike():

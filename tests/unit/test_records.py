@@ -82,6 +82,7 @@ def test_support_event_fields():
         source_ip="72.21.198.67",
         region="eu-west-1",
         error_code="AccessDeniedException",
+        user_agent="signin.amazonaws.com",
     )
 
 

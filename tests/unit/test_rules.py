@@ -126,7 +126,7 @@ def test_titles_are_one_ascii_line_under_100_characters():
 def test_sns_message_shape_and_email_body():
     records = [support_record(arn=ROOT, error="AccessDeniedException")]
     alert = next(a for a in alerts_for(records) if a.rule == "root-usage")
-    message = sns_message(alert, "aws dynamodb query --table-name T ...")
+    message = sns_message(alert, ["aws dynamodb query --table-name T ..."])
     assert message["Subject"] == alert.title and message["MessageStructure"] == "json"
     bodies = json.loads(message["Message"])
     assert json.loads(bodies["default"]) == alert.to_json()

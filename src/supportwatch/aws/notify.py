@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from supportwatch.messages import sns_message
+from supportwatch.messages import query_command, sns_message
 from supportwatch.models import Alert
 
 BATCH = 10  # PublishBatch's limit
 
 
+class Table(Protocol):
+    """What an email needs of the summaries table to tell how to look an identity up."""
+
+    table_name: str
+
+    def lookup_command(self, identity: str) -> str: ...
+
+
 class SnsPublisher:
     """The pipeline's Publisher: one Publish, or PublishBatch when several alerts leave together."""
 
-    def __init__(self, sns_client: Any, topic_arn: str, dig_in: Callable[[str], str]) -> None:
+    def __init__(self, sns_client: Any, topic_arn: str, table: Table) -> None:
         self._sns = sns_client
         self.topic_arn = topic_arn
-        self._dig_in = dig_in
+        self._table = table
 
     def _message(self, alert: Alert) -> dict[str, Any]:
-        return sns_message(alert, self._dig_in(alert.identity) if alert.identity else "")
+        if not alert.identity:
+            return sns_message(alert)
+        region = self._sns.meta.region_name  # the table's too: both clients come from one configuration
+        identity = alert.identity
+        return sns_message(
+            alert, (query_command(self._table.table_name, region, identity), self._table.lookup_command(identity))
+        )
 
     def publish(self, alerts: Sequence[Alert]) -> dict[Alert, str]:
         failed: dict[Alert, str] = {}

@@ -121,7 +121,7 @@ def process(
     processor: Processor, refs: Sequence[ObjectRef], owner: str, workers: int, stream: Any = None
 ) -> tuple[list[ObjectReport], list[tuple[ObjectRef, str]]]:
     """Every object through the processor, `workers` at a time, with a progress bar on a terminal."""
-    progress = Progress(len(refs), stream, timing=True)
+    progress = Progress(len(refs), stream)
     reports: list[ObjectReport] = []
     failures: list[tuple[ObjectRef, str]] = []
 
@@ -132,7 +132,7 @@ def process(
             report = ObjectReport(ref, "unavailable", failure)
         else:
             reports.append(report)
-        progress.advance(report)
+        progress.advance_report(report)
 
     pool = ThreadPoolExecutor(max_workers=workers)
     try:

@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         note_reports(reports)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
-        render(summaries, args.format, alerts)
+        render(summaries, args.format, alerts, args.wide)
         if args.report:
             _report(args.report, store, summaries, alerts, args.paths)
     return 0
@@ -153,5 +153,5 @@ def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) ->
 
 
 def _advance(progress: Progress, report: ObjectReport) -> ObjectReport:
-    progress.advance(report)
+    progress.advance_report(report)
     return report

@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _alert_options(scan, {"rules": list(RULES), "volume_threshold": 100, "allowlist": [], "min_severity": "low"})
 
+    _wide(scan)
+
     local = command("local", _local, "Run the deployed pipeline on an embedded AWS (moto) over local files.")
     local.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
     local.add_argument("--template", type=Path, help="template.yaml to build the stack from")
@@ -103,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
     local.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report of the files' days")
 
+    _wide(local)
+
     query = command("query", _query, "Read the summaries table back.", ("table", "json", "csv"))
+    _wide(query)
     query.add_argument("--table", required=True, help="the stack's SummaryTable name")
     _aws_options(query)
     pattern = query.add_mutually_exclusive_group()
@@ -178,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wide(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--wide", action="store_true", help="tables: every column with full values, however wide")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -208,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `supportwatch ... | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
     except Exception as error:
         if (message := aws_problem(error)) is None:
             raise

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from supportwatch.cli.render import Column, alerts_by_severity, clip, minute, print_table, shorten_arn
 from supportwatch.export import export_document, to_json
+from supportwatch.messages import fit_line
 from supportwatch.models import Summary
 from supportwatch.pipeline import ObjectReport
 
@@ -40,23 +42,54 @@ def note_reports(reports: Sequence[ObjectReport]) -> None:
         raise NothingRead(f"none of {len(reports)} files could be read (first: {first.ref.uri}: {first.reason})")
 
 
-def render(summaries: Sequence[Summary], output_format: str, alerts: Sequence[dict[str, Any]] = ()) -> None:
+def render(
+    summaries: Sequence[Summary], output_format: str, alerts: Sequence[dict[str, Any]] = (), wide: bool = False
+) -> None:
     document = export_document(summaries, alerts)
     if output_format == "json":
         sys.stdout.write(to_json(document) + "\n")
         return
-    sys.stdout.write(summary_table(summaries) + alert_lines(document["alerts"]))
+    summary_table(summaries, wide)
+    alert_table(document["alerts"], wide)
 
 
-def alert_lines(alerts: Sequence[dict[str, Any]]) -> str:
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 file`, `2 files`, `3 identities` (with `nouns`)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def alert_table(alerts: Sequence[dict[str, Any]], wide: bool = False) -> None:
+    """The alerts by severity, then time."""
     if not alerts:
-        return ""
-    lines = [f"{alert['severity'].upper():8}  {alert['window']:10}  {alert['title']}" for alert in alerts]
-    return f"\n{len(alerts)} alerts:\n" + "\n".join(lines) + "\n"
+        return
+    sys.stdout.write(f"\n{plural(len(alerts), 'alert')}:\n")
+    identities = {alert["title"]: alert.get("identity") for alert in alerts}
+    columns = [
+        Column("SEVERITY"),
+        Column("WHEN", compact=minute, priority=2),
+        Column("RULE", priority=1),
+        Column("TITLE", shrink=lambda title, size: fit_line(title, identities.get(title), size), least=60),
+    ]
+    rows = [
+        [alert["severity"].upper(), alert.get("eventTime") or alert["window"], alert["rule"], alert["title"]]
+        for alert in alerts_by_severity(alerts)
+    ]
+    print_table(columns, rows, wide)
 
 
-def summary_table(summaries: Sequence[Summary]) -> str:
-    header = ("IDENTITY", "TYPE", "CALLS", "ERRORS", "FIRST SEEN", "LAST SEEN", "SOURCE IPS", "REGIONS")
+SUMMARY_COLUMNS = (
+    Column("IDENTITY", shrink=shorten_arn, least=36),
+    Column("TYPE", priority=4),
+    Column("CALLS", right=True),
+    Column("ERRORS", right=True, priority=1),
+    Column("FIRST SEEN", compact=minute, priority=3),
+    Column("LAST SEEN", compact=minute, priority=2),
+    Column("SOURCE IPS", shrink=clip, least=15, priority=5),
+    Column("REGIONS", shrink=clip, least=9, priority=6),
+)
+
+
+def summary_table(summaries: Sequence[Summary], wide: bool = False) -> None:
     rows = [
         (
             summary.identity,
@@ -71,11 +104,8 @@ def summary_table(summaries: Sequence[Summary]) -> str:
         for summary in sorted(summaries, key=lambda s: (-s.total_calls, s.identity))
     ]
     if not rows:
-        return "no Support Recommendations events found\n"
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
+        sys.stdout.write("no Support Recommendations events found\n")
+        return
+    print_table(SUMMARY_COLUMNS, rows, wide)
     total = sum(summary.total_calls for summary in summaries)
-    return "\n".join(lines) + f"\n\n{len(rows)} identities, {total} calls\n"
+    sys.stdout.write(f"\n{plural(len(rows), 'identity', 'identities')}, {plural(total, 'call')}\n")

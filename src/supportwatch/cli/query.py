@@ -24,8 +24,8 @@ from typing import Any
 
 from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
-from supportwatch.cli.output import render
-from supportwatch.cli.tables import IDENTITY, WIDTH, Column, clip, render_table, shorten_identity
+from supportwatch.cli.output import plural, render
+from supportwatch.cli.render import Column, clip, print_table, shorten_arn, width
 from supportwatch.cli.target import NotFound, existing_table
 from supportwatch.export import to_json
 from supportwatch.layout import days_between, parse_day, today
@@ -44,6 +44,7 @@ ACTIVE_FIELDS = (
     "firstTimeIdentities",
 )
 
+IDENTITY = Column("IDENTITY", shrink=shorten_arn, least=36)
 CSV_FIELDS = (
     "day",
     "identity",
@@ -66,30 +67,30 @@ def run(args: argparse.Namespace) -> int:
     store = SummaryStore(dynamodb, args.table)
     with existing_table(dynamodb, args.table):
         if args.identity:
-            return _identity(store, args.identity, args.format)
+            return _identity(store, args.identity, args.format, args.wide)
         if args.principal:
             sessions = store.sessions(args.principal)
             if not sessions:
                 raise NotFound(f"no identity rolls up to {args.principal} in table {args.table}")
-            return _identities(sessions, args.format, {"principal": args.principal}, "identities")
+            return _identities(sessions, args.format, {"principal": args.principal}, "identities", args.wide)
         if args.active:
             since, until = _range(args, default_days=ACTIVE_DAYS)
-            return _active(read_period(store, since, until), args.by, args.format)
+            return _active(read_period(store, since, until), args.by, args.format, args.wide)
         if args.top is not None and (args.since or args.until or args.day):
             since, until = _range(args)
-            return _top_of_period(read_period(store, since, until), args.top, args.format)
+            return _top_of_period(read_period(store, since, until), args.top, args.format, args.wide)
         if args.top is not None:
             top = _by_calls(store.identities())[: args.top]
-            return _identities(top, args.format, {}, "top", ranked=True)
+            return _identities(top, args.format, {}, "top", args.wide, ranked=True)
         if args.errors:
             since, until = today() - timedelta(days=args.days - 1), today()
             found = [s for day in days_between(since, until) for s in store.on_day(day.isoformat(), errors_only=True)]
-            return _errors(found, since, until, args.format)
+            return _errors(found, since, until, args.format, args.wide)
         if args.day or args.since or args.until:
             since, until = _range(args)
             found = [summary for day in days_between(since, until) for summary in store.on_day(day.isoformat())]
-            return _days(found, since, until, args.format)
-        return _everyone(store.identities(), args.format)
+            return _days(found, since, until, args.format, args.wide)
+        return _everyone(store.identities(), args.format, args.wide)
 
 
 def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[date, date]:
@@ -157,25 +158,26 @@ def _json(document: dict[str, Any]) -> None:
     sys.stdout.write(to_json(document) + "\n")
 
 
-def _everyone(summaries: list[Summary], output_format: str) -> int:
+def _everyone(summaries: list[Summary], output_format: str, wide: bool) -> int:
     if output_format == "json":
         render(summaries, "json")  # the contract's export document
     elif output_format == "csv":
         _csv(_by_calls(summaries))
     else:
-        sys.stdout.write(_identity_table(_by_calls(summaries)))
+        _identity_table(_by_calls(summaries), wide)
     return 0
 
 
-def _identity_table(summaries: Sequence[Summary], ranked: bool = False) -> str:
+def _identity_table(summaries: Sequence[Summary], wide: bool, ranked: bool = False) -> None:
     if not summaries:
-        return "no Support Recommendations events found\n"
+        sys.stdout.write("no Support Recommendations events found\n")
+        return
     columns = [
         IDENTITY,
         Column("CALLS", right=True),
-        Column("ERRORS", right=True),
-        Column("FIRST SEEN"),
-        Column("LAST SEEN"),
+        Column("ERRORS", right=True, priority=1),
+        Column("FIRST SEEN", priority=3),
+        Column("LAST SEEN", priority=2),
     ]
     rows = [
         [s.identity, str(s.total_calls), str(s.error_calls), s.first_seen[:10], s.last_seen[:10]] for s in summaries
@@ -184,11 +186,12 @@ def _identity_table(summaries: Sequence[Summary], ranked: bool = False) -> str:
         columns.insert(0, Column("#", right=True))
         rows = [[str(rank), *row] for rank, row in enumerate(rows, 1)]
     total = sum(s.total_calls for s in summaries)
-    return render_table(columns, rows) + f"\n{len(summaries)} identities, {total} calls\n"
+    print_table(columns, rows, wide)
+    sys.stdout.write(f"\n{plural(len(summaries), 'identity', 'identities')}, {plural(total, 'call')}\n")
 
 
 def _identities(
-    summaries: list[Summary], output_format: str, about: dict[str, Any], key: str, ranked: bool = False
+    summaries: list[Summary], output_format: str, about: dict[str, Any], key: str, wide: bool, ranked: bool = False
 ) -> int:
     ordered = summaries if ranked else _by_calls(summaries)
     if output_format == "json":
@@ -196,7 +199,7 @@ def _identities(
     elif output_format == "csv":
         _csv(ordered)
     else:
-        sys.stdout.write(_identity_table(ordered, ranked))
+        _identity_table(ordered, wide, ranked)
     return 0
 
 
@@ -208,7 +211,7 @@ def _clock(timestamp: str) -> str:
 def _field(label: str, value: str) -> str:
     return textwrap.fill(
         value,
-        width=WIDTH,
+        width=width(),
         initial_indent=f"  {label:<11}",
         subsequent_indent=" " * 13,
         break_long_words=False,
@@ -216,7 +219,7 @@ def _field(label: str, value: str) -> str:
     )
 
 
-def _identity(store: SummaryStore, identity: str, output_format: str) -> int:
+def _identity(store: SummaryStore, identity: str, output_format: str, wide: bool) -> int:
     summary, days = store.history(identity)
     if summary is None:
         raise NotFound(f"no Support Recommendations events of {identity} in table {store.table_name}")
@@ -244,7 +247,7 @@ def _identity(store: SummaryStore, identity: str, output_format: str) -> int:
         Column("ERRORS", right=True),
         Column("FIRST"),
         Column("LAST"),
-        Column("SOURCE IPS", shrink=clip),
+        Column("SOURCE IPS", shrink=clip, priority=1),
     ]
     rows = [
         [
@@ -257,11 +260,13 @@ def _identity(store: SummaryStore, identity: str, output_format: str) -> int:
         ]
         for day in days
     ]
-    sys.stdout.write("\n".join(lines) + "\n\n" + render_table(columns, rows) + f"\n{len(days)} days\n")
+    sys.stdout.write("\n".join(lines) + "\n\n")
+    print_table(columns, rows, wide)
+    sys.stdout.write(f"\n{plural(len(days), 'day')}\n")
     return 0
 
 
-def _days(summaries: list[Summary], since: date, until: date, output_format: str) -> int:
+def _days(summaries: list[Summary], since: date, until: date, output_format: str, wide: bool) -> int:
     ordered = sorted(summaries, key=lambda s: (s.day or "", -s.total_calls, s.identity))
     if output_format == "json":
         _json({"since": since.isoformat(), "until": until.isoformat(), "days": [_row(s) for s in ordered]})
@@ -274,9 +279,9 @@ def _days(summaries: list[Summary], since: date, until: date, output_format: str
             Column("DAY"),
             IDENTITY,
             Column("CALLS", right=True),
-            Column("ERRORS", right=True),
-            Column("FIRST"),
-            Column("LAST"),
+            Column("ERRORS", right=True, priority=1),
+            Column("FIRST", priority=3),
+            Column("LAST", priority=2),
         ]
         rows = [
             [s.day or "", s.identity, str(s.total_calls), str(s.error_calls), _clock(s.first_seen), _clock(s.last_seen)]
@@ -285,12 +290,13 @@ def _days(summaries: list[Summary], since: date, until: date, output_format: str
         identities = len({s.identity for s in ordered})
         days = len({s.day for s in ordered})
         total = sum(s.total_calls for s in ordered)
-        footer = f"\n{identities} identities on {days} days, {total} calls\n"
-        sys.stdout.write(render_table(columns, rows) + footer)
+        footer = f"\n{plural(identities, 'identity', 'identities')} on {plural(days, 'day')}, {plural(total, 'call')}\n"
+        print_table(columns, rows, wide)
+        sys.stdout.write(footer)
     return 0
 
 
-def _errors(summaries: list[Summary], since: date, until: date, output_format: str) -> int:
+def _errors(summaries: list[Summary], since: date, until: date, output_format: str, wide: bool) -> int:
     ordered = sorted(summaries, key=lambda s: (-s.error_calls, s.identity))
     ordered.sort(key=lambda s: s.day or "", reverse=True)  # the most recent day first (a stable sort)
     if output_format == "json":
@@ -303,11 +309,12 @@ def _errors(summaries: list[Summary], since: date, until: date, output_format: s
         columns = [Column("DAY"), IDENTITY, Column("ERRORS", right=True), Column("ERROR CODES", shrink=clip, least=16)]
         rows = [[s.day or "", s.identity, str(s.error_calls), _codes(s.errors)] for s in ordered]
         total = sum(s.error_calls for s in ordered)
-        sys.stdout.write(render_table(columns, rows) + f"\n{total} failed calls from {since} to {until}\n")
+        print_table(columns, rows, wide)
+        sys.stdout.write(f"\n{plural(total, 'failed call')} from {since} to {until}\n")
     return 0
 
 
-def _active(period: Period, by: str, output_format: str) -> int:
+def _active(period: Period, by: str, output_format: str, wide: bool) -> int:
     rows = [row.to_json() for row in period.activity(by)]
     if output_format == "json":
         _json({"since": period.since.isoformat(), "until": period.until.isoformat(), "by": by, "activity": rows})
@@ -319,12 +326,15 @@ def _active(period: Period, by: str, output_format: str) -> int:
         ]
         table = [[str(row[name]) for name in ACTIVE_FIELDS if name != "errorCalls"] for row in rows]
         whole = period.summaries()
+        principals = plural(len({s.principal for s in whole}), "principal")
+        calls = plural(sum(s.total_calls for s in whole), "call")
         footer = (
-            f"\n{len(whole)} identities ({len({s.principal for s in whole})} principals) from {period.since} "
-            f"to {period.until}, {sum(s.total_calls for s in whole)} calls; CHATS: conversations started, "
+            f"\n{plural(len(whole), 'identity', 'identities')} ({principals}) from {period.since} to {period.until}, "
+            f"{calls}; CHATS: conversations started, "
             "DENIED: calls refused for lack of permission, NEW: identities seen for the first time\n"
         )
-        sys.stdout.write(render_table(columns, table) + textwrap.fill(footer, WIDTH) + "\n")
+        print_table(columns, table, wide)
+        sys.stdout.write(textwrap.fill(footer, width()) + "\n")
     return 0
 
 
@@ -336,17 +346,17 @@ def _csv_rows(fields: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
     sys.stdout.write(buffer.getvalue())
 
 
-def _ranked_table(first: Column, ranked: Sequence[Ranked], sessions: bool) -> str:
+def _ranked_table(first: Column, ranked: Sequence[Ranked], sessions: bool, wide: bool) -> None:
     titles = ("CALLS", "CHATS", "ERRORS", "DAYS") + (("SESSIONS",) if sessions else ())
     columns = [Column("#", right=True), first, *(Column(title, right=True) for title in titles)]
     rows = []
     for rank, r in enumerate(ranked, 1):
         counts = [r.calls, r.conversations, r.error_calls, r.active_days] + ([r.identities] if sessions else [])
         rows.append([str(rank), r.name, *map(str, counts)])
-    return render_table(columns, rows)
+    print_table(columns, rows, wide)
 
 
-def _top_of_period(period: Period, limit: int, output_format: str) -> int:
+def _top_of_period(period: Period, limit: int, output_format: str, wide: bool) -> int:
     days = period.active_days()
     top = period.top_identities(limit)
     rows = {s.identity: s for s in period.summaries()}
@@ -364,11 +374,9 @@ def _top_of_period(period: Period, limit: int, output_format: str) -> int:
     elif not top:
         sys.stdout.write(f"no Support Recommendations events from {period.since} to {period.until}\n")
     else:
-        principal = Column("PRINCIPAL", shrink=shorten_identity, least=16)
-        sys.stdout.write(
-            _ranked_table(IDENTITY, top, sessions=False)
-            + "\n"
-            + _ranked_table(principal, period.top_principals(limit), sessions=True)
-            + f"\nfrom {period.since} to {period.until}; CHATS: conversations started, DAYS: active days\n"
-        )
+        principal = Column("PRINCIPAL", shrink=shorten_arn, least=16)
+        _ranked_table(IDENTITY, top, False, wide)
+        sys.stdout.write("\n")
+        _ranked_table(principal, period.top_principals(limit), True, wide)
+        sys.stdout.write(f"\nfrom {period.since} to {period.until}; CHATS: conversations started, DAYS: active days\n")
     return 0

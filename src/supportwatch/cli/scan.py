@@ -38,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
     reports = []
     for path, _ in inputs.files:
         report = processor.process(ObjectRef("", str(path)), owner="scan")
-        progress.advance(report)
+        progress.advance_report(report)
         reports.append(report)
     progress.close()
     note_reports(reports)
-    render(ledger.identities(), args.format, [alert.to_json() for alert in published.alerts])
+    render(ledger.identities(), args.format, [alert.to_json() for alert in published.alerts], args.wide)
     return 0

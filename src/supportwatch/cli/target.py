@@ -116,7 +116,7 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
     store = SummaryStore(dynamodb, settings.table_name, settings.marker_ttl_days)
     if settings.alerts.rules:
         sns = client("sns", endpoint_url=args.endpoint_url, region_name=args.region)
-        alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store.lookup_command))
+        alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store))
     else:  # no rule is on: nothing is claimed or published
         alerting = Alerting(MemoryClaims(), CollectingPublisher())
     processor = Processor(

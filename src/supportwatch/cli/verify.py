@@ -20,7 +20,7 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.digests import CloudTrailKeys, read_digest, read_object
 from supportwatch.aws.listing import S3Listing
 from supportwatch.cli.backfill import list_logs
-from supportwatch.cli.tables import Column, render_table
+from supportwatch.cli.render import Column, print_table
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES
 from supportwatch.decoding.inflate import UnreadableLog
 from supportwatch.export import to_json
@@ -145,12 +145,9 @@ def _each(
 
 def _progress(total: int) -> Callable[[], None]:
     from supportwatch.cli.progress import Progress
-    from supportwatch.models import ObjectRef
-    from supportwatch.pipeline import ObjectReport
 
-    bar = Progress(total, timing=True)
-    done = ObjectReport(ObjectRef("", ""), "counted")
-    return lambda: bar.advance(done)
+    bar = Progress(total, unit="objects", counters=())  # draws its final line when the last one is done
+    return lambda: bar.advance()
 
 
 def fixes(findings: Findings, bucket: str) -> list[str]:
@@ -183,11 +180,10 @@ def _print(findings: Findings, output_format: str, bucket: str) -> None:
         sys.stdout.write(to_json(findings.document()) + "\n")
         return
     problems = rows(findings)
-    text = ""
     if problems:
-        columns = (Column("OUTCOME"), Column("KEY"), Column("WHY"))
-        text = render_table(columns, problems, width=sys.maxsize) + "\n"
-    text += (
+        print_table((Column("OUTCOME"), Column("KEY"), Column("WHY")), problems, wide=True)
+        sys.stdout.write("\n")
+    text = (
         f"digests  {len(findings.digests_verified)} verified, {len(findings.digests_invalid)} invalid, "
         f"{len(findings.digests_missing)} missing\n"
         f"logs     {len(findings.logs_verified)} verified, {len(findings.logs_tampered)} tampered, "

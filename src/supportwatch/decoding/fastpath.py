@@ -58,6 +58,7 @@ FIELDS = {
     "recipientAccountId": "recipient",
     "sourceIPAddress": "ip",
     "awsRegion": "region",
+    "userAgent": "agent",
     "errorCode": "error",
 }
 ABSENT = msgspec.Raw(b"")
@@ -79,6 +80,7 @@ class Extra(msgspec.Struct, gc=False, kw_only=True):
     recipient: msgspec.Raw = _field("recipientAccountId")
     ip: msgspec.Raw = _field("sourceIPAddress")
     region: msgspec.Raw = _field("awsRegion")
+    agent: msgspec.Raw = _field("userAgent")
     error: msgspec.Raw = _field("errorCode")
 
 
@@ -94,6 +96,7 @@ class Fields(msgspec.Struct, gc=False, kw_only=True):
     recipient: str | None = msgspec.field(name="recipientAccountId", default=None)
     ip: str | None = msgspec.field(name="sourceIPAddress", default=None)
     region: str | None = msgspec.field(name="awsRegion", default=None)
+    agent: str | None = msgspec.field(name="userAgent", default=None)
     error: str | None = msgspec.field(name="errorCode", default=None)
 
 

@@ -119,6 +119,7 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         source_ip=nonempty_text(record.get("sourceIPAddress")),
         region=nonempty_text(record.get("awsRegion")),
         error_code=nonempty_text(record.get("errorCode")),
+        user_agent=nonempty_text(record.get("userAgent")),
     )
     return _bounded(event) if _unicode(event) else None
 

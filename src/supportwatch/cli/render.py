@@ -1,0 +1,141 @@
+"""Every table the CLI prints, through `rich`, fitted to the terminal.
+
+API (for any command: scan, local, query, and verify/report/doctor):
+
+    from supportwatch.cli.render import Column, print_table, shorten_arn, width
+
+    columns = [
+        Column("IDENTITY", shrink=shorten_arn),       # priority 0: always shown
+        Column("CALLS", right=True),
+        Column("REGIONS", priority=3),                # dropped first when the terminal is narrow
+        Column("FIRST SEEN", compact=minute),         # `compact` shortens each value unless --wide
+    ]
+    print_table(columns, rows, wide=args.wide)      # rows: sequences of str, one per column
+
+- Width: the terminal's, or `COLUMNS` when set (rich reads both); 80 when piped without `COLUMNS`.
+  No line is longer than that: columns with the highest `priority` number are dropped until the
+  rest fit at their least width, then `shrink` columns shorten their values (identities by
+  `shorten_arn`'s rule), and rich cuts with an ellipsis what still does not fit.
+- `wide=True`: every column with full values, whatever the width.
+- Colour only when stdout is a terminal (rich's own detection); JSON and CSV never go through here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from supportwatch.messages import ELLIPSIS, shorten_arn
+
+GAP = 2  # spaces between columns
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+
+__all__ = ["Column", "alerts_by_severity", "clip", "console", "minute", "print_table", "shorten_arn", "width"]
+
+
+def clip(value: str, size: int) -> str:
+    """The start of `value`, with an ellipsis when cut."""
+    return value if len(value) <= size else value[: max(size - 1, 0)] + ELLIPSIS
+
+
+def minute(timestamp: str) -> str:
+    """`2023-09-11T16:34:13Z` -> `2023-09-11 16:34`."""
+    return timestamp[:16].replace("T", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    right: bool = False  # numbers
+    shrink: Callable[[str, int], str] | None = None  # how a value fits a narrower column
+    least: int = 16  # a shrinkable column is never made narrower than this
+    priority: int = 0  # 0: always shown; higher numbers are dropped first on a narrow terminal
+    compact: Callable[[str], str] | None = None  # the value's short form, unless --wide
+
+
+def console(stderr: bool = False) -> Console:
+    """A console on the current stdout (or stderr): rich knows its width and whether it is a terminal."""
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False)
+
+
+def width() -> int:
+    return console().width
+
+
+def _fit(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], room: int
+) -> tuple[list[int], list[list[str]], list[int]]:
+    """Which columns are shown, their cells (shortened to fit) and widths."""
+    natural = [max(len(column.title), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
+
+    def least(i: int) -> int:
+        column = columns[i]
+        return min(natural[i], max(column.least, len(column.title))) if column.shrink else natural[i]
+
+    shown = list(range(len(columns)))
+    while len(shown) > 1 and sum(least(i) for i in shown) + GAP * (len(shown) - 1) > room:
+        droppable = [i for i in shown if columns[i].priority > 0]
+        if not droppable:
+            break
+        shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
+    sizes = [natural[i] for i in shown]
+    while sum(sizes) + GAP * (len(sizes) - 1) > room:
+        shrinkable = [n for n, i in enumerate(shown) if columns[i].shrink and sizes[n] > least(i)]
+        if not shrinkable:
+            break
+        sizes[max(shrinkable, key=lambda n: sizes[n])] -= 1
+    cells = [
+        [
+            (columns[i].shrink or clip)(row[i], size) if len(row[i]) > size else row[i]
+            for i, size in zip(shown, sizes, strict=True)
+        ]
+        for row in rows
+    ]
+    return shown, cells, sizes
+
+
+def build_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], wide: bool = False) -> Table:
+    """The rich Table of `rows` under `columns`, fitted to the console's width unless `wide`."""
+    if not wide:
+        columns_ = list(columns)
+        rows = [
+            [column.compact(cell) if column.compact else cell for cell, column in zip(row, columns_, strict=True)]
+            for row in rows
+        ]
+    room = 1_000_000 if wide else width()
+    shown, cells, _ = _fit(columns, rows, room) if rows else (list(range(len(columns))), [], [])
+    table = Table(box=None, pad_edge=False, padding=(0, GAP // 2), show_edge=False, header_style="bold")
+    for i in shown:
+        column = columns[i]
+        table.add_column(column.title, justify="right" if column.right else "left", no_wrap=True, overflow="ellipsis")
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))  # Text: a `[` in a value is not markup
+    return table
+
+
+def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], wide: bool = False) -> None:
+    """`rows` as a table on stdout (see the module's docstring)."""
+    out = console()
+    if wide:
+        out = Console(file=out.file, highlight=False, soft_wrap=True, width=1_000_000)
+    with out.capture() as captured:
+        out.print(build_table(columns, rows, wide), crop=not wide)
+    out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def alerts_by_severity(alerts: Sequence[dict]) -> list[dict]:
+    """Alerts by severity (critical first), then time (the event's, else the window)."""
+    order = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
+    return sorted(
+        alerts,
+        key=lambda alert: (
+            order.get(alert["severity"], len(order)),
+            alert.get("eventTime") or alert["window"],
+            alert["title"],
+        ),
+    )
