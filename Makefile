@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 # python3.12 beside the machine's 3.11, for `sam build` without Docker (pyenv machines).
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: demo test lint install install-dev sam-cli checkov build clean
+.PHONY: demo test lint install install-dev sam-cli checkov chromium report-screenshot build clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,20 @@ lint: install-dev checkov
 	$(VENV)/bin/cfn-lint template.yaml
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
-test: install-dev sam-cli lint
+# Debian's chromium, for the report's headless-browser test (tests/e2e/test_report_browser.py). CI runs as
+# root on a clean Debian machine; elsewhere install it once with sudo.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+# The report of demo/trails and its screenshot, as docs/report.md shows them.
+report-screenshot: install chromium
+	mkdir -p build
+	$(VENV)/bin/supportwatch local demo/trails --report build/demo-report.html > /dev/null
+	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+		--disable-sync --no-first-run --hide-scrollbars --user-data-dir=$$(mktemp -d) --window-size=1100,1500 \
+		--screenshot=$(abspath docs/images/report-demo.png) file://$(abspath build/demo-report.html)
+
+test: install-dev sam-cli lint chromium
 	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) $(VENV)/bin/pytest -q
 
 build: sam-cli
