@@ -15,6 +15,7 @@ from typing import Any
 
 from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
+from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import existing_table, stack_settings
 from supportwatch.layout import parse_day, today
 from supportwatch.models import Summary
@@ -37,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("name the summaries: --stack NAME or --table NAME")
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     store = SummaryStore(dynamodb, table)
-    with existing_table(dynamodb, table):
-        period = read_period(store, since, until)
+    days = (until - since).days + 1
+    with existing_table(dynamodb, table), Progress(days, unit="days", counters=("summaries",)) as progress:
+        period = read_period(store, since, until, lambda read, found: progress.advance(read, summaries=found))
     # The table keeps alert claims, not the alerts themselves: they come from the alert topic's subscribers.
     write_report(args.output, period, [], Deployment(deployment, args.stack or table))
     return 0

@@ -20,6 +20,7 @@ from supportwatch.rules import DENIED_MARKERS
 
 CONVERSATION_START = "StartSupportTroubleshooting"  # each call starts one conversation
 GRANULARITIES = ("day", "week", "month")
+READ_DAYS = 31  # days read per request range (a progress step)
 
 
 def bucket(day: date, by: str) -> date:
@@ -235,9 +236,20 @@ class PeriodReader(Protocol):
     def summaries_of(self, identities: Iterable[str]) -> list[Summary]: ...
 
 
-def read_period(store: PeriodReader, since: date, until: date) -> Period:
-    """The period's day summaries, then the all-time summaries of the identities in them."""
-    days = store.between(since.isoformat(), until.isoformat())
+def read_period(
+    store: PeriodReader, since: date, until: date, progress: Callable[[int, int], None] | None = None
+) -> Period:
+    """The period's day summaries, a month-long range at a time, then the all-time summaries of the
+    identities in them; `progress(days, summaries)` hears of each range read."""
+    days: list[Summary] = []
+    start = since
+    while start <= until:
+        end = min(until, start + timedelta(days=READ_DAYS - 1))
+        found = store.between(start.isoformat(), end.isoformat())
+        days += found
+        if progress:
+            progress((end - start).days + 1, len(found))
+        start = end + timedelta(days=1)
     return Period.of(since, until, days, store.summaries_of({day.identity for day in days}))
 
 
