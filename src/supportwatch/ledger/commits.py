@@ -1,0 +1,43 @@
+"""How events are grouped into DynamoDB transactions and what a cancelled one says (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from supportwatch.aggregate import SummaryKey
+from supportwatch.models import SupportEvent
+
+MAX_TRANSACTION_ITEMS = 100
+RETRYABLE_REASONS = {None, "None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+
+class CommitFailed(Exception):
+    """Transactions kept conflicting or were refused; raising lets Lambda retry the whole object."""
+
+
+def chunks(events: Sequence[SupportEvent]) -> Iterator[list[SupportEvent]]:
+    """Groups of events whose markers and summary items fit in one transaction."""
+    chunk: list[SupportEvent] = []
+    items: set[SummaryKey] = set()
+    for event in sorted(events, key=lambda e: (e.identity, e.day, e.event_id)):
+        touched = {(event.identity, None), (event.identity, event.day)}
+        if chunk and len(chunk) + 1 + len(items | touched) > MAX_TRANSACTION_ITEMS:
+            yield chunk
+            chunk, items = [], set()
+        chunk.append(event)
+        items |= touched
+    if chunk:
+        yield chunk
+
+
+def existing_markers(pending: list[SupportEvent], reasons: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """eventId -> the marker item that already existed (markers lead the transaction, in order)."""
+    found = {}
+    for index, reason in enumerate(reasons):
+        code = reason.get("Code")
+        if code == "ConditionalCheckFailed" and index < len(pending):
+            found[pending[index].event_id] = reason.get("Item", {})
+        elif code not in RETRYABLE_REASONS:
+            raise CommitFailed(f"transaction refused: {code}: {reason.get('Message', '')}")
+    return found

@@ -1,0 +1,259 @@
+"""The summaries table's item layout: keys, attributes and the update expressions that write them.
+
+The one module that knows the layout; the adapter in `supportwatch.aws.store` only sends what
+these functions build. Pure: no AWS calls.
+
+Items (pk, sk):
+- `IDENTITY#<identity>`, `SUMMARY`         the identity's summary (GSI byPrincipal: rollup, identity)
+- `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byDay: day, identity)
+- `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
+- `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed, then published
+
+Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
+added in one transaction with the conditional markers of the events they count; first/last seen
+are conditional updates on their instants (`firstInstant`, `lastInstant`: UTC epoch microseconds,
+numbers) with the text as CloudTrail wrote it beside them: repeating them changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from supportwatch.models import Alert, Summary, SupportEvent
+
+Item = dict[str, Any]
+SUMMARY_SK = "SUMMARY"
+DAY_PREFIX = "DAY#"
+IDENTITY_PREFIX = "IDENTITY#"
+CALL_PREFIX = "call:"
+ERROR_PREFIX = "error:"
+SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
+
+
+def plain(value: dict[str, Any]) -> Any:
+    """A DynamoDB attribute value as Python (the types this layout writes)."""
+    (kind, raw), *_ = value.items()
+    if kind == "N":
+        return int(raw)
+    if kind in ("SS", "NS"):
+        return set(raw)
+    return raw
+
+
+def summary_key(identity: str, day: str | None) -> Item:
+    return {"pk": {"S": IDENTITY_PREFIX + identity}, "sk": {"S": SUMMARY_SK if day is None else DAY_PREFIX + day}}
+
+
+def marker_key(event_id: str) -> Item:
+    return {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
+
+
+def claim_key(alert: Alert) -> Item:
+    return {"pk": {"S": f"ALERT#{alert.claim_key}"}, "sk": {"S": "ALERT"}}
+
+
+class Expression:
+    """Builds an update expression with placeholder names and values."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.adds: list[str] = []
+        self.sets: list[str] = []
+
+    def _place(self, name: str, value: Any) -> tuple[str, str]:
+        index = len(self.names)
+        self.names[f"#n{index}"] = name
+        self.values[f":v{index}"] = value
+        return f"#n{index}", f":v{index}"
+
+    def add(self, name: str, value: Any) -> None:
+        self.adds.append("{} {}".format(*self._place(name, value)))
+
+    def set(self, name: str, value: Any) -> None:
+        self.sets.append("{} = {}".format(*self._place(name, value)))
+
+    def request(self) -> dict[str, Any]:
+        clauses = [
+            f"ADD {', '.join(self.adds)}" if self.adds else "",
+            f"SET {', '.join(self.sets)}" if self.sets else "",
+        ]
+        return {
+            "UpdateExpression": " ".join(clause for clause in clauses if clause),
+            "ExpressionAttributeNames": self.names,
+            "ExpressionAttributeValues": self.values,
+        }
+
+
+def count_update(delta: Summary) -> dict[str, Any]:
+    """Counters and sets of a delta, as one ADD (plus the GSI keys that never change)."""
+    expression = Expression()
+    expression.add("totalCalls", {"N": str(delta.total_calls)})
+    if delta.error_calls:
+        expression.add("errorCalls", {"N": str(delta.error_calls)})
+    for prefix, counts in ((CALL_PREFIX, delta.calls), (ERROR_PREFIX, delta.errors)):
+        for name, count in counts.items():
+            expression.add(prefix + name, {"N": str(count)})
+    for attribute, field in SETS.items():
+        if values := getattr(delta, field):
+            expression.add(attribute, {"SS": sorted(values)})
+    expression.set("identity", {"S": delta.identity})
+    if delta.day is not None:
+        expression.set("day", {"S": delta.day})
+    return {"Key": summary_key(delta.identity, delta.day), **expression.request()}
+
+
+def marker_item(event: SupportEvent, source: str, expires: int) -> Item:
+    """The marker of a counted event: which object counted it."""
+    return {**marker_key(event.event_id), "source": {"S": source}, "expiresAt": {"N": str(expires)}}
+
+
+def marker_source(item: Item) -> str:
+    return item.get("source", {}).get("S", "")
+
+
+def stretch_updates(delta: Summary) -> list[dict[str, Any]]:
+    """Conditional updates that move first/last seen outwards (and the type and principal the first
+    event decides); each changes nothing when repeated."""
+    first = Expression()
+    first.set("firstInstant", {"N": str(delta.first_instant)})
+    first.set("firstEventId", {"S": delta.first_event_id})
+    first.set("firstSeen", {"S": delta.first_seen})
+    first.set("identityType", {"S": delta.identity_type})
+    first.set("principal", {"S": delta.principal})
+    if delta.day is None:
+        first.set("rollup", {"S": delta.principal})
+    last = Expression()
+    last.set("lastInstant", {"N": str(delta.last_instant)})
+    last.set("lastSeen", {"S": delta.last_seen})
+    key = summary_key(delta.identity, delta.day)
+    return [
+        {
+            "Key": key,
+            "ConditionExpression": "attribute_not_exists(#n0) OR #n0 > :v0 OR (#n0 = :v0 AND #n1 > :v1)",
+            **first.request(),
+        },
+        {
+            "Key": key,
+            "ConditionExpression": "attribute_not_exists(#n0) OR #n0 < :v0 OR (#n0 = :v0 AND #n1 < :v1)",
+            **last.request(),
+        },
+    ]
+
+
+def summary_from_item(item: Item) -> Summary:
+    found = {name: plain(value) for name, value in item.items()}
+    sk = found["sk"]
+    return Summary(
+        identity=found["identity"],
+        day=sk[len(DAY_PREFIX) :] if sk.startswith(DAY_PREFIX) else None,
+        identity_type=found.get("identityType", "Unknown"),
+        principal=found.get("principal", found["identity"]),
+        first_seen=found.get("firstSeen", ""),
+        first_instant=found.get("firstInstant", 0),
+        first_event_id=found.get("firstEventId", ""),
+        last_seen=found.get("lastSeen", ""),
+        last_instant=found.get("lastInstant", 0),
+        total_calls=found.get("totalCalls", 0),
+        calls={k[len(CALL_PREFIX) :]: v for k, v in found.items() if k.startswith(CALL_PREFIX)},
+        error_calls=found.get("errorCalls", 0),
+        errors={k[len(ERROR_PREFIX) :]: v for k, v in found.items() if k.startswith(ERROR_PREFIX)},
+        **{field: set(found.get(attribute, ())) for attribute, field in SETS.items()},
+    )
+
+
+def day_calls_request(identity: str, day: str) -> dict[str, Any]:
+    return {"Key": summary_key(identity, day), "ConsistentRead": True, "ProjectionExpression": "totalCalls"}
+
+
+def calls_of(item: Item) -> int:
+    return plain(item["totalCalls"])
+
+
+def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int, ttl_seconds: int) -> dict[str, Any]:
+    """Take the alert's window for `owner`: new, already `owner`'s, or left unpublished past its lease."""
+    item = {
+        **claim_key(alert),
+        "state": {"S": "claimed"},
+        "owner": {"S": owner},
+        "claimedAt": {"N": str(now)},
+        "title": {"S": alert.title},
+    }
+    if alert.window != "ever":
+        item["expiresAt"] = {"N": str(now + ttl_seconds)}
+    return {
+        "Item": item,
+        "ConditionExpression": (
+            "attribute_not_exists(pk) OR (#state = :claimed AND (#owner = :owner OR claimedAt < :stale))"
+        ),
+        "ExpressionAttributeNames": {"#state": "state", "#owner": "owner"},
+        "ExpressionAttributeValues": {
+            ":claimed": {"S": "claimed"},
+            ":owner": {"S": owner},
+            ":stale": {"N": str(now - lease_seconds)},
+        },
+    }
+
+
+def published_update(alert: Alert, owner: str, now: int) -> dict[str, Any]:
+    """Record the alert as published, unless another owner took the claim over meanwhile."""
+    return {
+        "Key": claim_key(alert),
+        "UpdateExpression": "SET #state = :published, publishedAt = :now",
+        "ConditionExpression": "#owner = :owner",
+        "ExpressionAttributeNames": {"#state": "state", "#owner": "owner"},
+        "ExpressionAttributeValues": {
+            ":published": {"S": "published"},
+            ":now": {"N": str(now)},
+            ":owner": {"S": owner},
+        },
+    }
+
+
+def lookup_command(table_name: str, identity: str) -> str:
+    """An `aws dynamodb query` line that shows an identity's summary and day-by-day history."""
+    values = json.dumps({":pk": {"S": IDENTITY_PREFIX + identity}})
+    return (
+        f"aws dynamodb query --table-name {shlex.quote(table_name)} "
+        f"--key-condition-expression 'pk = :pk' --expression-attribute-values {shlex.quote(values)}"
+    )
+
+
+def summaries_scan(days: bool) -> dict[str, Any]:
+    """A Scan filter for every identity summary (or every day summary)."""
+    return {
+        "FilterExpression": f"{'begins_with(sk, :sk)' if days else 'sk = :sk'} AND begins_with(pk, :pk)",
+        "ExpressionAttributeValues": {":sk": {"S": DAY_PREFIX if days else SUMMARY_SK}, ":pk": {"S": IDENTITY_PREFIX}},
+    }
+
+
+def history_query(identity: str) -> dict[str, Any]:
+    """One identity's summary and days (a Query on its partition)."""
+    return {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": IDENTITY_PREFIX + identity}},
+    }
+
+
+def sessions_query(principal: str) -> dict[str, Any]:
+    return {
+        "IndexName": "byPrincipal",
+        "KeyConditionExpression": "#rollup = :rollup",
+        "ExpressionAttributeNames": {"#rollup": "rollup"},
+        "ExpressionAttributeValues": {":rollup": {"S": principal}},
+    }
+
+
+def day_query(day: str, errors_only: bool) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "IndexName": "byDay",
+        "KeyConditionExpression": "#day = :day",
+        "ExpressionAttributeNames": {"#day": "day"},
+        "ExpressionAttributeValues": {":day": {"S": day}},
+    }
+    if errors_only:
+        request["FilterExpression"] = "errorCalls > :zero"
+        request["ExpressionAttributeValues"][":zero"] = {"N": "0"}
+    return request
