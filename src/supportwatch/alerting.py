@@ -65,8 +65,8 @@ class Alerting:
     claims: Claims
     publisher: Publisher
 
-    def raise_alerts(self, alerts: Sequence[Alert], owner: str) -> int:
-        """Publish the alerts whose window is still open; returns how many were published."""
+    def raise_alerts(self, alerts: Sequence[Alert], owner: str) -> list[Alert]:
+        """Publish the alerts whose window is still open; returns those published."""
         due = [alert for alert in alerts if self.claims.claim(alert, owner)]
         failed = self.publisher.publish(due) if due else {}
         for alert in due:
@@ -75,4 +75,4 @@ class Alerting:
         if failed:
             reason = next(iter(failed.values()))
             raise AlertsUndelivered(f"{len(failed)} of {len(due)} alerts could not be published: {reason}")
-        return len(due)
+        return due

@@ -15,12 +15,13 @@ when tracing is on; the batch utility and data classes are imported when their e
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from supportwatch.alerting import Alerting
@@ -82,6 +83,11 @@ def log_report(report: ObjectReport) -> None:
     metrics.add_metric(name="EventsCounted", unit=MetricUnit.Count, value=report.counted)
     metrics.add_metric(name="SkippedEntries", unit=MetricUnit.Count, value=report.skipped_entries)
     metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=report.alerts)
+    for rule, count in Counter(report.alert_rules).items():  # one EMF document per rule: its own dimension
+        by_rule = EphemeralMetrics()  # unlike single_metric, honours POWERTOOLS_METRICS_DISABLED
+        by_rule.add_dimension(name="rule", value=rule)
+        by_rule.add_metric(name="AlertsByRule", unit=MetricUnit.Count, value=count)
+        by_rule.flush_metrics()
     if report.outcome in ("unreadable", "unavailable"):
         logger.error(f"log object {report.outcome}", extra=report.fields())
     elif report.skipped_entries:

@@ -14,7 +14,7 @@ from supportwatch.aggregate import CommitResult
 from supportwatch.alerting import Alerting
 from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
-from supportwatch.models import ObjectRef, SupportEvent
+from supportwatch.models import Alert, ObjectRef, SupportEvent
 from supportwatch.routing import skip_reason
 
 Outcome = Literal["counted", "skipped", "unreadable", "unavailable"]
@@ -50,6 +50,7 @@ class ObjectReport:
     counted: int = 0
     duplicates: int = 0
     alerts: int = 0
+    alert_rules: tuple[str, ...] = ()  # the rule of each alert published (for the per-rule metric)
 
     def fields(self) -> dict[str, Any]:
         """Structured fields for a log line (never any record content)."""
@@ -104,14 +105,14 @@ class Processor:
         try:
             extraction = read_events(self.fetch(ref), self.max_bytes, self.exact_max_bytes)
         except UnreadableLog as error:
-            alerts = self.alerting.raise_alerts(rules.unreadable(ref, error.reason, self.alert_settings), owner)
-            return ObjectReport(ref, "unreadable", error.reason, alerts=alerts)
+            raised = self.alerting.raise_alerts(rules.unreadable(ref, error.reason, self.alert_settings), owner)
+            return ObjectReport(ref, "unreadable", error.reason, **_alerts(raised))
         except ObjectUnavailable as error:
             return ObjectReport(ref, "unavailable", error.reason)
         result = self.sink.commit(ref.uri, extraction.events)
         days = {(event.identity, event.day) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
-        alerts = self.alerting.raise_alerts(rules.evaluate(ref, result.ours, calls, self.alert_settings), owner)
+        raised = self.alerting.raise_alerts(rules.evaluate(ref, result.ours, calls, self.alert_settings), owner)
         return ObjectReport(
             ref,
             "counted",
@@ -120,5 +121,10 @@ class Processor:
             support_events=len(extraction.events),
             counted=result.counted,
             duplicates=result.duplicates,
-            alerts=alerts,
+            **_alerts(raised),
         )
+
+
+def _alerts(raised: list[Alert]) -> dict[str, Any]:
+    """An ObjectReport's alert fields: how many were published, and their rules."""
+    return {"alerts": len(raised), "alert_rules": tuple(alert.rule for alert in raised)}

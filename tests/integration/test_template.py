@@ -478,18 +478,30 @@ def test_alarms_cover_the_function_and_every_dead_letter_queue(parameters):
         assert subscription == {"TopicArn": "<OpsTopic>", "Protocol": "email", "Endpoint": parameters["OpsEmail"]}
 
 
-def emitted_metrics() -> set[str]:
-    """The metric names the handler's Powertools Metrics emit for the reports of every outcome."""
+def emitted_metrics(capsys) -> set[tuple[str, ...]]:
+    """(name, dimension, value, ...) of every metric the handler's Powertools Metrics emit for the reports of
+    every outcome with an alert of every rule (the per-rule metric is its own EMF document on stdout)."""
     from supportwatch import handler
+    from supportwatch.config import RULES
     from supportwatch.models import ObjectRef
     from supportwatch.pipeline import ObjectReport
 
-    names: set[str] = set()
+    found: set[tuple[str, ...]] = set()
+    service = ("service", os.environ["POWERTOOLS_SERVICE_NAME"])
+    capsys.readouterr()
     for outcome in handler.OUTCOME_METRICS:
-        handler.log_report(ObjectReport(ObjectRef("b", "k"), outcome, "reason"))
-        names |= set(handler.metrics.metric_set)
+        handler.log_report(ObjectReport(ObjectRef("b", "k"), outcome, "reason", alerts=1, alert_rules=RULES))
+        found |= {(name, *service) for name in handler.metrics.metric_set}
         handler.metrics.clear_metrics()
-    return names
+    for line in capsys.readouterr().out.splitlines():
+        document = json.loads(line)
+        if "_aws" in document:
+            [directive] = document["_aws"]["CloudWatchMetrics"]
+            [dimensions] = directive["Dimensions"]
+            for metric in directive["Metrics"]:
+                pairs = sorted((name, document[name]) for name in dimensions)
+                found.add((metric["Name"], *(part for pair in pairs for part in pair)))
+    return found
 
 
 @pytest.mark.parametrize(
@@ -497,7 +509,7 @@ def emitted_metrics() -> set[str]:
     [*PARAMETER_SETS, *EXISTING_SETS, {"DashboardEnabled": "false"}],
     ids=[*PARAMETER_IDS, *EXISTING_IDS, "off"],
 )
-def test_dashboard_shows_the_handlers_metrics_and_every_queue(parameters):
+def test_dashboard_shows_the_handlers_metrics_and_every_queue(parameters, capsys):
     resources = resolve(translate(parameters), parameters)
     outputs = translate(parameters)["Outputs"]
     if parameters.get("DashboardEnabled") == "false":
@@ -514,9 +526,13 @@ def test_dashboard_shows_the_handlers_metrics_and_every_queue(parameters):
     ]
     for widget in body["widgets"]:
         assert widget["properties"]["title"] and widget["properties"]["region"] == "us-east-1"
-    ours = {m[1] for m in metrics if m[0] == environment["POWERTOOLS_METRICS_NAMESPACE"]}
-    assert all(m[2:] == ["service", environment["POWERTOOLS_SERVICE_NAME"]] for m in metrics if m[1] in ours)
-    assert ours == emitted_metrics()  # every metric the handler emits, and none it does not
+    assert environment["POWERTOOLS_SERVICE_NAME"] == os.environ["POWERTOOLS_SERVICE_NAME"]
+    ours = {
+        (m[1], *(part for pair in sorted(zip(m[2::2], m[3::2], strict=True)) for part in pair))
+        for m in metrics
+        if m[0] == environment["POWERTOOLS_METRICS_NAMESPACE"]
+    }
+    assert ours == emitted_metrics(capsys)  # every metric (and dimension) the handler emits, none it does not
     lambda_metrics = {(m[1], m[3]) for m in metrics if m[0] == "AWS/Lambda"}
     assert lambda_metrics == {
         (name, "<ProcessorFunction>")
