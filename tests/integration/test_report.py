@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 
 from supportwatch.aws.store import SummaryStore
+from supportwatch.cli import report as report_cli
 from supportwatch.cli.main import main
 from supportwatch.decoding.records import extract
 from supportwatch.export import export_document
@@ -178,3 +179,26 @@ def test_hostile_strings_stay_text():
         assert identity in text  # shown as text, exactly
     assert "$x^2$ </script><script>alert(2)</script>" in text  # the event name in the chart's legend
     assert "<bdi" in html  # right-to-left marks cannot reorder the text around an identity
+
+
+def test_a_report_reads_only_its_period(stack, tmp_path, monkeypatch):
+    """No Scan: at most a Query per day of the period (index byDay) and one BatchGetItem per 100 identities."""
+    records = multi_month(60, seed=3, days=60)
+    SummaryStore(boto3.client("dynamodb"), stack.resources.table).commit("corpus", extract(records).events)
+    calls: list[str] = []
+
+    def counting_client(*args, **kwargs):
+        made = real_client(*args, **kwargs)
+        made.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+        return made
+
+    real_client = report_cli.client
+    monkeypatch.setattr(report_cli, "client", counting_client)
+    for since, until in (("2023-01-10", "2023-01-16"), ("2023-01-01", "2023-03-01")):
+        calls.clear()
+        out = tmp_path / f"{since}.html"
+        period = ["--since", since, "--until", until]
+        assert main(["report", "--table", stack.resources.table, *period, "-o", str(out)]) == 0
+        days = (date.fromisoformat(until) - date.fromisoformat(since)).days + 1
+        assert 1 <= calls.count("Query") <= days and calls.count("BatchGetItem") == 1
+        assert set(calls) == {"Query", "BatchGetItem"}
