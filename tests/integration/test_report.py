@@ -202,3 +202,28 @@ def test_a_report_reads_only_its_period(stack, tmp_path, monkeypatch):
         days = (date.fromisoformat(until) - date.fromisoformat(since)).days + 1
         assert 1 <= calls.count("Query") <= days and calls.count("BatchGetItem") == 1
         assert set(calls) == {"Query", "BatchGetItem"}
+
+
+def test_stack_names_the_table_and_the_deployment(stack, tmp_path, capsys):
+    """`--stack` reads the table from the stack's outputs (a plain CloudFormation stack on moto stands in
+    for the SAM one, as in the backfill tests); a missing stack is one line, exit 1."""
+    records = [support_record(time="2023-09-11T10:00:00Z", event_id="s1")]
+    SummaryStore(boto3.client("dynamodb"), stack.resources.table).commit("corpus", extract(records).events)
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "SummaryTableName": {"Value": stack.resources.table},
+            "AlertTopicArn": {"Value": stack.resources.topic_arn},
+        },
+    }
+    boto3.client("cloudformation").create_stack(StackName="supportwatch", TemplateBody=json.dumps(template))
+    out = tmp_path / "stack.html"
+    period = ["--since", "2023-09-01", "--until", "2023-09-30"]
+    assert main(["report", "--stack", "supportwatch", *period, "-o", str(out)]) == 0
+    _, data = report_of(out)
+    assert data["deployment"] == {"kind": "stack", "name": "supportwatch"}
+    assert [s["totalCalls"] for s in data["summaries"].values()] == [1]
+    assert main(["report", "--stack", "absent", *period, "-o", str(out)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "supportwatch: stack absent not found in us-east-1: check --stack and --region"
+    )
