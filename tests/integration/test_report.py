@@ -146,6 +146,7 @@ def test_a_period_without_events_renders_an_empty_state(stack, tmp_path, capsys)
     assert [row["calls"] for row in data["series"]["activity"]] == [0] * 7
     assert "No Support Recommendations calls between 2024-01-01 and 2024-01-07." in html
     assert "<svg" not in html and "No identity called the service in this period." in html
+    assert "keeps only the claims of alert windows" in html and "No alert in this period." not in html
 
 
 def test_report_needs_a_table_and_a_sane_period(tmp_path, capsys):

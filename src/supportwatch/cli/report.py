@@ -41,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     days = (until - since).days + 1
     with existing_table(dynamodb, table), Progress(days, unit="days", counters=("summaries",)) as progress:
         period = read_period(store, since, until, lambda read, found: progress.advance(read, summaries=found))
-    # The table keeps alert claims, not the alerts themselves: they come from the alert topic's subscribers.
-    write_report(args.output, period, [], Deployment(deployment, args.stack or table))
+    write_report(args.output, period, None, Deployment(deployment, args.stack or table))  # alerts: not kept
     return 0
 
 
@@ -55,7 +54,7 @@ def data_span(summaries: Sequence[Summary]) -> tuple[date, date]:
     return date.fromisoformat(first[:10]), date.fromisoformat(last[:10])
 
 
-def write_report(path: Path, period: Period, alerts: list[dict[str, Any]], deployment: Deployment) -> None:
+def write_report(path: Path, period: Period, alerts: list[dict[str, Any]] | None, deployment: Deployment) -> None:
     """Write the report and say on stderr what it holds."""
     path.write_text(render_report(period, alerts, deployment), encoding="utf-8")
     summaries = period.summaries()

@@ -88,12 +88,12 @@ def _charts(period: Period, data: dict[str, Any]) -> list[Any]:
 
 def render_report(
     period: Period,
-    alerts: list[dict[str, Any]],
+    alerts: list[dict[str, Any]] | None,
     deployment: Deployment,
     generated: datetime | None = None,
 ) -> str:
-    """The report as one HTML document."""
-    data = report_data(period, alerts, deployment, generated or datetime.now(UTC))
+    """The report as one HTML document; `alerts` None when the source does not keep them (the table)."""
+    data = report_data(period, alerts or [], deployment, generated or datetime.now(UTC))
     summaries = data["summaries"]
     by_severity = {severity: [a for a in data["alerts"] if a["severity"] == severity] for severity in SEVERITIES}
     whole = period.summaries()
@@ -115,4 +115,5 @@ def render_report(
         severities=list(reversed(SEVERITIES)),
         by_severity=by_severity,
         addresses=ADDRESSES,
+        alerts_kept=alerts is not None,
     )
