@@ -229,7 +229,7 @@ def test_backfill_needs_a_target_and_names_a_missing_table(stack, capsys):
     assert code == 2 and "--stack NAME, or --table NAME" in err
     code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", "--table", "nope", "--no-alerts")
     assert code == 1 and err.splitlines()[-1].startswith("supportwatch: table nope not found in us-east-1")
-    code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/")
+    code, _, err = run(capsys, "backfill", f"s3://{stack.bucket}/", "--dry-run")
     assert code == 2 and "no AWSLogs/ folder directly under" in err
 
 

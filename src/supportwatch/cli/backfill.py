@@ -32,8 +32,6 @@ def run(args: argparse.Namespace) -> int:
     bucket, prefix = parse_s3_uri(args.location)
     since = parse_day(args.since) if args.since else None
     until = parse_day(args.until) if args.until else None
-    if args.workers < 1:
-        raise ValueError("--workers must be at least 1")
     listing = S3Listing(client("s3", endpoint_url=args.endpoint_url, region_name=args.region))
     found = plan(listing, bucket, prefix, since, until)
     refs = list_logs(listing, found.bucket, found.prefixes(), args.workers)

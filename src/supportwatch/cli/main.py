@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn
 
 from supportwatch.cli.inputs import InputError
+from supportwatch.cli.options import at_least_zero, check, count, rule_names
 from supportwatch.cli.output import NothingRead
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 from supportwatch.report.insights import GRANULARITIES
@@ -71,12 +74,20 @@ def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a mistake said in one line (`supportwatch query: --top: must be at least 1, got -3`)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="supportwatch",
         description="Who uses AWS Support Recommendations, from CloudTrail logs.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"supportwatch {version('supportwatch')}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def command(
         name: str, run: Command, help_text: str, formats: tuple[str, ...] = ("table", "json")
@@ -90,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
     scan.add_argument(
         "--max-bytes",
-        type=int,
+        type=count,
         default=DEFAULT_MAX_DECOMPRESSED_BYTES,
         help="refuse a file that decompresses beyond this many bytes (default: 2 GiB)",
     )
@@ -101,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     local = command("local", _local, "Run the deployed pipeline on an embedded AWS (moto) over local files.")
     local.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
     local.add_argument("--template", type=Path, help="template.yaml to build the stack from")
-    local.add_argument("--concurrency", type=int, default=4, help="invocations at a time (default: 4)")
+    local.add_argument("--concurrency", type=count, default=4, help="invocations at a time (default: 4)")
     local.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
     local.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report of the files' days")
 
@@ -114,13 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     pattern = query.add_mutually_exclusive_group()
     pattern.add_argument("--identity", metavar="ARN", help="one identity: all fields and its day-by-day history")
     pattern.add_argument("--principal", metavar="ARN", help="all sessions of a role (or one identity's principal)")
-    pattern.add_argument("--top", type=int, metavar="N", help="the N identities with the most calls")
+    pattern.add_argument("--top", type=count, metavar="N", help="the N identities with the most calls")
     pattern.add_argument("--errors", action="store_true", help="identities with failed calls on recent days")
     pattern.add_argument(
         "--active", action="store_true", help="active identities, calls and conversations per day (default: 30 days)"
     )
-    query.add_argument("--by", choices=GRANULARITIES, default="day", help="with --active: per day, week or month")
-    query.add_argument("--days", type=_positive, default=7, help="with --errors: the last N UTC days (default: 7)")
+    query.add_argument("--by", choices=GRANULARITIES, help="with --active: per day, week or month (default: day)")
+    query.add_argument("--days", type=count, help="with --errors: the last N UTC days (default: 7)")
     query.add_argument("--day", metavar="YYYY-MM-DD", help="who used the service on this UTC day")
     query.add_argument("--since", metavar="YYYY-MM-DD", help="who used the service from this UTC day ...")
     query.add_argument("--until", metavar="YYYY-MM-DD", help="... to this one (default: today)")
@@ -129,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("location", metavar="s3://BUCKET[/PREFIX]", help="the trail's bucket and key prefix")
     backfill.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day to process (default: all)")
     backfill.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day to process (default: today)")
-    backfill.add_argument("--workers", type=int, default=8, help="objects processed at a time (default: 8)")
+    backfill.add_argument("--workers", type=count, default=8, help="objects processed at a time (default: 8)")
     backfill.add_argument("--dry-run", action="store_true", help="only count the files and bytes, per day")
     backfill.add_argument(
         "--emit-manifest", metavar="FILE", help="write an S3 Batch Operations CSV manifest (- for stdout) instead"
@@ -144,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = command("redrive", _redrive, "Replay the function's failed events from its DLQ, exactly once.")
     redrive.add_argument("--queue-url", required=True, help="the DLQ (the function's on-failure destination)")
     redrive.add_argument("--dry-run", action="store_true", help="list what would be replayed, change nothing")
-    redrive.add_argument("--max", type=int, metavar="N", help="replay at most N messages")
+    redrive.add_argument("--max", type=count, metavar="N", help="replay at most N messages")
     redrive.add_argument("--stack", help="the deployed stack: its table, topic and alert settings")
     redrive.add_argument("--table", help="the summaries table (instead of, or overriding, --stack)")
     redrive.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
@@ -187,13 +198,6 @@ def _wide(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--wide", action="store_true", help="tables: every column with full values, however wide")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _aws_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--endpoint-url", help="an alternative endpoint, e.g. the embedded AWS")
     sub.add_argument("--region", help="the region (default: the AWS configuration's)")
@@ -201,8 +205,8 @@ def _aws_options(sub: argparse.ArgumentParser) -> None:
 
 def _alert_options(sub: argparse.ArgumentParser, defaults: dict[str, object]) -> None:
     """The alert settings of the function's parameters; without `defaults` they default to None."""
-    sub.add_argument("--rules", type=_names, help="comma-separated alert rules to apply (default: all)")
-    sub.add_argument("--volume-threshold", type=int, help="calls per identity per UTC day (default: 100)")
+    sub.add_argument("--rules", type=rule_names, help="comma-separated alert rules to apply (default: all)")
+    sub.add_argument("--volume-threshold", type=at_least_zero, help="calls per identity per UTC day (default: 100)")
     sub.add_argument("--allowlist", type=_names, help="comma-separated glob patterns of identities")
     sub.add_argument("--min-severity", choices=SEVERITIES, help="least severity to report (default: low)")
     sub.set_defaults(**defaults)
@@ -211,6 +215,7 @@ def _alert_options(sub: argparse.ArgumentParser, defaults: dict[str, object]) ->
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check(args)
         return args.run(args)
     except (InputError, NothingRead, FileNotFoundError, ValueError) as error:
         sys.stderr.write(f"supportwatch: {error}\n")

@@ -96,18 +96,11 @@ def run(args: argparse.Namespace) -> int:
 def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[date, date]:
     if default_days and not (args.day or args.since or args.until):
         return today() - timedelta(days=default_days - 1), today()
-    if args.day:
-        if args.since or args.until:
-            raise ValueError("--day cannot be combined with --since/--until")
+    if args.day:  # the combinations are checked by cli/options.py
         day = parse_day(args.day)
         return day, day
-    if not args.since:
-        raise ValueError("--until needs --since")
     since = parse_day(args.since)
-    until = parse_day(args.until) if args.until else today()
-    if since > until:
-        raise ValueError(f"--since {since} is after --until {until}")
-    return since, until
+    return since, parse_day(args.until) if args.until else today()
 
 
 def _by_calls(summaries: Sequence[Summary]) -> list[Summary]:

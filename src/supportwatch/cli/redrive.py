@@ -119,8 +119,6 @@ def _line(message: Replay, dry_run: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.max is not None and args.max < 1:
-        raise ValueError("--max must be at least 1")
     sqs = client("sqs", endpoint_url=args.endpoint_url, region_name=args.region)
     processor = None if args.dry_run else processor_for(args)[0]
     messages = receive(sqs, args.queue_url, args.max)
