@@ -42,7 +42,7 @@ demo: install
 	@echo
 	@echo "What next:"
 	@echo "  $(VENV)/bin/supportwatch scan demo/trails --format json   # the same, fully offline, as JSON"
-	@echo "  $(VENV)/bin/supportwatch local --serve demo/trails        # a sandbox: backfill and query it as if deployed"
+	@echo "  $(VENV)/bin/supportwatch sandbox demo/trails             # a sandbox: backfill and query it as if deployed"
 	@echo "  docs/README.md                                            # deploy, alerts, backfill, queries, operations"
 
 # BC_SKIP_MAPPING and --skip-download: checkov runs offline, without its vendor's API. The test suite

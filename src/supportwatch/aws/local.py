@@ -51,9 +51,9 @@ class _OneRequestAtATime:
 
 
 class EmbeddedAws:
-    """moto's server on a free loopback port, for as long as the `with` block lasts."""
+    """moto's server on a loopback port (a free one by default), for as long as the `with` block lasts."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         from moto.moto_server.werkzeug_app import (  # moto only when asked for: never on the handler's path
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -63,7 +63,7 @@ class EmbeddedAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the CLI's stderr
         app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
         self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._patch = transactions.patched()
@@ -208,6 +208,30 @@ def subscribe_queue(aws: Account, topic_arn: str) -> str:
     queue_url = sqs.create_queue(QueueName=f"{STACK_NAME}-alert-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
+
+
+def notification_queue(aws: Account, stack: LocalStack) -> str:
+    """An SQS queue that the bucket notifies of every object created under the function's prefix and
+    suffix filter (moto sends S3's event there): what the embedded function is invoked from."""
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{STACK_NAME}-object-created")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rules = [
+        {"Name": name, "Value": value} for name, value in (("prefix", stack.key_prefix), ("suffix", stack.key_suffix))
+    ]
+    aws.client("s3").put_bucket_notification_configuration(
+        Bucket=stack.bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [rule for rule in rules if rule["Value"]]}},
+                }
+            ]
+        },
+    )
     return queue_url
 
 

@@ -108,10 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 f"ending in {stack.key_suffix!r}; `supportwatch scan` reads them: "
                 f"{', '.join(undelivered[:3])}\n"
             )
-        environment = {**stack.function_environment, "POWERTOOLS_TRACE_DISABLED": "true"}
-        if not args.verbose:
-            environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
-        reports = _deliver(deliveries, environment, args.concurrency)
+        reports = _deliver(deliveries, function_environment(stack, args.verbose), args.concurrency)
         note_reports(reports)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
@@ -131,8 +128,17 @@ def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inpu
     write_report(path, period, alerts, Deployment("local", " ".join(str(p) for p in inputs)))
 
 
-def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) -> list[ObjectReport]:
-    """Hand each notification to the handler, several at a time as Lambda would; logs go to stderr."""
+def function_environment(stack: LocalStack, verbose: bool) -> dict[str, str]:
+    """The function's environment variables; Powertools' log lines and metrics only when `verbose`."""
+    environment = {**stack.function_environment, "POWERTOOLS_TRACE_DISABLED": "true"}
+    if not verbose:
+        environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+    return environment
+
+
+@contextlib.contextmanager
+def function_runtime(environment: dict[str, str]) -> Iterator[None]:
+    """The handler with the function's environment, its logs and prints on stderr, for as long as this lasts."""
     with patched_environ(environment), contextlib.redirect_stdout(sys.stderr):
         from supportwatch import handler
 
@@ -140,15 +146,23 @@ def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) ->
         log_stream = handler.logger.registered_handler.setStream(sys.stderr)
         log_level = handler.logger.log_level
         handler.logger.setLevel(environment.get("POWERTOOLS_LOG_LEVEL", "INFO"))
+        try:
+            yield
+        finally:
+            handler.processor.cache_clear()
+            handler.logger.registered_handler.setStream(log_stream)
+            handler.logger.setLevel(log_level)
+
+
+def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) -> list[ObjectReport]:
+    """Hand each notification to the handler, several at a time as Lambda would; logs go to stderr."""
+    with function_runtime(environment):
         progress = Progress(len(deliveries))
         try:
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
                 reports = list(pool.map(lambda item: _advance(progress, invoke(*item)), deliveries))
         finally:
             progress.close()
-            handler.processor.cache_clear()
-            handler.logger.registered_handler.setStream(log_stream)
-            handler.logger.setLevel(log_level)
     return reports
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from supportwatch.cli.inputs import InputError
-from supportwatch.cli.options import at_least_zero, check, count, rule_names
+from supportwatch.cli.options import at_least_zero, check, count, port, rule_names
 from supportwatch.cli.output import NothingRead
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 from supportwatch.report.insights import GRANULARITIES
@@ -32,6 +32,12 @@ def _local(args: argparse.Namespace) -> int:
     from supportwatch.cli import local
 
     return local.run(args)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from supportwatch.cli import sandbox
+
+    return sandbox.run(args)
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -117,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report of the files' days")
 
     _wide(local)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="Keep an embedded AWS with the stack running until Ctrl-C, to try backfill, query and uploads.",
+        description="Start an embedded AWS (moto) with the stack of template.yaml, optionally load PATHs through the "
+        "function, print the export lines to use it, and deliver every object put into its bucket to the function "
+        "until Ctrl-C.",
+    )
+    sandbox.set_defaults(run=_sandbox)
+    sandbox.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="log files or folders to load first")
+    sandbox.add_argument("--port", type=port, default=0, help="loopback port to listen on (default: a free one)")
+    sandbox.add_argument("--template", type=Path, help="template.yaml to build the stack from")
+    sandbox.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
 
     query = command("query", _query, "Read the summaries table back.", ("table", "json", "csv"))
     _wide(query)

@@ -40,6 +40,14 @@ def at_least_zero(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    """A TCP port; 0 asks for a free one."""
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value}")
+    return value
+
+
 def rule_names(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     if unknown := sorted(set(names) - set(RULES)):
