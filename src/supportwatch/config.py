@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024**3
 DEFAULT_MARKER_TTL_DAYS = 400
+DEFAULT_DIGEST_GRACE_MINUTES = 120
 
 
 class ConfigError(ValueError):
@@ -27,6 +28,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "true").strip().lower() or "true"
+    if raw not in ("true", "false"):
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
 RULES = (
     "new-identity",
     "root-usage",
@@ -35,6 +43,11 @@ RULES = (
     "not-allowlisted",
     "new-event-name",
     "unreadable-log",
+    "tampered-log",
+    "missing-log",
+    "unlisted-log",
+    "digest-invalid",
+    "digest-missing",
 )
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -87,6 +100,10 @@ class Settings:
     marker_ttl_days: int = DEFAULT_MARKER_TTL_DAYS
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
     exact_max_bytes: int | None = None
+    verify_digests: bool = True
+    digest_grace_minutes: int = DEFAULT_DIGEST_GRACE_MINUTES
+    digest_public_keys: str = ""  # "": CloudTrail's ListPublicKeys; "none": not verifiable; else a keys file
+    stack_name: str = ""  # named in the fixes alerts suggest
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -103,4 +120,8 @@ class Settings:
             marker_ttl_days=_positive_int(env, "MARKER_TTL_DAYS", DEFAULT_MARKER_TTL_DAYS),
             max_decompressed_bytes=_positive_int(env, "MAX_DECOMPRESSED_BYTES", DEFAULT_MAX_DECOMPRESSED_BYTES),
             exact_max_bytes=exact_budget(env),
+            verify_digests=_switch(env, "VERIFY_DIGESTS"),
+            digest_grace_minutes=_positive_int(env, "DIGEST_GRACE_MINUTES", DEFAULT_DIGEST_GRACE_MINUTES),
+            digest_public_keys=env.get("DIGEST_PUBLIC_KEYS", "").strip(),
+            stack_name=env.get("STACK_NAME", "").strip(),
         )

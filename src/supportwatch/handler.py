@@ -26,6 +26,7 @@ from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from supportwatch.alerting import Alerting
 from supportwatch.aws.clients import client
+from supportwatch.aws.digests import integrity_parts
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
@@ -48,6 +49,7 @@ OUTCOME_METRICS = {
     "skipped": "ObjectsSkipped",
     "unreadable": "ObjectsUnreadable",
     "unavailable": "ObjectsUnavailable",
+    "digest": "DigestsChecked",
 }
 
 
@@ -65,6 +67,9 @@ def processor() -> Processor:
     settings = Settings.from_env()
     store = SummaryStore(client("dynamodb"), settings.table_name, settings.marker_ttl_days)
     publisher = SnsPublisher(client("sns"), settings.topic_arn, store)
+    log_book, digests = integrity_parts(
+        settings, client("s3"), client("dynamodb"), lambda region: client("cloudtrail", region_name=region)
+    )
     return Processor(
         fetch=S3Objects(client("s3")).read,
         sink=store,
@@ -72,6 +77,8 @@ def processor() -> Processor:
         alert_settings=settings.alerts,
         max_bytes=settings.max_decompressed_bytes,
         exact_max_bytes=settings.exact_max_bytes,
+        log_book=log_book,
+        digests=digests,
     )
 
 
@@ -139,7 +146,7 @@ def answer_queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
     return dict(process_partial_response(event=event, record_handler=message, processor=batch, context=context))
 
 
-BATCH_RESULT = {"counted": "Succeeded", "skipped": "Succeeded", "unreadable": "PermanentFailure"}
+BATCH_RESULT = {"counted": "Succeeded", "skipped": "Succeeded", "digest": "Succeeded", "unreadable": "PermanentFailure"}
 
 
 def answer_batch_operations(job: BatchOperationsJob, context: LambdaContext) -> dict[str, Any]:

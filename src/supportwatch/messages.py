@@ -21,6 +21,14 @@ ADVICE = {
     "not-allowlisted": "Add the identity to the allowlist if expected, otherwise review its credentials.",
     "new-event-name": "The service has a new API call: review what it does and whether the rules should cover it.",
     "unreadable-log": "Inspect the object: a corrupt, truncated or foreign file in the log bucket needs explaining.",
+    "tampered-log": "The log file differs from what CloudTrail delivered: find who wrote it (S3 server access or "
+    "data events) and count the original, if a version of it is kept.",
+    "missing-log": "A log file CloudTrail delivered was never counted: re-read it with the backfill line in the "
+    "detail, or find who deleted it.",
+    "unlisted-log": "A log file CloudTrail never delivered is in the bucket: find who wrote it; its events may be "
+    "forged.",
+    "digest-invalid": "A digest file fails its signature or chain: find who changed it; run supportwatch verify.",
+    "digest-missing": "A digest file was deleted: find who deleted it; run supportwatch verify over those hours.",
 }
 
 

@@ -14,10 +14,13 @@ from supportwatch.aggregate import CommitResult
 from supportwatch.alerting import Alerting
 from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
+from supportwatch.decoding.inflate import ContentHash
+from supportwatch.integrity.digest import is_digest_key
+from supportwatch.integrity.watch import Verdict
 from supportwatch.models import Alert, ObjectRef, SupportEvent
 from supportwatch.routing import skip_reason
 
-Outcome = Literal["counted", "skipped", "unreadable", "unavailable"]
+Outcome = Literal["counted", "skipped", "unreadable", "unavailable", "digest"]
 
 
 class ObjectUnavailable(Exception):
@@ -32,6 +35,18 @@ class Sink(Protocol):
     def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult: ...
 
     def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]: ...
+
+
+class LogRecorder(Protocol):
+    def record(self, ref: ObjectRef, sha256: str | None, size: int, outcome: str) -> None:
+        """Keep what was processed of a log file, for the digest that will list it."""
+        ...
+
+
+class DigestChecker(Protocol):
+    def arrived(self, ref: ObjectRef) -> Verdict | None:
+        """Check a digest file as it arrives; None when it is gone."""
+        ...
 
 
 Fetch = Callable[[ObjectRef], bytes]
@@ -94,22 +109,31 @@ class Processor:
     alert_settings: AlertSettings
     max_bytes: int
     exact_max_bytes: int | None = None
+    log_book: LogRecorder | None = None  # integrity (contract section 7): what each processed log hashed to
+    digests: DigestChecker | None = None  # integrity: digest files are checked, not skipped
 
     def process(self, ref: ObjectRef, owner: str) -> ObjectReport:
         """Read one object, commit its support events and raise its alerts; transient failures propagate.
 
         `owner` names the attempt (Lambda's request id, the same across its retries) for alert claims.
         """
+        if self.digests is not None and is_digest_key(ref.key):
+            return self._digest(self.digests, ref, owner)
         if reason := skip_reason(ref.key):
             return ObjectReport(ref, "skipped", reason)
         try:
-            extraction = read_events(self.fetch(ref), self.max_bytes, self.exact_max_bytes)
-        except UnreadableLog as error:
-            raised = self.alerting.raise_alerts(rules.unreadable(ref, error.reason, self.alert_settings), owner)
-            return ObjectReport(ref, "unreadable", error.reason, **_alerts(raised))
+            data = self.fetch(ref)
         except ObjectUnavailable as error:
             return ObjectReport(ref, "unavailable", error.reason)
+        content = ContentHash() if self.log_book is not None else None
+        try:
+            extraction = read_events(data, self.max_bytes, self.exact_max_bytes, content)
+        except UnreadableLog as error:
+            self._record(ref, content, len(data), "unreadable")
+            raised = self.alerting.raise_alerts(rules.unreadable(ref, error.reason, self.alert_settings), owner)
+            return ObjectReport(ref, "unreadable", error.reason, **_alerts(raised))
         result = self.sink.commit(ref.uri, extraction.events)
+        self._record(ref, content, len(data), "counted")
         days = {(event.identity, event.day) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
         raised = self.alerting.raise_alerts(rules.evaluate(ref, result.ours, calls, self.alert_settings), owner)
@@ -123,6 +147,17 @@ class Processor:
             duplicates=result.duplicates,
             **_alerts(raised),
         )
+
+    def _record(self, ref: ObjectRef, content: ContentHash | None, size: int, outcome: str) -> None:
+        if self.log_book is not None and content is not None:
+            self.log_book.record(ref, content.hexdigest() if content.complete else None, size, outcome)
+
+    def _digest(self, digests: DigestChecker, ref: ObjectRef, owner: str) -> ObjectReport:
+        verdict = digests.arrived(ref)
+        if verdict is None:
+            return ObjectReport(ref, "unavailable", "digest file no longer exists")
+        raised = self.alerting.raise_alerts(verdict.alerts, owner)
+        return ObjectReport(ref, "digest", verdict.summary, **_alerts(raised))
 
 
 def _alerts(raised: list[Alert]) -> dict[str, Any]:

@@ -21,6 +21,11 @@ SEVERITY = {
     "not-allowlisted": "high",
     "new-event-name": "low",
     "unreadable-log": "medium",
+    "tampered-log": "critical",  # contract section 7
+    "missing-log": "high",
+    "unlisted-log": "high",
+    "digest-invalid": "critical",
+    "digest-missing": "high",
 }
 DENIED_MARKERS = ("AccessDenied", "Unauthorized")
 
@@ -156,15 +161,25 @@ def evaluate(
     return [alert for alert in alerts if settings.publishes(alert.rule, alert.severity)]
 
 
-def unreadable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Alert]:
-    """The `unreadable-log` alert of an object that could not be decoded."""
-    alert = Alert(
-        rule="unreadable-log",
-        severity=SEVERITY["unreadable-log"],
+def object_alert(rule: str, ref: ObjectRef, title: str, detail: str) -> Alert:
+    """An alert about one object (log or digest file), raised once per key."""
+    return Alert(
+        rule=rule,
+        severity=SEVERITY[rule],
         window="object",
-        title=subject_line(f"Unreadable CloudTrail log: {ref.key}"),
-        detail=f"The log object could not be read and none of it was counted: {reason}.",
+        title=subject_line(title),
+        detail=detail,
         bucket=ref.bucket or None,
         key=ref.key,
+    )
+
+
+def unreadable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Alert]:
+    """The `unreadable-log` alert of an object that could not be decoded."""
+    alert = object_alert(
+        "unreadable-log",
+        ref,
+        f"Unreadable CloudTrail log: {ref.key}",
+        f"The log object could not be read and none of it was counted: {reason}.",
     )
     return [alert] if settings.publishes(alert.rule, alert.severity) else []

@@ -94,9 +94,13 @@ def test_unreadable_and_missing_objects_are_reported_not_raised(stack, handler_l
         "AWSLogs/1/CloudTrail/us-east-1/2023/09/11/gone.json.gz",
         "AWSLogs/1/CloudTrail-Digest/us-east-1/2023/09/11/digest.json.gz",
     )["reports"]
-    assert [report["outcome"] for report in reports] == ["unreadable", "unavailable", "skipped"]
+    assert [report["outcome"] for report in reports] == ["unreadable", "unavailable", "unavailable"]
     errors = {line["key"].rsplit("/", 1)[1]: line["reason"] for line in handler_logs() if line["level"] == "ERROR"}
-    assert errors == {"broken.json.gz": reports[0]["reason"], "gone.json.gz": "object no longer exists (NoSuchKey)"}
+    assert errors == {
+        "broken.json.gz": reports[0]["reason"],
+        "gone.json.gz": "object no longer exists (NoSuchKey)",
+        "digest.json.gz": "digest file no longer exists",  # digests are checked, not skipped (section 7)
+    }
     assert [item["pk"]["S"].split("#")[0] for item in stack.items()] == ["ALERT"]  # unreadable-log, nothing counted
 
 

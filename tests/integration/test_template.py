@@ -32,6 +32,7 @@ PARAMETER_SETS = [
     {"TrailKmsKeyArn": KMS_KEY},
     {"CreateTrail": "false", "LogKeyPrefix": "team-a/logs", "TrailKmsKeyArn": KMS_KEY},
     {"OpsEmail": "ops@example.com", "ReservedConcurrency": "5", "AccessLogBucketName": "access-logs-111122223333"},
+    {"VerifyDigests": "false", "DigestGraceMinutes": "30"},
 ]
 PARAMETER_IDS = [",".join(p) or "defaults" for p in PARAMETER_SETS]
 EXISTING = "org-log-archive-444455556666"
@@ -330,7 +331,12 @@ def test_existing_bucket_wiring(parameters):
             "detail-type": ["Object Created"],
             "detail": {
                 "bucket": {"name": [EXISTING]},
-                "object": {"key": [{"wildcard": f"{logs}*/CloudTrail/*.json.gz"}]},
+                "object": {
+                    "key": [
+                        {"wildcard": f"{logs}*/CloudTrail/*.json.gz"},
+                        {"wildcard": f"{logs}*/CloudTrail-Digest/*.json.gz"},
+                    ]
+                },
             },
         }
         if owner:
@@ -357,8 +363,8 @@ def test_existing_bucket_wiring(parameters):
 @pytest.mark.parametrize("parameters", PARAMETER_SETS + EXISTING_SETS, ids=PARAMETER_IDS + EXISTING_IDS)
 def test_least_privilege_every_grant_of_the_role(parameters):
     """The role's inline grants, as (action, resource) pairs, are exactly these: read the log prefix
-    (decrypt with the trail key only), write the table, publish to the alert topic, send to the DLQ
-    (and consume the ingest queue in SQS mode)."""
+    (decrypt with the trail key only), write the table, publish to the alert topic, send to the DLQ,
+    read CloudTrail's public keys unless VerifyDigests is off (and consume the ingest queue in SQS mode)."""
     resources = resolve(translate(parameters), parameters)
     bucket = EXISTING if parameters.get("TrailBucketMode") == "existing" else BUCKET
     kms_key = parameters.get("TrailKmsKeyArn")
@@ -370,6 +376,8 @@ def test_least_privilege_every_grant_of_the_role(parameters):
         for table in ("<SummaryTable.Arn>", "<SummaryTable.Arn>/index/*")
     }
     allowed |= {("sns:Publish", "<AlertTopic>"), ("sqs:SendMessage", "<DeadLetterQueue.Arn>")}
+    if parameters.get("VerifyDigests") != "false":  # digest signatures; ListPublicKeys has no resource scope
+        allowed |= {("cloudtrail:ListPublicKeys", "*")}
     if parameters.get("ExistingBucketTrigger") == "SQS":
         consume = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")
         allowed |= {(f"sqs:{action}", "<IngestQueue.Arn>") for action in consume}

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from supportwatch.aws.clients import error_code
+from supportwatch.aws.log_book import LogBook
+from supportwatch.config import Settings
 from supportwatch.decoding.inflate import GZIP_MAGIC, UnreadableLog, decompress
 from supportwatch.integrity.digest import Digest, stream_of
-from supportwatch.integrity.keys import PublicKey, key_from_api
+from supportwatch.integrity.keys import PublicKey, key_from_api, keys_from_file, lookup
 from supportwatch.integrity.outcomes import DigestObject
+from supportwatch.integrity.watch import DigestWatch
 
 DIGEST_MAX_BYTES = 256 << 20  # a digest lists one hour of files: far below this
 ABSENT = {"NoSuchKey", "404", "NotFound"}
@@ -32,6 +37,20 @@ def read_digest(s3: Any, bucket: str, key: str) -> DigestObject | None:
         with contextlib.suppress(UnreadableLog):  # judged as not a digest's JSON
             data = decompress(data, DIGEST_MAX_BYTES)
     return DigestObject(bucket, key, data, found.get("Metadata", {}).get("signature"))
+
+
+def absence(s3: Any, bucket: str, key: str) -> str | None:
+    """Why an object cannot be read (deleted, or hidden), or None when it is there."""
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        code = error_code(error)
+        if code in ABSENT:
+            return f"deleted ({code})"
+        if code in ("403", "AccessDenied"):
+            return "AccessDenied: S3 answers so for a deleted key when the reader may not list the bucket"
+        raise
+    return None
 
 
 def read_object(s3: Any, bucket: str, key: str) -> bytes | None:
@@ -68,3 +87,29 @@ class CloudTrailKeys:
                     key = key_from_api(item)
                     self._keys[(region, key.fingerprint)] = key
         return self._keys.get(wanted)  # an unknown fingerprint is asked for again: never cached
+
+
+def integrity_parts(
+    settings: Settings, s3: Any, dynamodb: Any, cloudtrail_for: Callable[[str], Any]
+) -> tuple[LogBook | None, DigestWatch | None]:
+    """The function's log book and digest check, as its settings ask (none when VERIFY_DIGESTS is off)."""
+    if not settings.verify_digests:
+        return None, None
+    book = LogBook(dynamodb, settings.table_name, settings.marker_ttl_days)
+    if settings.digest_public_keys == "none":
+        key_for = None
+    elif settings.digest_public_keys:
+        key_for = lookup(keys_from_file(Path(settings.digest_public_keys)))
+    else:
+        key_for = CloudTrailKeys(cloudtrail_for).key_for
+    watch = DigestWatch(
+        read=partial(read_digest, s3),
+        key_for=key_for,
+        book=book,
+        absence=partial(absence, s3),
+        grace=timedelta(minutes=settings.digest_grace_minutes),
+        clock=lambda: datetime.now(UTC),
+        settings=settings.alerts,
+        stack_hint=settings.stack_name or "STACK",
+    )
+    return book, watch

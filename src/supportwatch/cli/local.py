@@ -84,6 +84,13 @@ def invoke(ref: ObjectRef, event: dict) -> ObjectReport:
     return ObjectReport(ref, "unavailable", f"failed {ATTEMPTS} times, would go to the DLQ: {failure}")
 
 
+def signature_of(path: Path) -> dict[str, str]:
+    """A digest file's S3 metadata: its signature from `NAME.signature` beside it (downloads lose metadata;
+    `aws s3api head-object --query Metadata.signature --output text` prints it)."""
+    beside = path.with_name(path.name + ".signature")
+    return {"signature": beside.read_text(encoding="utf-8").strip()} if beside.is_file() else {}
+
+
 def run(args: argparse.Namespace) -> int:
     inputs = discover(args.paths)
     note_ignored(inputs.ignored)
@@ -96,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         for number, (path, relative) in enumerate(inputs.files):
             key = delivered_key(relative, stack)
             body = path.read_bytes()
-            etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=body)["ETag"]
+            etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=body, Metadata=signature_of(path))["ETag"]
             if not key.endswith(stack.key_suffix):
                 undelivered.append(key)
                 continue
@@ -108,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
                 f"ending in {stack.key_suffix!r}; `supportwatch scan` reads them: "
                 f"{', '.join(undelivered[:3])}\n"
             )
-        reports = _deliver(deliveries, function_environment(stack, args.verbose), args.concurrency)
+        reports = _deliver(deliveries, function_environment(stack, args.verbose, args.public_keys), args.concurrency)
         note_reports(reports)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
@@ -128,9 +135,14 @@ def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inpu
     write_report(path, period, alerts, Deployment("local", " ".join(str(p) for p in inputs)))
 
 
-def function_environment(stack: LocalStack, verbose: bool) -> dict[str, str]:
-    """The function's environment variables; Powertools' log lines and metrics only when `verbose`."""
-    environment = {**stack.function_environment, "POWERTOOLS_TRACE_DISABLED": "true"}
+def function_environment(stack: LocalStack, verbose: bool, public_keys: str | None = None) -> dict[str, str]:
+    """The function's environment variables; Powertools' log lines and metrics only when `verbose`.
+    The embedded AWS has no CloudTrail keys: digests are verified with `public_keys`, or not at all."""
+    environment = {
+        **stack.function_environment,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "DIGEST_PUBLIC_KEYS": str(Path(public_keys).resolve()) if public_keys else "none",
+    }
     if not verbose:
         environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
     return environment

@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--concurrency", type=count, default=4, help="invocations at a time (default: 4)")
     local.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
     local.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report of the files' days")
+    local.add_argument(
+        "--public-keys",
+        metavar="FILE",
+        help="`aws cloudtrail list-public-keys` output: digest files are verified (default: not verifiable)",
+    )
 
     _wide(local)
 

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.aws.clients import client, error_code
+from supportwatch.aws.digests import integrity_parts
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
@@ -78,6 +79,9 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
         "MIN_SEVERITY": parameters.get("MinSeverity", ""),
         "MARKER_TTL_DAYS": parameters.get("MarkerTtlDays", ""),
         "MAX_DECOMPRESSED_BYTES": parameters.get("MaxDecompressedBytes", ""),
+        "VERIFY_DIGESTS": parameters.get("VerifyDigests", ""),
+        "DIGEST_GRACE_MINUTES": parameters.get("DigestGraceMinutes", ""),
+        "STACK_NAME": stack,
     }
     return Settings.from_env(environment)
 
@@ -119,12 +123,18 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
         alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store))
     else:  # no rule is on: nothing is claimed or published
         alerting = Alerting(MemoryClaims(), CollectingPublisher())
+    s3 = client("s3", endpoint_url=args.endpoint_url, region_name=args.region)
+    log_book, digests = integrity_parts(
+        settings, s3, dynamodb, lambda region: client("cloudtrail", endpoint_url=args.endpoint_url, region_name=region)
+    )
     processor = Processor(
-        fetch=S3Objects(client("s3", endpoint_url=args.endpoint_url, region_name=args.region)).read,
+        fetch=S3Objects(s3).read,
         sink=store,
         alerting=alerting,
         alert_settings=settings.alerts,
         max_bytes=settings.max_decompressed_bytes,
+        log_book=log_book,
+        digests=digests,
     )
     return processor, f"backfill-{uuid.uuid4()}"
 

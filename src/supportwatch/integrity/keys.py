@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from supportwatch.integrity.digest import Digest
 
 
 class KeysUnusable(ValueError):
@@ -58,6 +60,11 @@ def keys_from_file(path: Path) -> dict[str, PublicKey]:
         raise KeysUnusable(
             f"{path}: not the JSON `aws cloudtrail list-public-keys` prints ({type(error).__name__}: {error})"
         ) from None
+
+
+def lookup(keys: Mapping[str, PublicKey]) -> Callable[[Digest], PublicKey | None]:
+    """The key each digest names, from a fixed set (a keys file)."""
+    return lambda digest: keys.get(digest.digest_public_key_fingerprint)
 
 
 def signature_holds(key: PublicKey, signature_hex: str, message: bytes) -> bool:
