@@ -14,7 +14,7 @@ from supportwatch.aggregate import CommitResult
 from supportwatch.alerting import Alerting
 from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
-from supportwatch.decoding.inflate import ContentHash
+from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash
 from supportwatch.integrity.digest import is_digest_key
 from supportwatch.integrity.watch import Verdict
 from supportwatch.models import Alert, ObjectRef, SupportEvent
@@ -130,8 +130,11 @@ class Processor:
             extraction = read_events(data, self.max_bytes, self.exact_max_bytes, content)
         except UnreadableLog as error:
             self._record(ref, content, len(data), "unreadable")
-            raised = self.alerting.raise_alerts(rules.unreadable(ref, error.reason, self.alert_settings), owner)
-            return ObjectReport(ref, "unreadable", error.reason, **_alerts(raised))
+            reason = error.reason
+            if ref.key.endswith(".gz") and not data.startswith(GZIP_MAGIC) and reason.startswith("not JSON"):
+                reason = "not gzip and not JSON: the name ends in .gz but the content has no gzip header"
+            raised = self.alerting.raise_alerts(rules.unreadable(ref, reason, self.alert_settings), owner)
+            return ObjectReport(ref, "unreadable", reason, **_alerts(raised))
         result = self.sink.commit(ref.uri, extraction.events)
         self._record(ref, content, len(data), "counted")
         days = {(event.identity, event.day) for event in result.ours}

@@ -113,8 +113,8 @@ def test_nothing_readable_exits_non_zero_with_one_line(tmp_path, capsys):
     for command in ("scan", "local"):
         code, out, err = run_cli(capsys, command, str(tmp_path))
         assert code == 2 and out == ""
-        assert err.splitlines()[-1].startswith("supportwatch: none of 1 files could be read")
-        assert "skipped 1 files that are not logs" in err
+        assert err.splitlines()[-1].startswith("supportwatch: the file could not be read: ")
+        assert "skipped 1 file not named like a log" in err
     code, _, err = run_cli(capsys, "scan", str(tmp_path / "absent"))
     assert code == 2 and err == f"supportwatch: {tmp_path / 'absent'}: no such file or folder\n"
 

@@ -84,7 +84,7 @@ def test_redrive_counts_once_and_deletes_the_message(failed, capsys):
     assert "would replay s3://" in capsys.readouterr().out and remaining(queue) == 1
     assert run(stack, queue) == 0
     out = capsys.readouterr().out
-    assert "RetriesExhausted" in out and "replayed and deleted" in out and "30 counted" in out
+    assert "RetriesExhausted" in out and "replayed and deleted" in out and "30 events counted" in out
     assert remaining(queue) == 0
     assert stored(stack) == expected_totals(RECORDS)
     new = [alert["identity"] for alert in received_alerts(inbox) if alert["rule"] == "new-identity"]
@@ -113,5 +113,7 @@ def test_unreadable_messages_stay_and_are_named(stack, capsys):
     queue = sqs.create_queue(QueueName="supportwatch-dlq")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody="not json")
     assert run(stack, queue) == 1
-    assert "body is not JSON" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "body is not JSON" in out and "can never be replayed" in out
+    assert "1 message can never be replayed" in err and "run again" not in err
     assert remaining(queue) == 1

@@ -67,3 +67,14 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out.startswith("supportwatch 0.")
+
+
+def test_a_gz_that_is_not_gzip_says_so_and_cloudtrail_files_get_a_hint(tmp_path, capsys, monkeypatch):
+    monkeypatch.undo()  # this one reads files
+    (tmp_path / "a.json.gz").write_text('{"Records": [')
+    (tmp_path / "b.cloudtrail").write_text("{}")
+    assert main(["scan", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "a.json.gz: unreadable: not gzip and not JSON:" in err
+    assert "skipped 1 file not named like a log" in err and "hint: .cloudtrail files" in err
+    assert err.splitlines()[-1].startswith("supportwatch: the file could not be read: ")

@@ -144,7 +144,8 @@ def function_environment(stack: LocalStack, verbose: bool, public_keys: str | No
         "DIGEST_PUBLIC_KEYS": str(Path(public_keys).resolve()) if public_keys else "none",
     }
     if not verbose:
-        environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+        # the CLI's own notes say what happened; the function's ERROR lines only with --verbose
+        environment.update(POWERTOOLS_LOG_LEVEL="CRITICAL", POWERTOOLS_METRICS_DISABLED="true")
     return environment
 
 

@@ -22,7 +22,12 @@ def note_ignored(ignored: Sequence[Path]) -> None:
     if ignored:
         names = ", ".join(path.name for path in ignored[:5]) + (", ..." if len(ignored) > 5 else "")
         patterns = "*.json.gz, *.json, *.jsonl, *.gz"
-        sys.stderr.write(f"skipped {len(ignored)} files that are not logs ({patterns}): {names}\n")
+        sys.stderr.write(f"skipped {plural(len(ignored), 'file')} not named like a log ({patterns}): {names}\n")
+        if any(path.suffix == ".cloudtrail" for path in ignored):
+            sys.stderr.write(
+                "hint: .cloudtrail files are CloudTrail JSON: name them on the command line "
+                "(e.g. `supportwatch scan FOLDER/*.cloudtrail`), a file named explicitly is always read\n"
+            )
 
 
 def note_reports(reports: Sequence[ObjectReport]) -> None:
@@ -32,13 +37,16 @@ def note_reports(reports: Sequence[ObjectReport]) -> None:
             sys.stderr.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
         elif report.skipped_entries:
             sys.stderr.write(
-                f"{report.ref.uri}: skipped {report.skipped_entries} of {report.entries} entries "
-                "that are not well-formed records\n"
+                f"{report.ref.uri}: skipped {report.skipped_entries} of {plural(report.entries, 'entry', 'entries')} "
+                "that are not well-formed records (an object with a string eventSource, a non-empty eventName "
+                "and an eventTime that is a timestamp)\n"
             )
     if not any(report.outcome == "counted" for report in reports):
         if not reports:
             raise NothingRead("no log files found")
         first = reports[0]
+        if len(reports) == 1:
+            raise NothingRead(f"the file could not be read: {first.ref.uri}: {first.reason}")
         raise NothingRead(f"none of {len(reports)} files could be read (first: {first.ref.uri}: {first.reason})")
 
 

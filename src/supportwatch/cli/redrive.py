@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supportwatch.aws.clients import client
+from supportwatch.cli.output import plural
 from supportwatch.cli.target import processor_for, with_retries
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
@@ -39,6 +40,7 @@ class Replay:
     refs: list[ObjectRef] = field(default_factory=list)
     reports: list[ObjectReport] = field(default_factory=list)
     error: str | None = None
+    permanent: bool = False  # the body names no object: replaying it again can never succeed
     deleted: bool = False
 
     def fields(self) -> dict[str, Any]:
@@ -62,7 +64,7 @@ def parse_message(message: dict[str, Any]) -> Replay:
     try:
         document = json.loads(body)
     except ValueError:
-        replay.error = f"body is not JSON ({len(body)} characters)"
+        replay.error, replay.permanent = f"body is not JSON ({len(body)} characters)", True
         return replay
     try:
         if isinstance(document, dict) and "requestPayload" in document:
@@ -75,7 +77,7 @@ def parse_message(message: dict[str, Any]) -> Replay:
             replay.kind = "notification"
             replay.refs = message_refs(body)
     except UnknownEnvelope as error:
-        replay.error = str(error)
+        replay.error, replay.permanent = str(error), True
     return replay
 
 
@@ -113,9 +115,20 @@ def _line(message: Replay, dry_run: bool) -> str:
     if dry_run:
         return f"{what}: would replay {objects}" + (f"; cannot: {message.error}" if message.error else "")
     if message.deleted:
-        done = ", ".join(f"{report.ref.key}: {report.outcome}, {report.counted} counted" for report in message.reports)
+        done = ", ".join(f"{report.ref.key}: {_outcome(report)}" for report in message.reports)
         return f"{what}: replayed and deleted: {done or 'nothing to do'}"
+    if message.permanent:
+        return f"{what}: kept in the queue, can never be replayed ({message.error}): look at it and delete it"
     return f"{what}: failed, kept in the queue: {message.error}"
+
+
+def _outcome(report: ObjectReport) -> str:
+    """`3 events counted`, `counted before` (all already counted), or the outcome and its reason."""
+    if report.outcome != "counted":
+        return f"{report.outcome} ({report.reason})" if report.reason else report.outcome
+    if report.counted:
+        return f"{plural(report.counted, 'event')} counted"
+    return "counted before" if report.support_events else "no support events"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,9 +148,19 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(_line(message, args.dry_run) + "\n")
         done = sum(message.deleted for message in messages)
         verb = "listed" if args.dry_run else f"replayed {done} of"
-        sys.stdout.write(f"{verb} {len(messages)} messages\n")
+        sys.stdout.write(f"{verb} {plural(len(messages), 'message')}\n")
     failed = [message for message in messages if not message.deleted and not args.dry_run]
     if failed:
-        sys.stderr.write(f"supportwatch: {len(failed)} messages failed and stay in the queue; run again later\n")
+        hopeless = sum(message.permanent for message in failed)
+        if hopeless < len(failed):
+            sys.stderr.write(
+                f"supportwatch: {plural(len(failed) - hopeless, 'message')} failed and stay in the queue; "
+                "fix the cause and run again\n"
+            )
+        if hopeless:
+            sys.stderr.write(
+                f"supportwatch: {plural(hopeless, 'message')} can never be replayed (no object in the body) "
+                "and stay in the queue: look at them and delete them\n"
+            )
         return 1
     return 0
