@@ -8,6 +8,10 @@ Items (pk, sk):
 - `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byDay: day, identity)
 - `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
 - `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed, then published
+- `LOGFILE#<account folder><region>#<YYYY-MM-DDTHH>`, `<key>`  a processed log file (contract section 7),
+  in the partition of its account, region and the UTC hour its name carries: `sha256` of the
+  uncompressed content, `size`, `outcome`, `expiresAt` (TTL); a digest finds its files by key, the
+  late check an hour's files with one Query
 
 Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
 added in one transaction with the conditional markers of the events they count; first/last seen
@@ -19,8 +23,10 @@ from __future__ import annotations
 
 import json
 import shlex
+from datetime import datetime
 from typing import Any
 
+from supportwatch.integrity.digest import Stream, log_key_time, stream_of
 from supportwatch.models import Alert, Summary, SupportEvent
 
 Item = dict[str, Any]
@@ -257,3 +263,48 @@ def day_query(day: str, errors_only: bool) -> dict[str, Any]:
         request["FilterExpression"] = "errorCalls > :zero"
         request["ExpressionAttributeValues"][":zero"] = {"N": "0"}
     return request
+
+
+LOG_FILE_PREFIX = "LOGFILE#"
+
+
+def log_file_partition(stream: Stream, hour: datetime) -> str:
+    return f"{LOG_FILE_PREFIX}{stream.account_folder}{stream.region}#{hour:%Y-%m-%dT%H}"
+
+
+def log_file_key(key: str) -> Item | None:
+    """The item of a log file CloudTrail named (account, region and time in the key), else None."""
+    stream, when = stream_of(key), log_key_time(key)
+    if stream is None or when is None:
+        return None
+    return {"pk": {"S": log_file_partition(stream, when)}, "sk": {"S": key}}
+
+
+def log_file_put(key: Item, sha256: str | None, size: int, outcome: str, expires: int) -> dict[str, Any]:
+    """The PutItem of a processed log file; the same file again (a redelivery, a second backfill)
+    fails its condition and changes nothing, not even the TTL."""
+    item = {**key, "size": {"N": str(size)}, "outcome": {"S": outcome}, "expiresAt": {"N": str(expires)}}
+    values = {":outcome": {"S": outcome}, ":size": item["size"]}
+    same = "outcome = :outcome AND #size = :size AND attribute_not_exists(sha256)"
+    if sha256:
+        item["sha256"] = values[":sha256"] = {"S": sha256}
+        same = "outcome = :outcome AND #size = :size AND sha256 = :sha256"
+    return {
+        "Item": item,
+        "ConditionExpression": f"attribute_not_exists(pk) OR NOT ({same})",
+        "ExpressionAttributeNames": {"#size": "size"},
+        "ExpressionAttributeValues": values,
+    }
+
+
+def log_file_hash(item: Item) -> str:
+    """The recorded SHA-256 (`unreadable` when the file could not be inflated to its end)."""
+    return item.get("sha256", {}).get("S", "unreadable")
+
+
+def log_files_query(stream: Stream, hour: datetime) -> dict[str, Any]:
+    return {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": log_file_partition(stream, hour)}},
+        "ProjectionExpression": "sk",
+    }
