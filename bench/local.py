@@ -62,9 +62,9 @@ def table(sizes: list[int]) -> None:
     print("|---|---|---|---|---|---|")
     for events in sizes:
         root = folder(events)
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", str(root)], capture_output=True, text=True, check=True
-        )
+        done = subprocess.run([sys.executable, __file__, "--child", str(root)], capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"{root}: exit {done.returncode}: {done.stderr[-3000:]}")
         row = json.loads(done.stdout)
         files = len(list(root.rglob("*.json.gz")))
         print(

@@ -117,3 +117,12 @@ def test_sigterm_stops_it_cleanly_too(sandbox):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
     assert "Traceback" not in stderr.read_text()
+
+
+def test_option_errors_are_one_line_before_anything_starts(capsys, tmp_path):
+    assert main(["sandbox", "--template", str(tmp_path / "none.yaml")]) == 2
+    assert capsys.readouterr().err == f"supportwatch: --template {tmp_path / 'none.yaml'}: no such file\n"
+    with pytest.raises(SystemExit) as exited:
+        main(["sandbox", "--port", "70000"])
+    assert exited.value.code == 2
+    assert "must be a port from 0 to 65535, got 70000" in capsys.readouterr().err

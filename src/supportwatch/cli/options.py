@@ -130,9 +130,10 @@ def check(args: argparse.Namespace) -> None:
             _target(args)
     elif command == "redrive" and not args.dry_run:
         _target(args)
-    elif command == "local":
+    elif command in ("local", "sandbox"):
         if args.template is not None and not args.template.is_file():
             raise OptionError(f"--template {args.template}: no such file")
-        _folder_exists("--report", args.report)
+        if command == "local":
+            _folder_exists("--report", args.report)
     elif command == "report":
         _folder_exists("--output", args.output)
