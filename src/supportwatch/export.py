@@ -6,12 +6,19 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from supportwatch.config import SEVERITIES
+from supportwatch.decoding.instants import parse_event_time
 from supportwatch.models import Summary
 
 
-def alert_order(alert: dict[str, Any]) -> tuple[str, ...]:
-    """A stable order for alerts, whatever order they were raised in."""
-    return tuple(str(alert.get(name) or "") for name in ("window", "rule", "identity", "eventName", "key"))
+def alert_order(alert: dict[str, Any]) -> tuple[Any, ...]:
+    """Most severe first, then by the event's instant (alerts without one last), then a stable tie-break."""
+    severity = alert.get("severity")
+    rank = SEVERITIES.index(severity) if severity in SEVERITIES else -1
+    moment = parse_event_time(alert["eventTime"]) if isinstance(alert.get("eventTime"), str) else None
+    when = (0, moment.instant) if moment else (1, 0)
+    rest = tuple(str(alert.get(name) or "") for name in ("window", "rule", "identity", "eventName", "key"))
+    return (-rank, *when, *rest)
 
 
 def export_document(summaries: Iterable[Summary], alerts: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:

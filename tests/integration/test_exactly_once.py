@@ -193,3 +193,31 @@ def test_files_for_the_same_identities_processed_concurrently(monkeypatch):
         assert counted == len(records)
         stored = export_document(SummaryStore(aws.client("dynamodb"), resources.table).identities())
         assert comparable(stored) == expected_totals(records)
+
+
+def test_a_file_processed_again_after_its_markers_expired_counts_nothing(monkeypatch):
+    """Issue 11 item 10. DynamoDB deletes items whose TTL has passed; moto never does, so the test
+    deletes the expired ones itself, as DynamoDB would after the clock moved 401 days on."""
+    records = random_support_records(5, seed=3, identities=1, days=1)
+    with mock_aws():
+        table, bucket = deployed(monkeypatch, {KEY_A: records})
+        now = [1_700_000_000.0]
+        client = boto3.client("dynamodb")
+        store = SummaryStore(client, table, 400, clock=lambda: now[0], sleep=lambda seconds: None)
+        use_store(monkeypatch, store)
+        first = handler.lambda_handler(s3_event(bucket, KEY_A), LambdaContext())["reports"][0]
+        before = table_summaries(table)
+        assert first["counted"] == 5 and before["summaries"]
+
+        now[0] += 401 * 86400
+        expired = [
+            item
+            for item in client.scan(TableName=table)["Items"]
+            if "expiresAt" in item and int(item["expiresAt"]["N"]) < now[0]
+        ]
+        assert len(expired) == 5  # the markers; claims and object records never expire
+        for item in expired:
+            client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+        again = handler.lambda_handler(s3_event(bucket, KEY_A), LambdaContext())["reports"][0]
+        assert (again["counted"], again["duplicates"], again["alerts"]) == (0, 5, 0)
+        assert table_summaries(table) == before

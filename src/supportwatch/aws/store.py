@@ -49,6 +49,10 @@ class SummaryStore:
     def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult:
         """Count the events no other object counted; safe to repeat for the same `source`."""
         unique = first_by_id(events)
+        if self._db.get_item(TableName=self.table_name, Key=items.object_key(source), ConsistentRead=True).get("Item"):
+            # Counted whole before (its markers may have expired since): count nothing, raise its alerts
+            # again (their claims never expire, so a published window stays published).
+            return CommitResult(counted=0, duplicates=len(events), ours=tuple(unique))
         counted = 0
         ours: list[SupportEvent] = []
         for chunk in chunks(unique):
@@ -58,6 +62,9 @@ class SummaryStore:
         for delta in summarize(ours).values():
             for update in items.stretch_updates(delta):
                 self._conditionally(self._db.update_item, TableName=self.table_name, **update)
+        if unique:  # (most log objects hold no support event: they leave nothing behind)
+            record = items.object_item(source, len(unique), int(self._clock()))
+            self._db.put_item(TableName=self.table_name, Item=record)
         return CommitResult(counted=counted, duplicates=len(events) - counted, ours=tuple(ours))
 
     def _count(self, source: str, chunk: list[SupportEvent]) -> tuple[list[SupportEvent], list[SupportEvent]]:
@@ -126,25 +133,39 @@ class SummaryStore:
 
     def claim(self, alert: Alert, owner: str) -> bool:
         """Take the alert's window for `owner`: new, already `owner`'s, or left unpublished past its lease."""
-        request = items.claim_request(alert, owner, int(self._clock()), ALERT_LEASE_SECONDS, self._ttl_seconds)
+        request = items.claim_request(alert, owner, int(self._clock()), ALERT_LEASE_SECONDS)
         return self._conditionally(self._db.put_item, TableName=self.table_name, **request)
 
     def published(self, alert: Alert, owner: str) -> None:
-        """Record the alert as published, unless another owner took the claim over meanwhile."""
+        """Record the alert as published (kept for the export), unless another owner took the claim over."""
         update = items.published_update(alert, owner, int(self._clock()))
         self._conditionally(self._db.update_item, TableName=self.table_name, **update)
+
+    def release(self, alert: Alert, owner: str) -> None:
+        """Give up `owner`'s unpublished claim, so the next attempt by anyone publishes at once."""
+        self._conditionally(self._db.delete_item, TableName=self.table_name, **items.release_request(alert, owner))
+
+    def pending(self, alert: Alert) -> bool:
+        """Whether the alert's window is claimed and not published yet (a strongly consistent read)."""
+        found = self._db.get_item(TableName=self.table_name, **items.claim_state_request(alert)).get("Item")
+        return items.is_unpublished(found)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every published alert, as it was sent (index listing)."""
+        return [items.alert_from_item(item) for item in self._query(**items.listing_query(items.LISTED_ALERT))]
 
     def lookup_command(self, identity: str) -> str:
         """An `aws dynamodb query` line that shows an identity's summary and day-by-day history."""
         return items.lookup_command(self.table_name, identity)
 
     def identities(self) -> list[Summary]:
-        """Every per-identity summary in the table."""
-        return [items.summary_from_item(item) for item in self._scan(**items.summaries_scan(days=False))]
+        """Every per-identity summary in the table (index listing: no marker, claim or day is read)."""
+        listed = self._query(**items.listing_query(items.LISTED_SUMMARY))
+        return [items.summary_from_item(item) for item in listed]
 
     def days(self) -> list[Summary]:
         """Every per-identity-per-day summary in the table."""
-        return [items.summary_from_item(item) for item in self._scan(**items.summaries_scan(days=True))]
+        return [items.summary_from_item(item) for item in self._scan(**items.days_scan())]
 
     def between(self, since: str, until: str) -> list[Summary]:
         """The per-day summaries of the UTC days since..until, both included (index byDay, a Query per day)."""

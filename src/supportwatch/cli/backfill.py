@@ -124,7 +124,7 @@ def process(
     failures: list[tuple[ObjectRef, str]] = []
 
     def one(ref: ObjectRef) -> None:
-        report, failure = with_retries(processor, ref, owner)
+        report, failure = with_retries(processor, ref, f"{owner}:{ref.uri}")  # one attempt per file
         if report is None:
             failures.append((ref, failure))
             report = ObjectReport(ref, "unavailable", failure)

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             since, until = _range(args)
             found = [summary for day in days_between(since, until) for summary in store.on_day(day.isoformat())]
             return _days(found, since, until, args.format, args.wide)
-        return _everyone(store.identities(), args.format, args.wide)
+        return _everyone(store, args.format, args.wide)
 
 
 def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[date, date]:
@@ -151,9 +151,10 @@ def _json(document: dict[str, Any]) -> None:
     sys.stdout.write(to_json(document) + "\n")
 
 
-def _everyone(summaries: list[Summary], output_format: str, wide: bool) -> int:
+def _everyone(store: SummaryStore, output_format: str, wide: bool) -> int:
+    summaries = store.identities()
     if output_format == "json":
-        render(summaries, "json")  # the contract's export document
+        render(summaries, "json", store.alerts())  # the contract's export document: summaries and alerts
     elif output_format == "csv":
         _csv(_by_calls(summaries))
     else:

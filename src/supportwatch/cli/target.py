@@ -113,14 +113,16 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
-    """The function's Processor with this run's clients; the owner of its alert claims is the run."""
+    """The function's Processor with this run's clients, and the run's name (its alert claims' owners
+    add the file: every file is its own attempt, as each Lambda invocation is)."""
     settings = settings_of(args)
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     check_table(dynamodb, settings.table_name)
     store = SummaryStore(dynamodb, settings.table_name, settings.marker_ttl_days)
     if settings.alerts.rules:
         sns = client("sns", endpoint_url=args.endpoint_url, region_name=args.region)
-        alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store))
+        # wait_for_others: the command never reports success before every alert of its files is out
+        alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store), wait_for_others=True)
     else:  # no rule is on: nothing is claimed or published
         alerting = Alerting(MemoryClaims(), CollectingPublisher())
     s3 = client("s3", endpoint_url=args.endpoint_url, region_name=args.region)

@@ -7,11 +7,17 @@ Items (pk, sk):
 - `IDENTITY#<identity>`, `SUMMARY`         the identity's summary (GSI byPrincipal: rollup, identity)
 - `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byDay: day, identity)
 - `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
-- `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed, then published
+- `OBJECT#<bucket/key or path>`, `OBJECT`   an object whose events were all counted (no expiry)
+- `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed by one attempt,
+  then published (holding the alert's JSON as sent), or deleted when its publish failed; no expiry,
+  so a window stays published however late an old file is processed again
 - `LOGFILE#<account folder><region>#<YYYY-MM-DDTHH>`, `<key>`  a processed log file (contract section 7),
   in the partition of its account, region and the UTC hour its name carries: `sha256` of the
   uncompressed content, `size`, `outcome`, `expiresAt` (TTL); a digest finds its files by key, the
   late check an hour's files with one Query
+
+GSI listing (listed, pk), sparse: identity summaries (`summary`) and published alerts (`alert`)
+only, so the export reads what it prints and never a marker, claim or day.
 
 Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
 added in one transaction with the conditional markers of the events they count; first/last seen
@@ -35,6 +41,9 @@ DAY_PREFIX = "DAY#"
 IDENTITY_PREFIX = "IDENTITY#"
 CALL_PREFIX = "call:"
 ERROR_PREFIX = "error:"
+LISTING_INDEX = "listing"
+LISTED_SUMMARY = "summary"
+LISTED_ALERT = "alert"
 SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
 
 
@@ -106,7 +115,9 @@ def count_update(delta: Summary) -> dict[str, Any]:
         if values := getattr(delta, field):
             expression.add(attribute, {"SS": sorted(values)})
     expression.set("identity", {"S": delta.identity})
-    if delta.day is not None:
+    if delta.day is None:
+        expression.set("listed", {"S": LISTED_SUMMARY})
+    else:
         expression.set("day", {"S": delta.day})
     return {"Key": summary_key(delta.identity, delta.day), **expression.request()}
 
@@ -114,6 +125,16 @@ def count_update(delta: Summary) -> dict[str, Any]:
 def marker_item(event: SupportEvent, source: str, expires: int) -> Item:
     """The marker of a counted event: which object counted it."""
     return {**marker_key(event.event_id), "source": {"S": source}, "expiresAt": {"N": str(expires)}}
+
+
+def object_key(source: str) -> Item:
+    return {"pk": {"S": f"OBJECT#{source}"}, "sk": {"S": "OBJECT"}}
+
+
+def object_item(source: str, events: int, now: int) -> Item:
+    """The record of an object counted whole: kept forever, so re-processing it counts nothing, however
+    long after its markers expired."""
+    return {**object_key(source), "events": {"N": str(events)}, "countedAt": {"N": str(now)}}
 
 
 def marker_source(item: Item) -> str:
@@ -178,7 +199,7 @@ def calls_of(item: Item) -> int:
     return plain(item["totalCalls"])
 
 
-def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int, ttl_seconds: int) -> dict[str, Any]:
+def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int) -> dict[str, Any]:
     """Take the alert's window for `owner`: new, already `owner`'s, or left unpublished past its lease."""
     item = {
         **claim_key(alert),
@@ -187,8 +208,6 @@ def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int, ttl_se
         "claimedAt": {"N": str(now)},
         "title": {"S": alert.title},
     }
-    if alert.window != "ever":
-        item["expiresAt"] = {"N": str(now + ttl_seconds)}
     return {
         "Item": item,
         "ConditionExpression": (
@@ -204,18 +223,58 @@ def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int, ttl_se
 
 
 def published_update(alert: Alert, owner: str, now: int) -> dict[str, Any]:
-    """Record the alert as published, unless another owner took the claim over meanwhile."""
+    """Record the alert as published, with its JSON as sent (never any typed text), unless another
+    owner took the claim over meanwhile; `listed` puts it in the export's index."""
     return {
         "Key": claim_key(alert),
-        "UpdateExpression": "SET #state = :published, publishedAt = :now",
+        "UpdateExpression": "SET #state = :published, publishedAt = :now, #alert = :alert, #listed = :listed",
         "ConditionExpression": "#owner = :owner",
-        "ExpressionAttributeNames": {"#state": "state", "#owner": "owner"},
+        "ExpressionAttributeNames": {"#state": "state", "#owner": "owner", "#alert": "alert", "#listed": "listed"},
         "ExpressionAttributeValues": {
             ":published": {"S": "published"},
             ":now": {"N": str(now)},
             ":owner": {"S": owner},
+            ":alert": {"S": json.dumps(alert.to_json(), ensure_ascii=False)},
+            ":listed": {"S": LISTED_ALERT},
         },
     }
+
+
+def release_request(alert: Alert, owner: str) -> dict[str, Any]:
+    """Delete `owner`'s unpublished claim (after a failed publish)."""
+    return {
+        "Key": claim_key(alert),
+        "ConditionExpression": "#state = :claimed AND #owner = :owner",
+        "ExpressionAttributeNames": {"#state": "state", "#owner": "owner"},
+        "ExpressionAttributeValues": {":claimed": {"S": "claimed"}, ":owner": {"S": owner}},
+    }
+
+
+def claim_state_request(alert: Alert) -> dict[str, Any]:
+    return {
+        "Key": claim_key(alert),
+        "ConsistentRead": True,
+        "ProjectionExpression": "#state",
+        "ExpressionAttributeNames": {"#state": "state"},
+    }
+
+
+def is_unpublished(item: Item | None) -> bool:
+    return item is not None and plain(item["state"]) == "claimed"
+
+
+def listing_query(kind: str) -> dict[str, Any]:
+    """Every item of one kind in the sparse index `listing` (only summaries and published alerts are in it)."""
+    return {
+        "IndexName": LISTING_INDEX,
+        "KeyConditionExpression": "#listed = :listed",
+        "ExpressionAttributeNames": {"#listed": "listed"},
+        "ExpressionAttributeValues": {":listed": {"S": kind}},
+    }
+
+
+def alert_from_item(item: Item) -> dict[str, Any]:
+    return json.loads(plain(item["alert"]))
 
 
 def lookup_command(table_name: str, identity: str) -> str:
@@ -227,11 +286,11 @@ def lookup_command(table_name: str, identity: str) -> str:
     )
 
 
-def summaries_scan(days: bool) -> dict[str, Any]:
-    """A Scan filter for every identity summary (or every day summary)."""
+def days_scan() -> dict[str, Any]:
+    """A Scan filter for every day summary."""
     return {
-        "FilterExpression": f"{'begins_with(sk, :sk)' if days else 'sk = :sk'} AND begins_with(pk, :pk)",
-        "ExpressionAttributeValues": {":sk": {"S": DAY_PREFIX if days else SUMMARY_SK}, ":pk": {"S": IDENTITY_PREFIX}},
+        "FilterExpression": "begins_with(sk, :sk) AND begins_with(pk, :pk)",
+        "ExpressionAttributeValues": {":sk": {"S": DAY_PREFIX}, ":pk": {"S": IDENTITY_PREFIX}},
     }
 
 
