@@ -118,7 +118,6 @@ def test_what_could_not_be_read_is_a_warning_and_leaves_the_answer_open():
 def stack(**changes) -> Deployment:
     base = Deployment(
         stack="sw",
-        mode="create",
         trigger="S3",
         bucket="logs",
         prefix="",
@@ -163,7 +162,7 @@ def test_the_eventbridge_rule_must_match_the_bucket_and_keys_and_target_the_func
         ("AWSLogs/*/CloudTrail/*.json.gz",),
         (f"arn:aws:lambda:us-east-1:1:function:{FUNCTION}",),
     )
-    deployment = stack(trigger="EventBridge", mode="existing", eventbridge_on=True, rule=rule)
+    deployment = stack(trigger="EventBridge", eventbridge_on=True, rule=rule)
     assert verdicts(observe(trail(), deployment=deployment))["delivery rule"][0] == "pass"
     for broken in (
         replace(rule, buckets=("other",)),

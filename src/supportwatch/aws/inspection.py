@@ -171,13 +171,12 @@ class Inspector:
             )
         deployment = Deployment(
             stack=stack,
-            mode=mode,
             trigger="S3" if mode == "create" else parameters.get("ExistingBucketTrigger", "EventBridge"),
             bucket=bucket,
             prefix=parameters.get("LogKeyPrefix", "").strip("/"),
             function=function,
             ingest_queue_arn=outputs.get("IngestQueueArn", ""),
-            queues=tuple((name, outputs[name]) for name in _DEAD_LETTER_OUTPUTS if name in outputs),
+            queues=tuple((name.removesuffix("Url"), outputs[name]) for name in _DEAD_LETTER_OUTPUTS if name in outputs),
         )
         return self._wiring(deployment, outputs.get("ObjectCreatedRuleArn", ""), now)
 
@@ -200,7 +199,7 @@ class Inspector:
         if rule_arn:
             deployment = replace(deployment, rule=self._rule(rule_arn.rsplit("/", 1)[-1]))
         depths = []
-        for _name, url in deployment.queues:
+        for name, url in deployment.queues:
             attributes = self._call(
                 "sqs:GetQueueAttributes",
                 url,
@@ -209,7 +208,7 @@ class Inspector:
                 ),
             )
             if attributes is not None:
-                depths.append((url, int(attributes["Attributes"]["ApproximateNumberOfMessages"])))
+                depths.append((name, url, int(attributes["Attributes"]["ApproximateNumberOfMessages"])))
         deployment = replace(
             deployment,
             depths=tuple(depths),
@@ -233,7 +232,7 @@ class Inspector:
         keys = detail.get("object", {}).get("key", ["*"])
         return Rule(
             name=name,
-            enabled=rule.get("State") == "ENABLED",
+            enabled=str(rule.get("State", "")).startswith("ENABLED"),  # or ENABLED_WITH_ALL_CLOUDTRAIL_...
             buckets=tuple(detail.get("bucket", {}).get("name", [])),
             key_patterns=tuple(_key_pattern(key) for key in keys),
             targets=tuple(target["Arn"] for target in targets.get("Targets", [])),

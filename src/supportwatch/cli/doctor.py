@@ -1,7 +1,7 @@
 """`supportwatch doctor`: read-only checks that the deployment sees every Support Recommendations call.
 
 Exit 0: no check failed; 1: a check failed; 2: could not check (no credentials, region or endpoint,
-the stack is missing, or no region's trails could be read). Contract section 9.
+no such stack, or whether the trails deliver the calls could not be told). Contract section 9.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         render(checks, Console(width=WIDTH, soft_wrap=False))
     code = exit_code(checks, observed)
     if code == 2:
-        sys.stderr.write("supportwatch: could not check every region's trails (see the permission rows)\n")
+        sys.stderr.write(
+            "supportwatch: could not tell whether every region's trails deliver the calls (see the warnings)\n"
+        )
     return code
 
 
@@ -62,7 +64,7 @@ def render(checks: Sequence[Check], console: Console) -> None:
     """The checks as a table that fits 80 columns, then each fix unbroken (to copy and paste)."""
     table = Table(box=None, pad_edge=False, show_edge=False, expand=False)
     table.add_column("STATUS", no_wrap=True)
-    table.add_column("CHECK", overflow="fold", max_width=30)
+    table.add_column("CHECK", overflow="fold", max_width=28)
     table.add_column("DETAIL", overflow="fold")
     for check in checks:
         table.add_row(Text(check.status.upper(), style=STYLES[check.status]), check.name, check.detail)

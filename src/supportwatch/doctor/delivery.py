@@ -51,7 +51,7 @@ def delivery_checks(observed: Observed) -> list[Check]:
     ]
     checks: list[Check | None] = [_bucket(observed, deployment, feeding), *_wiring(observed, deployment)]
     checks += _function(deployment)
-    checks += [_queue(deployment, url, depth) for url, depth in deployment.depths]
+    checks += [_queue(deployment, name, url, depth) for name, url, depth in deployment.depths]
     checks += _freshness("logs", deployment.logs, observed.now, SILENT, deployment, feeding)
     if any(t.validation for t in feeding):
         # Late digests leave `verify` without proof, not the counts without logs: a warning.
@@ -211,8 +211,8 @@ def _function(deployment: Deployment) -> list[Check]:
     return checks
 
 
-def _queue(deployment: Deployment, url: str, depth: int) -> Check:
-    name = f"queue {url.rsplit('/', 1)[-1]}"
+def _queue(deployment: Deployment, queue: str, url: str, depth: int) -> Check:
+    name = f"queue {queue}"
     if not depth:
         return Check(name, "pass", "dead-letter queue empty")
     return Check(

@@ -134,21 +134,20 @@ class Deployment:
     """A supportwatch stack and what it is wired to, as read with `--stack`."""
 
     stack: str
-    mode: str  # create | existing
-    trigger: str  # S3 | EventBridge | SQS
+    trigger: str  # S3 (TrailBucketMode=create) | EventBridge | SQS (TrailBucketMode=existing)
     bucket: str
     prefix: str  # the LogKeyPrefix parameter ("" or without slashes at the ends)
     function: str
     function_arn: str = ""
     ingest_queue_arn: str = ""
-    queues: tuple[tuple[str, str], ...] = ()  # (output name, queue URL) of every dead-letter queue
+    queues: tuple[tuple[str, str], ...] = ()  # (name, URL) of every dead-letter queue, named as in the template
     notifications: tuple[Notification, ...] | None = None  # None: could not be read
     notification_document: dict[str, object] = field(default_factory=dict)  # as read, for the fix
     eventbridge_on: bool | None = None
     rule: Rule | None = None
     errors: float | None = None
     throttles: float | None = None
-    depths: tuple[tuple[str, int], ...] = ()  # (queue URL, messages)
+    depths: tuple[tuple[str, str, int], ...] = ()  # (name, URL, messages) of the queues that could be read
     logs: tuple[Newest, ...] | None = None
     digests: tuple[Newest, ...] | None = None
 
