@@ -148,7 +148,7 @@ def test_a_period_without_events_renders_an_empty_state(stack, tmp_path, capsys)
     assert [row["calls"] for row in data["series"]["activity"]] == [0] * 7
     assert "No Support Recommendations calls between 2024-01-01 and 2024-01-07." in html
     assert "<svg" not in html and "No identity called the service in this period." in html
-    assert "keeps only the claims of alert windows" in html and "No alert in this period." not in html
+    assert "No alert in this period." in html
 
 
 def test_report_needs_a_table_and_a_sane_period(tmp_path, capsys):
@@ -185,7 +185,8 @@ def test_hostile_strings_stay_text():
 
 
 def test_a_report_reads_only_its_period(stack, tmp_path, monkeypatch):
-    """No Scan: at most a Query per day of the period (index byDay) and one BatchGetItem per 100 identities."""
+    """No Scan: at most a Query per day of the period (index byDay), one BatchGetItem per 100 identities and
+    the listing of published alerts."""
     records = multi_month(60, seed=3, days=60)
     SummaryStore(boto3.client("dynamodb"), stack.resources.table).commit("corpus", extract(records).events)
     calls: list[str] = []
@@ -203,7 +204,7 @@ def test_a_report_reads_only_its_period(stack, tmp_path, monkeypatch):
         period = ["--since", since, "--until", until]
         assert main(["report", "--table", stack.resources.table, *period, "-o", str(out)]) == 0
         days = (date.fromisoformat(until) - date.fromisoformat(since)).days + 1
-        assert 1 <= calls.count("Query") <= days and calls.count("BatchGetItem") == 1
+        assert 1 <= calls.count("Query") <= days + 1 and calls.count("BatchGetItem") == 1  # + the alert listing
         assert set(calls) == {"Query", "BatchGetItem"}
 
 
@@ -230,3 +231,46 @@ def test_stack_names_the_table_and_the_deployment(stack, tmp_path, capsys):
     assert capsys.readouterr().err.splitlines()[-1] == (
         "supportwatch: stack absent not found in us-east-1: check --stack and --region"
     )
+
+
+def test_report_from_the_table_lists_the_published_alerts_of_its_period(stack, tmp_path):
+    key = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/a.json.gz"
+    stack.put_records(key, [support_record(time="2023-09-11T10:00:00Z", event_id="al1", error="AccessDeniedException")])
+    stack.invoke(key)
+    out = tmp_path / "alerts.html"
+    assert (
+        main(
+            [
+                "report",
+                "--table",
+                stack.resources.table,
+                "--since",
+                "2023-09-11",
+                "--until",
+                "2023-09-11",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    _, data = report_of(out)
+    assert {alert["rule"] for alert in data["alerts"]} == {"new-identity", "access-denied"}
+    out = tmp_path / "later.html"
+    assert (
+        main(
+            [
+                "report",
+                "--table",
+                stack.resources.table,
+                "--since",
+                "2023-10-01",
+                "--until",
+                "2023-10-02",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert report_of(out)[1]["alerts"] == []
