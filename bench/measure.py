@@ -49,6 +49,12 @@ def ours(data: bytes, exact_max_bytes: int | None = None) -> tuple[int, int]:
     return len(found.events), found.entries
 
 
+def offline(data: bytes) -> tuple[int, int]:
+    from supportwatch.config import DEFAULT_EXACT_MAX_BYTES
+
+    return ours(data, DEFAULT_EXACT_MAX_BYTES)
+
+
 def in_lambda(data: bytes) -> tuple[int, int]:
     from supportwatch.config import exact_budget
 
@@ -59,6 +65,7 @@ MODES: dict[str, Callable[[bytes], tuple[int, int]]] = {
     "baseline": baseline,
     "floor": floor,
     "ours": ours,
+    "offline": offline,
     "lambda": in_lambda,
 }
 

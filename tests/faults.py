@@ -61,13 +61,14 @@ class HttpFaults:
     """Answers the first `times` requests of each faulted operation with its fault; counts every request."""
 
     def __init__(self) -> None:
-        self.faults: dict[str, tuple[Callable[[Any], AWSResponse], int]] = {}
+        self.faults: dict[str, tuple[Callable[[Any], AWSResponse], int, str]] = {}
         self.sent: Counter = Counter()
         self.failed: Counter = Counter()
 
-    def fail(self, operation: str, fault: Callable[[Any], AWSResponse], times: int) -> None:
-        """`operation` as `service.Operation`, e.g. `dynamodb.TransactWriteItems`."""
-        self.faults[operation] = (fault, times)
+    def fail(self, operation: str, fault: Callable[[Any], AWSResponse], times: int, in_url: str = "") -> None:
+        """`operation` as `service.Operation`, e.g. `dynamodb.TransactWriteItems`; only requests whose URL
+        contains `in_url` (e.g. one S3 key) fail."""
+        self.faults[operation] = (fault, times, in_url)
 
     def clear(self) -> None:
         self.faults.clear()
@@ -75,10 +76,10 @@ class HttpFaults:
     def _before_send(self, request: Any, event_name: str, **kwargs: Any) -> AWSResponse | None:
         operation = ".".join(event_name.split(".")[1:])
         self.sent[operation] += 1
-        fault, times = self.faults.get(operation, (None, 0))
-        if fault is None or times <= 0:
+        fault, times, in_url = self.faults.get(operation, (None, 0, ""))
+        if fault is None or times <= 0 or in_url not in request.url:
             return botocore_stubber(request=request, event_name=event_name, **kwargs)
-        self.faults[operation] = (fault, times - 1)
+        self.faults[operation] = (fault, times - 1, in_url)
         self.failed[operation] += 1
         return fault(request)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024**3
+DEFAULT_EXACT_MAX_BYTES = 256 * 1024**2  # outside Lambda: what the exact decoder may inflate
 DEFAULT_MARKER_TTL_DAYS = 400
 DEFAULT_DIGEST_GRACE_MINUTES = 120
 
@@ -48,6 +49,7 @@ RULES = (
     "unlisted-log",
     "digest-invalid",
     "digest-missing",
+    "unavailable-log",
 )
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -85,11 +87,11 @@ class AlertSettings:
         )
 
 
-def exact_budget(env: Mapping[str, str]) -> int | None:
-    """What the exact decoder may hold inside Lambda: an eighth of the function's memory (json's
-    objects take several times the document's size). Outside Lambda: no bound beyond the cap."""
+def exact_budget(env: Mapping[str, str]) -> int:
+    """What the exact decoder may inflate: inside Lambda an eighth of the function's memory (json's
+    objects take several times the document's size), elsewhere (`local`) DEFAULT_EXACT_MAX_BYTES."""
     memory_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "").strip()
-    return int(memory_mb) << 17 if memory_mb.isdigit() else None
+    return int(memory_mb) << 17 if memory_mb.isdigit() else DEFAULT_EXACT_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ class Settings:
     alerts: AlertSettings = AlertSettings()
     marker_ttl_days: int = DEFAULT_MARKER_TTL_DAYS
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
-    exact_max_bytes: int | None = None
+    exact_max_bytes: int = DEFAULT_EXACT_MAX_BYTES
     verify_digests: bool = True
     digest_grace_minutes: int = DEFAULT_DIGEST_GRACE_MINUTES
     digest_public_keys: str = ""  # "": CloudTrail's ListPublicKeys; "none": not verifiable; else a keys file

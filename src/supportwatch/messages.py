@@ -29,6 +29,7 @@ ADVICE = {
     "forged.",
     "digest-invalid": "A digest file fails its signature or chain: find who changed it; run supportwatch verify.",
     "digest-missing": "A digest file was deleted: find who deleted it; run supportwatch verify over those hours.",
+    "unavailable-log": "Restore the function's read access (bucket or KMS key policy) or the object, then redrive it.",
 }
 
 

@@ -124,7 +124,8 @@ class Processor:
         try:
             data = self.fetch(ref)
         except ObjectUnavailable as error:
-            return ObjectReport(ref, "unavailable", error.reason)
+            raised = self.alerting.raise_alerts(rules.unavailable(ref, error.reason, self.alert_settings), owner)
+            return ObjectReport(ref, "unavailable", error.reason, **_alerts(raised))
         content = ContentHash() if self.log_book is not None else None
         try:
             extraction = read_events(data, self.max_bytes, self.exact_max_bytes, content)

@@ -26,6 +26,7 @@ SEVERITY = {
     "unlisted-log": "high",
     "digest-invalid": "critical",
     "digest-missing": "high",
+    "unavailable-log": "high",
 }
 DENIED_MARKERS = ("AccessDenied", "Unauthorized")
 
@@ -172,6 +173,17 @@ def object_alert(rule: str, ref: ObjectRef, title: str, detail: str) -> Alert:
         bucket=ref.bucket or None,
         key=ref.key,
     )
+
+
+def unavailable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Alert]:
+    """The `unavailable-log` alert of an object that could not be fetched at all (gone, access denied)."""
+    alert = object_alert(
+        "unavailable-log",
+        ref,
+        f"Unavailable CloudTrail log: {ref.key}",
+        f"The log object could not be fetched, so none of it was counted and it is not retried: {reason}.",
+    )
+    return [alert] if settings.publishes(alert.rule, alert.severity) else []
 
 
 def unreadable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Alert]:

@@ -185,6 +185,30 @@ def test_permanent_s3_errors_are_logged_with_the_reason_and_not_retried(
     assert stored(stack) == {}
 
 
+def test_access_denied_on_one_object_of_a_batch_alerts_once_and_the_others_count(stack, faults, handler_logs):
+    inbox = stack.inbox()
+    denied = KEY.replace("faults.json.gz", "denied.json.gz")
+    stack.put_records(denied, random_support_records(5, seed=22))
+    faults.fail("s3.GetObject", s3_error(403, "AccessDenied"), times=10_000, in_url="denied.json.gz")
+    for _ in range(3):  # the notification redelivered (S3 delivers at least once): a new invocation each time
+        response = handler.lambda_handler(s3_event(stack.bucket, KEY, denied), LambdaContext())
+        assert [report["outcome"] for report in response["reports"]] == ["counted", "unavailable"]
+    assert faults.failed["s3.GetObject"] == 3  # permanent: never retried within an invocation
+    assert stored(stack) == expected_totals(RECORDS)
+    alerts = [alert for alert in received_alerts(inbox) if alert["rule"] == "unavailable-log"]
+    assert len(alerts) == 1, alerts
+    (alert,) = alerts
+    assert (alert["bucket"], alert["key"], alert["window"], alert["severity"]) == (
+        stack.bucket,
+        denied,
+        "object",
+        "high",
+    )
+    assert "access denied on the object (AccessDenied)" in alert["detail"]
+    lines = [line for line in handler_logs() if line.get("outcome") == "unavailable"]
+    assert [line["alerts"] for line in lines] == [1, 0, 0]
+
+
 @pytest.mark.parametrize(("status", "code"), [(503, "SlowDown"), (500, "InternalError"), (503, "ServiceUnavailable")])
 def test_transient_s3_errors_are_retried(stack, faults, status, code):
     inbox = stack.inbox()

@@ -478,7 +478,14 @@ def test_alarms_cover_the_function_and_every_dead_letter_queue(parameters):
         assert int(alarm["Threshold"]) == int(parameters.get("IngestQueueAgeAlarmSeconds", 3600))
     else:
         assert not age
-    assert len(alarms) == 3 + len(depth) + len(age)
+    [(service, unavailable)] = watched("SupportWatch", "ObjectsUnavailable").items()
+    assert service == "supportwatch"  # Powertools' default dimension: the function's POWERTOOLS_SERVICE_NAME
+    assert (unavailable["Statistic"], unavailable["Threshold"], unavailable["ComparisonOperator"]) == (
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    )
+    assert len(alarms) == 4 + len(depth) + len(age)
 
     assert ("OpsEmailSubscription" in resources) == bool(parameters.get("OpsEmail"))
     if "OpsEmailSubscription" in resources:

@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 
 from supportwatch.config import exact_budget
-from supportwatch.decoding import UnreadableLog, read_events
+from supportwatch.decoding import UnreadableLog, read_events, reader
+from supportwatch.decoding.inflate import pieces
 from tests.helpers import random_support_records
 
 MiB = 1 << 20
 
 
-def test_budget_is_an_eighth_of_the_functions_memory_and_absent_offline():
+def test_budget_is_an_eighth_of_the_functions_memory_and_256_mib_elsewhere():
     assert exact_budget({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}) == 64 * MiB
-    assert exact_budget({}) is None
+    assert exact_budget({}) == 256 * MiB
 
 
 def test_a_bomb_the_fast_path_cannot_stream_is_unreadable_within_the_budget():
-    bomb = gzip.compress(b"\0" * (16 * MiB))  # 16 KiB that inflates to 16 MiB of zeros
+    bomb = gzip.compress(b" " * (16 * MiB))  # 16 KiB that inflates to 16 MiB of spaces
     with pytest.raises(UnreadableLog, match="larger than the 1048576 bytes the exact decoder may hold"):
         read_events(bomb, 2 << 30, exact_max_bytes=MiB)
-    with pytest.raises(UnreadableLog, match="not JSON"):  # unbounded (offline), it is unreadable all the same
-        read_events(bomb, 2 << 30)
+    with pytest.raises(UnreadableLog, match="empty object"):  # within the budget, it is unreadable all the same
+        read_events(bomb, 2 << 30, exact_max_bytes=32 * MiB)
+
+
+def test_a_document_that_cannot_be_json_is_refused_at_its_first_piece(monkeypatch):
+    inflated = []
+    monkeypatch.setattr(reader, "pieces", lambda *args: (inflated.append(piece) or piece for piece in pieces(*args)))
+    zeros = gzip.compress(bytes(16 * MiB))
+    with pytest.raises(UnreadableLog, match=re.escape("not JSON: the document begins with '\\x00'")):
+        read_events(zeros, 2 << 30, exact_max_bytes=2 << 30)
+    assert len(inflated) == 1  # one piece of 1 MiB, not 16
+    for opening in (b"\xef\xbb\xbf[]", b"  \n[]", "[]".encode("utf-16"), b"7\n{}"):  # BOM, space, UTF-16, JSON Lines
+        read_events(gzip.compress(opening), 1 << 20)
 
 
 def test_exact_path_forms_are_read_within_the_budget_and_refused_beyond_it():

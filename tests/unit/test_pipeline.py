@@ -95,6 +95,12 @@ def test_unavailable_object():
     report = process_object(ObjectRef(BUCKET, KEY), fetcher({}), ledger, CAP)
     assert report == ObjectReport(ObjectRef(BUCKET, KEY), "unavailable", f"NoSuchKey: {KEY}")
     assert ledger.summaries == {}
+    published = CollectingPublisher()
+    alerting = Alerting(MemoryClaims(), published)
+    processor = Processor(fetcher({}), ledger, alerting, AlertSettings(), CAP)
+    for _ in range(2):
+        processor.process(ObjectRef(BUCKET, KEY), owner="test")
+    assert [(alert.rule, alert.key) for alert in published.alerts] == [("unavailable-log", KEY)]
 
 
 @pytest.mark.parametrize(

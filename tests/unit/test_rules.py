@@ -11,7 +11,7 @@ from supportwatch.config import AlertSettings, ConfigError
 from supportwatch.decoding.records import extract
 from supportwatch.messages import email_body, sns_message
 from supportwatch.models import ObjectRef
-from supportwatch.rules import evaluate, unreadable
+from supportwatch.rules import evaluate, unavailable, unreadable
 from tests.helpers import CANARY, support_record
 
 REF = ObjectRef("trail", "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/f.json.gz")
@@ -98,6 +98,23 @@ def test_unreadable_log_alert_names_the_object():
     assert (alert.rule, alert.window, alert.bucket, alert.key) == ("unreadable-log", "object", "trail", REF.key)
     assert alert.claim_key == f"unreadable-log#object#trail/{REF.key}"
     assert unreadable(REF, "x", AlertSettings(rules=frozenset({"volume"}))) == []
+
+
+def test_unavailable_log_alert_names_the_object_and_the_reason():
+    (alert,) = unavailable(REF, "access denied on the object (AccessDenied)", AlertSettings())
+    assert (alert.rule, alert.severity, alert.window, alert.bucket, alert.key) == (
+        "unavailable-log",
+        "high",
+        "object",
+        "trail",
+        REF.key,
+    )
+    assert "AccessDenied" in alert.detail and alert.title.startswith("Unavailable CloudTrail log: ")
+    assert alert.title.endswith("/f.json.gz")
+    assert alert.claim_key == f"unavailable-log#object#trail/{REF.key}"  # apart from the object's unreadable-log
+    assert "Restore the function's read access" in email_body(alert, "query")
+    assert unavailable(REF, "x", AlertSettings.from_env({"ALERT_RULES": "unreadable-log"})) == []
+    assert unavailable(REF, "x", AlertSettings(min_severity="critical")) == []
 
 
 def test_settings_are_validated():

@@ -16,7 +16,7 @@ from typing import NoReturn
 from supportwatch.cli.inputs import InputError
 from supportwatch.cli.options import at_least_zero, check, count, port, rule_names
 from supportwatch.cli.output import NothingRead
-from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
+from supportwatch.config import DEFAULT_EXACT_MAX_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 from supportwatch.report.insights import GRANULARITIES
 
 Command = Callable[[argparse.Namespace], int]
@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_DECOMPRESSED_BYTES,
         help="refuse a file that decompresses beyond this many bytes (default: 2 GiB)",
     )
+    _exact_option(scan)
     _alert_options(scan, {"rules": list(RULES), "volume_threshold": 100, "allowlist": [], "min_severity": "low"})
 
     _wide(scan)
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--table", help="the summaries table (instead of, or overriding, --stack)")
     backfill.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
     backfill.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
+    _exact_option(backfill)
     _alert_options(backfill, {})  # the stack's settings, else the function's defaults
     _aws_options(backfill)
 
@@ -184,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--table", help="the summaries table (instead of, or overriding, --stack)")
     redrive.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
     redrive.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
+    _exact_option(redrive)
     _alert_options(redrive, {})
     _aws_options(redrive)
 
@@ -225,6 +228,17 @@ def _wide(sub: argparse.ArgumentParser) -> None:
 def _aws_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--endpoint-url", help="an alternative endpoint, e.g. the embedded AWS")
     sub.add_argument("--region", help="the region (default: the AWS configuration's)")
+
+
+def _exact_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--exact-max-bytes",
+        type=_positive,
+        default=DEFAULT_EXACT_MAX_BYTES,
+        metavar="BYTES",
+        help="the most a file the streaming reader cannot read (another form, a bomb) may inflate to in memory, "
+        "about the peak memory it takes (default: 256 MiB)",
+    )
 
 
 def _alert_options(sub: argparse.ArgumentParser, defaults: dict[str, object]) -> None:

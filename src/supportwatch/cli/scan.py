@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
         allowlist=tuple(args.allowlist),
         min_severity=args.min_severity,
     )
-    processor = Processor(read_file, ledger, Alerting(MemoryClaims(), published), settings, args.max_bytes)
+    processor = Processor(
+        read_file, ledger, Alerting(MemoryClaims(), published), settings, args.max_bytes, args.exact_max_bytes
+    )
     progress = Progress(len(inputs.files))
     reports = []
     for path, _ in inputs.files:

@@ -137,6 +137,7 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
         max_bytes=settings.max_decompressed_bytes,
         log_book=log_book,
         digests=digests,
+        exact_max_bytes=args.exact_max_bytes,
     )
     return processor, f"backfill-{uuid.uuid4()}"
 

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from supportwatch.decoding.fastpath import NotProven, scan
-from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash, OverCap, UnreadableLog, decompress
+from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash, OverCap, UnreadableLog, pieces
 from supportwatch.decoding.records import Extraction, extract
 
 
@@ -57,12 +57,32 @@ def parse_entries(document: bytes) -> list[Any]:
     return records
 
 
+JSON_STARTS = frozenset('{["-0123456789tfn')  # what a JSON value (or a JSON Lines document) can begin with
+
+
+def _opening(first: bytes) -> None:
+    """Refuse, from its first piece, a document that cannot be JSON (a bomb of zeros), before inflating it all."""
+    text = first[:4096].decode(json.detect_encoding(first), errors="ignore").lstrip(" \t\n\r\ufeff")
+    if text and text[0] not in JSON_STARTS:
+        raise UnreadableLog(f"not JSON: the document begins with {text[0]!r}")
+
+
+def inflate(data: bytes, max_bytes: int, content: ContentHash | None = None) -> bytes:
+    """Gunzip `data` for the exact path, capped, refusing at its first piece a document that is not JSON."""
+    document: list[bytes] = []
+    for piece in pieces(data, max_bytes, content):
+        if not document:
+            _opening(piece)
+        document.append(piece)
+    return b"".join(document)
+
+
 def decode(data: bytes, max_bytes: int, content: ContentHash | None = None) -> list[Any]:
     """Bytes of a log object -> its entries; raises UnreadableLog."""
     if not data:
         raise UnreadableLog("empty object")
     if data.startswith(GZIP_MAGIC):
-        data = decompress(data, max_bytes, content)
+        data = inflate(data, max_bytes, content)
     elif len(data) > max_bytes:
         raise OverCap(f"size exceeds the cap of {max_bytes} bytes")
     return parse_entries(data)
@@ -104,5 +124,5 @@ def read_events(
             raise
         raise UnreadableLog(
             f"not a streamable CloudTrail document, and larger than the {budget} bytes the exact decoder may "
-            "hold in this function's memory"
+            "hold in memory (an eighth of the function's memory; --exact-max-bytes offline)"
         ) from None
