@@ -14,12 +14,12 @@ from supportwatch.decoding.instants import parse_event_time
 from supportwatch.models import SupportEvent
 
 # The values that become DynamoDB keys or parts of them (summary and day items, the byPrincipal and
-# byDay index keys, event markers, alert claims, per-address items) or attribute names (`call:`,
-# `error:`), with their longest form in UTF-8 bytes: DynamoDB refuses a sort key (an index's too)
-# over 1024 bytes and a partition key over 2048. No value CloudTrail writes comes near them; a
-# longer one is not dropped but kept as its first bytes and a SHA-256 of the whole (`key_safe`), so
-# the record still counts, apart from every other value. Other values (account, region, type) are
-# never keys and are kept whole.
+# byDay index keys, event markers, alert claims; the address for per-address items, issue 11 item 4)
+# or attribute names (`call:`, `error:`), with their longest form in UTF-8 bytes: DynamoDB refuses a
+# sort key (an index's too) over 1024 bytes and a partition key over 2048. No value CloudTrail writes
+# comes near them; a longer one is not dropped but kept as its first bytes and a SHA-256 of the whole
+# (`key_safe`), so the record still counts, apart from every other value. Other values (account,
+# region, type) are never keys and are kept whole.
 KEY_BYTES = {
     "event_id": 1024,
     "identity": 1024,
