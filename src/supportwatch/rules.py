@@ -175,23 +175,18 @@ def object_alert(rule: str, ref: ObjectRef, title: str, detail: str) -> Alert:
     )
 
 
+def _log_alert(rule: str, ref: ObjectRef, title: str, detail: str, settings: AlertSettings) -> list[Alert]:
+    alert = object_alert(rule, ref, f"{title}: {ref.key}", detail)
+    return [alert] if settings.publishes(alert.rule, alert.severity) else []
+
+
 def unavailable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Alert]:
     """The `unavailable-log` alert of an object that could not be fetched at all (gone, access denied)."""
-    alert = object_alert(
-        "unavailable-log",
-        ref,
-        f"Unavailable CloudTrail log: {ref.key}",
-        f"The log object could not be fetched, so none of it was counted and it is not retried: {reason}.",
-    )
-    return [alert] if settings.publishes(alert.rule, alert.severity) else []
+    detail = f"The log object could not be fetched, so none of it was counted and it is not retried: {reason}."
+    return _log_alert("unavailable-log", ref, "Unavailable CloudTrail log", detail, settings)
 
 
 def unreadable(ref: ObjectRef, reason: str, settings: AlertSettings) -> list[Alert]:
     """The `unreadable-log` alert of an object that could not be decoded."""
-    alert = object_alert(
-        "unreadable-log",
-        ref,
-        f"Unreadable CloudTrail log: {ref.key}",
-        f"The log object could not be read and none of it was counted: {reason}.",
-    )
-    return [alert] if settings.publishes(alert.rule, alert.severity) else []
+    detail = f"The log object could not be read and none of it was counted: {reason}."
+    return _log_alert("unreadable-log", ref, "Unreadable CloudTrail log", detail, settings)

@@ -45,14 +45,12 @@ def test_four_gib_of_zeros_is_unreadable_in_under_300_mib(tmp_path):
 
 
 def test_a_bomb_only_json_could_read_is_refused_at_the_budget(tmp_path):
-    # Spaces may start a JSON document: the exact decoder inflates them up to its budget, no further.
+    # Spaces may start a JSON document: the exact decoder inflates them up to its budget, no further
+    # (the default 256 MiB budget peaks at about 285 MiB: bench/README.md).
     path = bomb(tmp_path / "spaces.json.gz", b" ", 1)
-    code, peak_mib, err = scan_peak(str(path))
-    assert code == 2 and f"larger than the {256 * MiB} bytes the exact decoder may hold" in err
-    assert peak_mib < 300, peak_mib
-    code, small_peak_mib, err = scan_peak(str(path), "--exact-max-bytes", str(32 * MiB))
-    assert code == 2 and f"larger than the {32 * MiB} bytes" in err
-    assert small_peak_mib < peak_mib - 150, (small_peak_mib, peak_mib)
+    code, peak_mib, err = scan_peak(str(path), "--exact-max-bytes", str(64 * MiB))
+    assert code == 2 and f"larger than the {64 * MiB} bytes the exact decoder may hold" in err
+    assert peak_mib < 64 + 100, peak_mib  # the budget plus the interpreter and the CLI's imports
 
 
 def test_a_large_cloudtrail_file_still_counts_beyond_the_budget(tmp_path, capsys):

@@ -233,7 +233,7 @@ def _aws_options(sub: argparse.ArgumentParser) -> None:
 def _exact_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--exact-max-bytes",
-        type=_positive,
+        type=count,
         default=DEFAULT_EXACT_MAX_BYTES,
         metavar="BYTES",
         help="the most a file the streaming reader cannot read (another form, a bomb) may inflate to in memory, "
