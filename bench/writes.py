@@ -10,34 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-class Counting:
-    """A DynamoDB client that counts the requests made through it, by operation."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.requests: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        call = getattr(self._client, name)
-        if not callable(call) or name.startswith(("get_paginator", "can_paginate", "meta", "exceptions")):
-            return call
-
-        def counted(**request: Any) -> Any:
-            self.requests[name] += 1
-            return call(**request)
-
-        return counted
-
-
 def cases() -> dict[str, list[Any]]:
-    sys.path.insert(0, str(REPO))
     from tests.helpers import support_record
 
     from supportwatch.decoding.records import to_support_event
@@ -66,25 +45,22 @@ def cases() -> dict[str, list[Any]]:
 
 def main(paths: list[str]) -> list[dict[str, Any]]:
     os.environ.update({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"})
-    import boto3
+    sys.path.insert(0, str(REPO))
     from moto import mock_aws
+    from tests.helpers import CountingClient, MotoAccount
 
     from supportwatch.aws.local import deploy
     from supportwatch.aws.store import SummaryStore
     from supportwatch.decoding import read_events
-
-    class Account:
-        def client(self, service: str) -> Any:
-            return boto3.client(service, region_name="us-east-1")
 
     work = [(name, events, "new file") for name, events in cases().items()]
     work += [(name, events, "redelivered") for name, events in cases().items()]
     work += [(Path(path).name, read_events(Path(path).read_bytes(), 2 << 30).events, "new file") for path in paths]
     rows = []
     with mock_aws():
-        stack = deploy(Account(), REPO / "template.yaml")
+        stack = deploy(MotoAccount(), REPO / "template.yaml")
         for name, events, when in work:
-            client = Counting(Account().client("dynamodb"))
+            client = CountingClient(MotoAccount().client("dynamodb"))
             SummaryStore(client, stack.table, 400, sleep=lambda seconds: None).commit(f"{name}.json.gz", events)
             days = len({(event.identity, event.day) for event in events})
             rows.append({"case": name, "when": when, "events": len(events), "identity_days": days, **client.requests})

@@ -137,6 +137,25 @@ def comparable(export: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {identity: {k: fields[k] for k in keys} for identity, fields in export["summaries"].items()}
 
 
+class CountingClient:
+    """A boto3 client that counts the requests made through it, by operation (`requests`)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.requests: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+        if name.startswith(("get_paginator", "can_paginate", "meta", "exceptions")) or not callable(call):
+            return call
+
+        def counted(**request: Any) -> Any:
+            self.requests[name] += 1
+            return call(**request)
+
+        return counted
+
+
 class MotoAccount:
     """Client provider for `supportwatch.aws.local.deploy` inside moto's in-process `mock_aws`."""
 

@@ -59,8 +59,12 @@ class SummaryStore:
             newly, already_ours = self._count(source, chunk)
             counted += len(newly)
             ours += newly + already_ours
-        for delta in summarize(ours).values():
-            for update in items.stretch_updates(delta):
+        # The transactions wrote the bounds of new items; the bounds read back tell which updates remain.
+        deltas = summarize(ours)
+        keys = [items.summary_key(*key) for key in deltas]
+        stored = {items.bounds_key(item): item for item in self._batch_get(keys, items.BOUNDS)}
+        for key, delta in deltas.items():
+            for update in items.stretch_updates(delta, stored.get(key)):
                 self._conditionally(self._db.update_item, TableName=self.table_name, **update)
         if unique:  # (most log objects hold no support event: they leave nothing behind)
             record = items.object_item(source, len(unique), int(self._clock()))
@@ -176,12 +180,21 @@ class SummaryStore:
     def summaries_of(self, identities: Iterable[str]) -> list[Summary]:
         """The per-identity summaries of these identities (BatchGetItem, 100 keys a request)."""
         keys = [items.summary_key(identity, None) for identity in sorted(set(identities))]
-        found: list[Summary] = []
+        return [items.summary_from_item(item) for item in self._batch_get(keys)]
+
+    def _batch_get(self, keys: list[dict[str, Any]], projection: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The items of `keys` that exist (consistent reads, 100 keys a request), only `projection`'s
+        attributes when given."""
+        found: list[dict[str, Any]] = []
+        names = {f"#p{index}": name for index, name in enumerate(projection)}
+        shape: dict[str, Any] = {"ConsistentRead": True}
+        if names:
+            shape |= {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         for start in range(0, len(keys), MAX_BATCH_KEYS):
-            request = {self.table_name: {"Keys": keys[start : start + MAX_BATCH_KEYS], "ConsistentRead": True}}
+            request = {self.table_name: {"Keys": keys[start : start + MAX_BATCH_KEYS], **shape}}
             for attempt in range(CONFLICT_RETRIES):
                 response = self._db.batch_get_item(RequestItems=request)
-                found += map(items.summary_from_item, response["Responses"].get(self.table_name, []))
+                found += response["Responses"].get(self.table_name, [])
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break

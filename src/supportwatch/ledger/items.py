@@ -21,8 +21,10 @@ only, so the export reads what it prints and never a marker, claim or day.
 
 Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
 added in one transaction with the conditional markers of the events they count; first/last seen
-are conditional updates on their instants (`firstInstant`, `lastInstant`: UTC epoch microseconds,
-numbers) with the text as CloudTrail wrote it beside them: repeating them changes nothing.
+(`firstInstant`, `lastInstant`: UTC epoch microseconds, numbers, with the text as CloudTrail wrote
+it beside them) are written by that transaction when the item is new (`if_not_exists`), then moved
+outwards by conditional updates, sent only where the bounds read back show they would change
+something: repeating them changes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import shlex
 from datetime import datetime
 from typing import Any
 
+from supportwatch.aggregate import SummaryKey
 from supportwatch.integrity.digest import Stream, log_key_time, stream_of
 from supportwatch.models import Alert, Summary, SupportEvent
 
@@ -90,6 +93,9 @@ class Expression:
     def set(self, name: str, value: Any) -> None:
         self.sets.append("{} = {}".format(*self._place(name, value)))
 
+    def set_if_absent(self, name: str, value: Any) -> None:
+        self.sets.append("{0} = if_not_exists({0}, {1})".format(*self._place(name, value)))
+
     def request(self) -> dict[str, Any]:
         clauses = [
             f"ADD {', '.join(self.adds)}" if self.adds else "",
@@ -119,6 +125,8 @@ def count_update(delta: Summary) -> dict[str, Any]:
         expression.set("listed", {"S": LISTED_SUMMARY})
     else:
         expression.set("day", {"S": delta.day})
+    for name, value in _first_fields(delta) + _last_fields(delta):  # a new item's bounds, in the same write
+        expression.set_if_absent(name, value)
     return {"Key": summary_key(delta.identity, delta.day), **expression.request()}
 
 
@@ -141,33 +149,60 @@ def marker_source(item: Item) -> str:
     return item.get("source", {}).get("S", "")
 
 
-def stretch_updates(delta: Summary) -> list[dict[str, Any]]:
-    """Conditional updates that move first/last seen outwards (and the type and principal the first
-    event decides); each changes nothing when repeated."""
-    first = Expression()
-    first.set("firstInstant", {"N": str(delta.first_instant)})
-    first.set("firstEventId", {"S": delta.first_event_id})
-    first.set("firstSeen", {"S": delta.first_seen})
-    first.set("identityType", {"S": delta.identity_type})
-    first.set("principal", {"S": delta.principal})
-    if delta.day is None:
-        first.set("rollup", {"S": delta.principal})
-    last = Expression()
-    last.set("lastInstant", {"N": str(delta.last_instant)})
-    last.set("lastSeen", {"S": delta.last_seen})
-    key = summary_key(delta.identity, delta.day)
-    return [
-        {
-            "Key": key,
-            "ConditionExpression": "attribute_not_exists(#n0) OR #n0 > :v0 OR (#n0 = :v0 AND #n1 > :v1)",
-            **first.request(),
-        },
-        {
-            "Key": key,
-            "ConditionExpression": "attribute_not_exists(#n0) OR #n0 < :v0 OR (#n0 = :v0 AND #n1 < :v1)",
-            **last.request(),
-        },
+# What a commit reads back of its summary items to know which first/last-seen updates would change them.
+BOUNDS = ("pk", "sk", "identity", "firstInstant", "firstEventId", "lastInstant", "lastSeen")
+
+
+def _first_fields(delta: Summary) -> list[tuple[str, Item]]:
+    """First seen, and the type and principal the first event decides (`firstInstant`, `firstEventId` lead)."""
+    fields = [
+        ("firstInstant", {"N": str(delta.first_instant)}),
+        ("firstEventId", {"S": delta.first_event_id}),
+        ("firstSeen", {"S": delta.first_seen}),
+        ("identityType", {"S": delta.identity_type}),
+        ("principal", {"S": delta.principal}),
     ]
+    return [*fields, ("rollup", {"S": delta.principal})] if delta.day is None else fields
+
+
+def _last_fields(delta: Summary) -> list[tuple[str, Item]]:
+    return [("lastInstant", {"N": str(delta.last_instant)}), ("lastSeen", {"S": delta.last_seen})]
+
+
+def _bound(item: Item | None, instant: str, tie: str) -> tuple[int, str] | None:
+    if item is None or instant not in item:
+        return None
+    return int(item[instant]["N"]), item.get(tie, {}).get("S", "")
+
+
+def bounds_key(item: Item) -> SummaryKey:
+    """The (identity, day) of a summary item read with BOUNDS."""
+    sk = item["sk"]["S"]
+    return item["identity"]["S"], sk[len(DAY_PREFIX) :] if sk.startswith(DAY_PREFIX) else None
+
+
+def stretch_updates(delta: Summary, stored: Item | None) -> list[dict[str, Any]]:
+    """Conditional updates that move first/last seen outwards (and the type and principal the first
+    event decides); each changes nothing when repeated. `stored` is the item's BOUNDS as read after
+    the commit's transactions: first and last seen only ever move outwards, so an update whose
+    condition fails on them would fail later too, and is left out."""
+    key = summary_key(delta.identity, delta.day)
+    updates = []
+    first = _bound(stored, "firstInstant", "firstEventId")
+    if first is None or (delta.first_instant, delta.first_event_id) < first:
+        expression = Expression()
+        for name, value in _first_fields(delta):
+            expression.set(name, value)
+        condition = "attribute_not_exists(#n0) OR #n0 > :v0 OR (#n0 = :v0 AND #n1 > :v1)"
+        updates.append({"Key": key, "ConditionExpression": condition, **expression.request()})
+    last = _bound(stored, "lastInstant", "lastSeen")
+    if last is None or (delta.last_instant, delta.last_seen) > last:
+        expression = Expression()
+        for name, value in _last_fields(delta):
+            expression.set(name, value)
+        condition = "attribute_not_exists(#n0) OR #n0 < :v0 OR (#n0 = :v0 AND #n1 < :v1)"
+        updates.append({"Key": key, "ConditionExpression": condition, **expression.request()})
+    return updates
 
 
 def summary_from_item(item: Item) -> Summary:
