@@ -87,7 +87,7 @@ EXISTING_ONLY = {
     "IngestQueueAgeAlarm",
 }
 NO_VALUE = object()
-DYNAMODB_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query")
+DYNAMODB_ACTIONS = ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query")
 
 
 def translate(parameters: dict) -> dict:
