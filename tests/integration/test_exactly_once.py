@@ -32,7 +32,8 @@ from tests.helpers import (
 )
 from tests.integration.conftest import LambdaContext
 
-WRITES = {"transact_write_items", "update_item", "put_item"}
+# The requests a crash is injected at: every write, and the read of first/last seen between them.
+WRITES = {"transact_write_items", "update_item", "put_item", "batch_get_item"}
 KEY_A = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/a.json.gz"
 KEY_B = "AWSLogs/111122223333/CloudTrail/eu-west-1/2023/09/11/b.json.gz"
 
