@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from importlib import import_module
 from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn
@@ -22,58 +23,13 @@ from supportwatch.report.insights import GRANULARITIES
 Command = Callable[[argparse.Namespace], int]
 
 
-def _scan(args: argparse.Namespace) -> int:
-    from supportwatch.cli import scan
+def _lazy(module: str) -> Command:
+    """The `run` of `supportwatch.cli.<module>`, imported only when the command runs (scan loads no boto3)."""
 
-    return scan.run(args)
+    def run(args: argparse.Namespace) -> int:
+        return int(import_module(f"supportwatch.cli.{module}").run(args))
 
-
-def _local(args: argparse.Namespace) -> int:
-    from supportwatch.cli import local
-
-    return local.run(args)
-
-
-def _sandbox(args: argparse.Namespace) -> int:
-    from supportwatch.cli import sandbox
-
-    return sandbox.run(args)
-
-
-def _query(args: argparse.Namespace) -> int:
-    from supportwatch.cli import query
-
-    return query.run(args)
-
-
-def _backfill(args: argparse.Namespace) -> int:
-    from supportwatch.cli import backfill
-
-    return backfill.run(args)
-
-
-def _redrive(args: argparse.Namespace) -> int:
-    from supportwatch.cli import redrive
-
-    return redrive.run(args)
-
-
-def _report(args: argparse.Namespace) -> int:
-    from supportwatch.cli import report
-
-    return report.run(args)
-
-
-def _doctor(args: argparse.Namespace) -> int:
-    from supportwatch.cli import doctor
-
-    return doctor.run(args)
-
-
-def _verify(args: argparse.Namespace) -> int:
-    from supportwatch.cli import verify
-
-    return verify.run(args)
+    return run
 
 
 def _names(text: str) -> list[str]:
@@ -103,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    scan = command("scan", _scan, "Summarise downloaded CloudTrail files offline (no AWS at all).")
+    scan = command("scan", _lazy("scan"), "Summarise downloaded CloudTrail files offline (no AWS at all).")
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
     scan.add_argument(
         "--max-bytes",
@@ -116,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _wide(scan)
 
-    local = command("local", _local, "Run the deployed pipeline on an embedded AWS (moto) over local files.")
+    local = command("local", _lazy("local"), "Run the deployed pipeline on an embedded AWS (moto) over local files.")
     local.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
     local.add_argument("--template", type=Path, help="template.yaml to build the stack from")
     local.add_argument("--concurrency", type=count, default=4, help="invocations at a time (default: 4)")
@@ -137,13 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         "function, print the export lines to use it, and deliver every object put into its bucket to the function "
         "until Ctrl-C.",
     )
-    sandbox.set_defaults(run=_sandbox)
+    sandbox.set_defaults(run=_lazy("sandbox"))
     sandbox.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="log files or folders to load first")
     sandbox.add_argument("--port", type=port, default=0, help="loopback port to listen on (default: a free one)")
     sandbox.add_argument("--template", type=Path, help="template.yaml to build the stack from")
     sandbox.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
 
-    query = command("query", _query, "Read the summaries table back.", ("table", "json", "csv"))
+    query = command("query", _lazy("query"), "Read the summaries table back.", ("table", "json", "csv"))
     _wide(query)
     query.add_argument("--table", required=True, help="the stack's SummaryTable name")
     _aws_options(query)
@@ -161,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--since", metavar="YYYY-MM-DD", help="who used the service from this UTC day ...")
     query.add_argument("--until", metavar="YYYY-MM-DD", help="... to this one (default: today)")
 
-    backfill = command("backfill", _backfill, "Process the CloudTrail logs already in a bucket (exactly once).")
+    backfill = command("backfill", _lazy("backfill"), "Process the CloudTrail logs already in a bucket (exactly once).")
     backfill.add_argument("location", metavar="s3://BUCKET[/PREFIX]", help="the trail's bucket and key prefix")
     backfill.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day to process (default: all)")
     backfill.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day to process (default: today)")
@@ -178,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _alert_options(backfill, {})  # the stack's settings, else the function's defaults
     _aws_options(backfill)
 
-    redrive = command("redrive", _redrive, "Replay the function's failed events from its DLQ, exactly once.")
+    redrive = command("redrive", _lazy("redrive"), "Replay the function's failed events from its DLQ, exactly once.")
     redrive.add_argument("--queue-url", required=True, help="the DLQ (the function's on-failure destination)")
     redrive.add_argument("--dry-run", action="store_true", help="list what would be replayed, change nothing")
     redrive.add_argument("--max", type=count, metavar="N", help="replay at most N messages")
@@ -195,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Write a period of the summaries as one self-contained HTML file.",
         description="Write a period of the summaries as one self-contained HTML file (charts, tables, data).",
     )
-    report.set_defaults(run=_report)
+    report.set_defaults(run=_lazy("report"))
     target = report.add_mutually_exclusive_group(required=True)
     target.add_argument("--stack", help="the deployed stack (its SummaryTableName output)")
     target.add_argument("--table", help="the summaries table")
@@ -205,12 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     _aws_options(report)
 
     doctor = command(
-        "doctor", _doctor, "Check (read-only) that the deployment sees every Support Recommendations call."
+        "doctor", _lazy("doctor"), "Check (read-only) that the deployment sees every Support Recommendations call."
     )
     doctor.add_argument("--stack", help="the deployed stack: also check its bucket, wiring, function, queues and logs")
     _aws_options(doctor)
 
-    verify = command("verify", _verify, "Prove with CloudTrail's digest files which logs are intact, altered or gone.")
+    verify = command(
+        "verify", _lazy("verify"), "Prove with CloudTrail's digest files which logs are intact, altered or gone."
+    )
     verify.add_argument("location", metavar="s3://BUCKET[/PREFIX]", help="the trail's bucket and key prefix")
     verify.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day to verify (default: all)")
     verify.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day to verify (default: today)")
