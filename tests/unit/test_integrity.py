@@ -12,7 +12,15 @@ import pytest
 
 from supportwatch.decoding import UnreadableLog, read_events
 from supportwatch.decoding.inflate import ContentHash
-from supportwatch.integrity.digest import MalformedDigest, content_sha256, parse_digest, stream_of, string_to_sign
+from supportwatch.integrity.digest import (
+    MalformedDigest,
+    content_sha256,
+    digest_key_time,
+    log_key_time,
+    parse_digest,
+    stream_of,
+    string_to_sign,
+)
 from supportwatch.integrity.keys import key_from_api
 from supportwatch.integrity.outcomes import (
     DigestCheck,
@@ -258,3 +266,22 @@ def test_plain_content_is_its_own_bytes_and_a_truncated_stream_is_never_complete
     with pytest.raises(UnreadableLog):
         read_events((FIXTURES / "forms/truncated.json.gz").read_bytes(), 1 << 30, content=content)
     assert not content.complete
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "111122223333_CloudTrail_us-east-1_20230900T1200Z_0.json.gz",  # day 00
+        "111122223333_CloudTrail_us-east-1_20231301T1200Z_0.json.gz",  # month 13
+        "111122223333_CloudTrail_us-east-1_20230910T2460Z_0.json.gz",  # 24:60
+    ],
+)
+def test_a_log_name_whose_digits_are_no_date_has_no_time(name):
+    assert log_key_time(f"AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/10/{name}") is None
+
+
+def test_a_digest_name_whose_digits_are_no_date_has_no_time():
+    folder = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2023/09/30/"
+    key = folder + "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20230932T120000Z.json.gz"
+    assert digest_key_time(key) is None
+    assert digest_key_time(key.replace("0932T", "0930T")) is not None

@@ -105,13 +105,21 @@ def is_backfill(key: str) -> bool:
 def digest_key_time(key: str) -> datetime | None:
     """The end time in a digest file's name (`..._YYYYMMDDTHHMMSSZ[_backfill].json.gz`), or None."""
     found = _DIGEST_TIME.search(key)
-    return datetime.strptime(found[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC) if found else None
+    return _stamp(found[1], "%Y%m%dT%H%M%S") if found else None
 
 
 def log_key_time(key: str) -> datetime | None:
     """The timestamp in a log file's name (`..._YYYYMMDDTHHMMZ_...`), or None."""
     found = _LOG_TIME.search(key.rsplit("/", 1)[-1])
-    return datetime.strptime(found[1], "%Y%m%dT%H%M").replace(tzinfo=UTC) if found else None
+    return _stamp(found[1], "%Y%m%dT%H%M") if found else None
+
+
+def _stamp(digits: str, layout: str) -> datetime | None:
+    """A UTC time from a name's digits, or None where they are no date (`20230900T1200`)."""
+    try:
+        return datetime.strptime(digits, layout).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ Items (pk, sk):
   late check an hour's files with one Query
 
 GSI listing (listed, pk), sparse: identity summaries (`summary`) and published alerts (`alert`)
-only, so the export reads what it prints and never a marker, claim or day.
+only, so the export reads what it prints and never a marker, claim or day. Its sort key is `pk`, so
+a partition key longer than 1024 bytes (a long identity, event ID, object key or claim) is kept as
+its first bytes and a SHA-256 of the whole (`key_safe`): DynamoDB refuses a longer index sort key.
 
 Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
 added in one transaction with the conditional markers of the events they count; first/last seen
@@ -35,6 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from supportwatch.aggregate import SummaryKey
+from supportwatch.decoding.records import key_safe
 from supportwatch.integrity.digest import Stream, log_key_time, stream_of
 from supportwatch.models import Alert, Summary, SupportEvent
 
@@ -47,6 +50,8 @@ ERROR_PREFIX = "error:"
 LISTING_INDEX = "listing"
 LISTED_SUMMARY = "summary"
 LISTED_ALERT = "alert"
+# `pk` is the listing index's sort key, so every partition key is held to a sort key's 1024 bytes.
+PARTITION_BYTES = 1024
 SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
 
 
@@ -60,16 +65,25 @@ def plain(value: dict[str, Any]) -> Any:
     return raw
 
 
+def partition(text: str) -> str:
+    """A partition key, `text` or when longer than 1024 bytes its first bytes and a SHA-256 (`key_safe`)."""
+    return key_safe(text, PARTITION_BYTES)
+
+
+def identity_partition(identity: str) -> str:
+    return partition(IDENTITY_PREFIX + identity)
+
+
 def summary_key(identity: str, day: str | None) -> Item:
-    return {"pk": {"S": IDENTITY_PREFIX + identity}, "sk": {"S": SUMMARY_SK if day is None else DAY_PREFIX + day}}
+    return {"pk": {"S": identity_partition(identity)}, "sk": {"S": SUMMARY_SK if day is None else DAY_PREFIX + day}}
 
 
 def marker_key(event_id: str) -> Item:
-    return {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
+    return {"pk": {"S": partition(f"EVENT#{event_id}")}, "sk": {"S": "EVENT"}}
 
 
 def claim_key(alert: Alert) -> Item:
-    return {"pk": {"S": f"ALERT#{alert.claim_key}"}, "sk": {"S": "ALERT"}}
+    return {"pk": {"S": partition(f"ALERT#{alert.claim_key}")}, "sk": {"S": "ALERT"}}
 
 
 class Expression:
@@ -136,7 +150,7 @@ def marker_item(event: SupportEvent, source: str, expires: int) -> Item:
 
 
 def object_key(source: str) -> Item:
-    return {"pk": {"S": f"OBJECT#{source}"}, "sk": {"S": "OBJECT"}}
+    return {"pk": {"S": partition(f"OBJECT#{source}")}, "sk": {"S": "OBJECT"}}
 
 
 def object_item(source: str, events: int, now: int) -> Item:
@@ -314,7 +328,7 @@ def alert_from_item(item: Item) -> dict[str, Any]:
 
 def lookup_command(table_name: str, identity: str) -> str:
     """An `aws dynamodb query` line that shows an identity's summary and day-by-day history."""
-    values = json.dumps({":pk": {"S": IDENTITY_PREFIX + identity}})
+    values = json.dumps({":pk": {"S": identity_partition(identity)}})
     return (
         f"aws dynamodb query --table-name {shlex.quote(table_name)} "
         f"--key-condition-expression 'pk = :pk' --expression-attribute-values {shlex.quote(values)}"
@@ -333,7 +347,7 @@ def history_query(identity: str) -> dict[str, Any]:
     """One identity's summary and days (a Query on its partition)."""
     return {
         "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": IDENTITY_PREFIX + identity}},
+        "ExpressionAttributeValues": {":pk": {"S": identity_partition(identity)}},
     }
 
 
