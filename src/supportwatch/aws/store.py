@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from supportwatch.aggregate import CommitResult, first_by_id, summarize
 from supportwatch.aws.clients import error_code
@@ -25,6 +25,8 @@ from supportwatch.models import Alert, Summary, SupportEvent
 MAX_BATCH_KEYS = 100  # BatchGetItem's limit
 CONFLICT_RETRIES = 10
 ALERT_LEASE_SECONDS = 960  # longer than any Lambda invocation: a claim this old has no live owner
+# Rounds of botocore's retries given to recording a sent alert (failing there would send it again).
+RECORD_ROUNDS = 3
 
 __all__ = ["ALERT_LEASE_SECONDS", "CONFLICT_RETRIES", "CommitFailed", "SummaryStore"]
 
@@ -141,9 +143,19 @@ class SummaryStore:
         return self._conditionally(self._db.put_item, TableName=self.table_name, **request)
 
     def published(self, alert: Alert, owner: str) -> None:
-        """Record the alert as published (kept for the export), unless another owner took the claim over."""
+        """Record the alert as published (kept for the export), unless another owner took the claim over.
+
+        The alert is already out: a failure here fails the attempt, whose retry sends it again, so the
+        record outlasts a throttle or an outage longer than one round of botocore's retries."""
         update = items.published_update(alert, owner, int(self._clock()))
-        self._conditionally(self._db.update_item, TableName=self.table_name, **update)
+        for round_ in range(1, RECORD_ROUNDS + 1):
+            try:
+                self._conditionally(self._db.update_item, TableName=self.table_name, **update)
+                return
+            except (BotoCoreError, ClientError):
+                if round_ == RECORD_ROUNDS:
+                    raise
+                self._sleep(random.uniform(1, 2) * round_)
 
     def release(self, alert: Alert, owner: str) -> None:
         """Give up `owner`'s unpublished claim, so the next attempt by anyone publishes at once."""
