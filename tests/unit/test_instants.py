@@ -58,6 +58,10 @@ def test_accepted_forms(text, instant, day):
         "2023-02-29T00:00:00Z",
         "2023-09-11T24:00:00Z",
         "2023-09-11T23:59:60Z",
+        "2023-02-29T10:00:00Z",  # CloudTrail's form with no such day
+        "0000-01-01T00:00:00Z",
+        "2023-09-11T24:00:00Z",
+        "2023-09-11T16:60:00Z",
         "2023-09-11T16:34:13+24:00",
         "2023-09-11T16:34:13+01:60",
         "2023-09-11T16:34:13.Z",
@@ -86,6 +90,16 @@ def test_instant_and_day_agree_with_datetime(moment, offset_minutes):
     assert found is not None
     assert found.day == utc.date().isoformat()
     assert found.instant == (utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+def test_cloudtrails_own_form_agrees_with_datetime(moment):
+    text = moment.strftime("%Y-%m-%dT%H:%M:%SZ").rjust(20, "0")  # strftime may not pad years below 1000
+    found = parse_event_time(text)
+    utc = moment.replace(microsecond=0, tzinfo=UTC)
+    assert (
+        found == (utc.date().isoformat(), (utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))[::-1]
+    )
 
 
 @given(st.lists(st.datetimes(min_value=datetime(2013, 1, 1), max_value=datetime(2030, 1, 1)), min_size=2))

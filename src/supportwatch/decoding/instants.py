@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 _FRACTION = r"(?:[.,](?P<fraction>[0-9]+))?"
@@ -30,6 +31,7 @@ _BASIC = re.compile(
     r"(?P<h>[0-9]{2})(?P<mi>[0-9]{2})(?:(?P<s>[0-9]{2})" + _FRACTION + ")?" + _ZONE,
     re.ASCII,
 )
+_CANONICAL = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z", re.ASCII)
 _EPOCH = date(1970, 1, 1).toordinal()
 _DAY_US = 86_400_000_000
 _FIRST_DAY, _LAST_DAY = date.min.toordinal(), date.max.toordinal()
@@ -44,6 +46,14 @@ class Moment(NamedTuple):
 
 def parse_event_time(text: str) -> Moment | None:
     """The instant and UTC day of an eventTime, or None when it is not an ISO 8601 date-time with an offset."""
+    if canonical := _CANONICAL.fullmatch(text):  # CloudTrail's own form, `2023-09-11T16:34:13Z`: the fast way
+        day, hour, minute, second = canonical.groups()
+        ordinal = _ordinal(day)
+        if ordinal is None or hour > "23" or minute > "59" or second > "59":
+            return None
+        return Moment(
+            ((ordinal - _EPOCH) * 86_400 + int(hour) * 3600 + int(minute) * 60 + int(second)) * 1_000_000, day
+        )
     found = _EXTENDED.fullmatch(text) or _BASIC.fullmatch(text)
     if found is None:
         return None
@@ -62,6 +72,15 @@ def parse_event_time(text: str) -> Moment | None:
     if not _FIRST_DAY <= _EPOCH + instant // _DAY_US <= _LAST_DAY:
         return None
     return Moment(instant, utc_day(instant))
+
+
+@lru_cache(maxsize=4096)
+def _ordinal(day: str) -> int | None:
+    """The proleptic ordinal of a `YYYY-MM-DD` day, or None when it is no date (years 0001-9999)."""
+    try:
+        return date.fromisoformat(day).toordinal()
+    except ValueError:
+        return None
 
 
 def utc_day(instant: int) -> str:

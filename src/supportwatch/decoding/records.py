@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any
 
 from supportwatch import SUPPORT_EVENT_SOURCE
@@ -76,18 +77,26 @@ def key_safe(text: str, limit: int) -> str:
     return data[: limit - len(suffix)].decode(errors="ignore") + suffix
 
 
+_texts = attrgetter(*(item.name for item in fields(SupportEvent) if item.name != "instant"))
+_keys = attrgetter(*KEY_BYTES)
+_SHORTEST_KEY = min(KEY_BYTES.values())
+
+
 def _bounded(event: SupportEvent) -> SupportEvent:
-    if all(len(getattr(event, name) or "") * 4 <= limit for name, limit in KEY_BYTES.items()):
+    """`event` with its key values bounded (KEY_BYTES)."""
+    if max(map(len, filter(None, _keys(event)))) * 4 <= _SHORTEST_KEY:
         return event  # no character takes more than 4 UTF-8 bytes: nothing to encode
     return replace(
         event, **{name: key_safe(value, limit) for name, limit in KEY_BYTES.items() if (value := getattr(event, name))}
     )
 
 
-def _unicode(event: SupportEvent) -> bool:
-    """Whether every text of `event` is Unicode text (JSON lets a string hold a lone surrogate; UTF-8 does not)."""
+def _unicode(texts: str) -> bool:
+    """Whether `texts` is Unicode text (JSON lets a string hold a lone surrogate; UTF-8 does not)."""
+    if texts.isascii():
+        return True
     try:
-        "".join(value for value in astuple(event) if isinstance(value, str)).encode()
+        texts.encode()
     except UnicodeEncodeError:
         return False
     return True
@@ -121,7 +130,7 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         error_code=nonempty_text(record.get("errorCode")),
         user_agent=nonempty_text(record.get("userAgent")),
     )
-    return _bounded(event) if _unicode(event) else None
+    return _bounded(event) if _unicode("".join(filter(None, _texts(event)))) else None
 
 
 def extract(entries: Iterable[Any]) -> Extraction:
