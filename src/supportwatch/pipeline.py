@@ -66,6 +66,7 @@ class ObjectReport:
     duplicates: int = 0
     alerts: int = 0
     alert_rules: tuple[str, ...] = ()  # the rule of each alert published (for the per-rule metric)
+    skip_reasons: tuple[tuple[str, int], ...] = ()  # (reason, count) of the skipped entries
 
     def fields(self) -> dict[str, Any]:
         """Structured fields for a log line (never any record content)."""
@@ -76,6 +77,7 @@ class ObjectReport:
             "reason": self.reason,
             "entries": self.entries,
             "skippedEntries": self.skipped_entries,
+            "skipReasons": dict(self.skip_reasons) or None,
             "supportEvents": self.support_events,
             "counted": self.counted,
             "duplicates": self.duplicates,
@@ -92,6 +94,7 @@ class ObjectReport:
             fields.get("reason"),
             entries=fields["entries"],
             skipped_entries=fields["skippedEntries"],
+            skip_reasons=tuple(fields.get("skipReasons", {}).items()),
             support_events=fields["supportEvents"],
             counted=fields["counted"],
             duplicates=fields["duplicates"],
@@ -146,6 +149,7 @@ class Processor:
             "counted",
             entries=extraction.entries,
             skipped_entries=extraction.skipped,
+            skip_reasons=tuple(sorted(extraction.reasons.items())),
             support_events=len(extraction.events),
             counted=result.counted,
             duplicates=result.duplicates,

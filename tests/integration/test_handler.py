@@ -111,7 +111,7 @@ def test_malformed_entries_are_skipped_and_named(stack, handler_logs):
     # Only the entry that names the source is tallied (contract section 1): null and 7 cannot change a count.
     assert (report["counted"], report["skippedEntries"]) == (1, 1)
     (warning,) = [line for line in handler_logs() if line["level"] == "WARNING"]
-    assert (warning["key"], warning["skippedEntries"]) == (KEY, 1)
+    assert (warning["key"], warning["skippedEntries"], warning["skipReasons"]) == (KEY, 1, {"eventName missing": 1})
 
 
 def test_test_event_is_a_no_op_and_unknown_envelopes_fail(stack):

@@ -30,7 +30,7 @@ def outcome(read, data: bytes, cap: int = CAP) -> tuple:
         found = read(data, cap)
     except UnreadableLog:
         return ("unreadable",)
-    return found.events, found.entries, found.skipped
+    return found.events, found.entries, found.skipped, dict(found.reasons)
 
 
 def assert_same(data: bytes, cap: int = CAP) -> tuple:

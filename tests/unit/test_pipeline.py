@@ -52,7 +52,9 @@ def test_counted_object_with_malformed_entries():
         support_events=2,
         counted=1,
         duplicates=1,
+        skip_reasons=(("eventName empty or not a string", 1),),
     )
+    assert report.fields()["skipReasons"] == {"eventName empty or not a string": 1}
     assert [s.total_calls for s in ledger.identities()] == [1]
     assert CANARY not in json.dumps(report.fields())
 

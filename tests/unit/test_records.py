@@ -36,6 +36,30 @@ def test_extract_tallies_malformed_entries_that_name_the_source_and_ignores_othe
     result = extract(entries)
     assert [event.event_id for event in result.events] == ["good"]
     assert (result.entries, result.skipped) == (15, 8)
+    assert result.reasons == {
+        "eventName missing": 2,
+        "eventName empty or not a string": 2,
+        "eventTime not a string": 1,
+        "eventTime missing": 1,
+        "eventTime not ISO 8601": 1,
+        "not a JSON object": 1,
+    }
+
+
+def test_skip_reasons_name_the_field_never_its_value():
+    good = support_record(event_id="lone")
+    entries = [
+        {**good, "eventSource": [good["eventSource"]]},
+        {**good, "eventTime": CANARY},
+        {**good, "eventName": "\ud800"},
+    ]
+    result = extract(entries)
+    assert result.reasons == {
+        "eventSource not a string": 1,
+        "eventTime not ISO 8601": 1,
+        "text not Unicode (a lone surrogate)": 1,
+    }
+    assert CANARY not in repr(result.reasons)
 
 
 def test_other_source_is_well_formed_but_not_counted():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 from supportwatch.aws.clients import client, emulated_endpoint
 from supportwatch.aws.listing import S3Listing
+from supportwatch.cli.output import note_skipped, reasons_text
 from supportwatch.cli.progress import Progress, duration
 from supportwatch.cli.target import ATTEMPTS, processor_for, with_retries
 from supportwatch.export import to_json
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     reports, failures = process(processor, refs, owner, workers_for(args))
     totals = Totals.of(reports, failures, time.monotonic() - started)
+    for report in reports:
+        note_skipped(report)
     _print_totals(totals, args.format)
     for ref, reason in failures[:5]:
         sys.stderr.write(f"{ref.uri}: failed {ATTEMPTS} times: {reason}\n")
@@ -147,6 +151,7 @@ class Totals:
     files: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     entries: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # entries naming the source, not records: by reason
     support_events: int = 0
     counted: int = 0
     duplicates: int = 0
@@ -161,6 +166,7 @@ class Totals:
             totals.files += 1
             totals.outcomes[report.outcome] = totals.outcomes.get(report.outcome, 0) + 1
             totals.entries += report.entries
+            totals.skipped.update(dict(report.skip_reasons))
             totals.support_events += report.support_events
             totals.counted += report.counted
             totals.duplicates += report.duplicates
@@ -173,6 +179,8 @@ class Totals:
             "files": self.files,
             "outcomes": dict(sorted(self.outcomes.items())) | ({"failed": self.failed} if self.failed else {}),
             "entries": self.entries,
+            "skippedEntries": self.skipped.total(),
+            "skipReasons": dict(sorted(self.skipped.items())),
             "supportEvents": self.support_events,
             "counted": self.counted,
             "alreadyCounted": self.duplicates,
@@ -189,6 +197,7 @@ def _print_totals(totals: Totals, output_format: str) -> None:
     lines = [
         f"files           {totals.files} ({outcomes}{f', {totals.failed} failed' if totals.failed else ''})",
         f"events read     {totals.entries}",
+        *([f"skipped         {totals.skipped.total()} ({reasons_text(totals.skipped)})"] if totals.skipped else []),
         f"support events  {totals.support_events}",
         f"counted now     {totals.counted}",
         f"already counted {totals.duplicates}",

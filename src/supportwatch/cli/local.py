@@ -26,7 +26,7 @@ from supportwatch.aws.local import (
 )
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.inputs import discover
-from supportwatch.cli.output import note_ignored, note_reports, render
+from supportwatch.cli.output import note_ignored, note_reports, render, skip_reasons
 from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import ATTEMPTS
 from supportwatch.models import ObjectRef
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         note_reports(reports)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
-        render(summaries, args.format, alerts, args.wide)
+        render(summaries, args.format, alerts, args.wide, skip_reasons(reports))
         if args.report:
             _report(args.report, store, summaries, alerts, args.paths)
     return 0

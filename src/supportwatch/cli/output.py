@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from supportwatch.cli.render import Column, alerts_by_severity, clip, minute, print_table, shorten_arn
+from supportwatch.cli.render import Column, alerts_by_severity, clip, minute, print_table, print_text, shorten_arn
 from supportwatch.export import export_document, to_json
 from supportwatch.messages import fit_line
 from supportwatch.models import Summary
@@ -35,12 +36,8 @@ def note_reports(reports: Sequence[ObjectReport]) -> None:
     for report in reports:
         if report.outcome in ("unreadable", "unavailable", "skipped"):
             sys.stderr.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
-        elif report.skipped_entries:
-            sys.stderr.write(
-                f"{report.ref.uri}: skipped {report.skipped_entries} of {plural(report.entries, 'entry', 'entries')} "
-                "that are not well-formed records (an object with a string eventSource, a non-empty eventName "
-                "and an eventTime that is a timestamp)\n"
-            )
+        else:
+            note_skipped(report)
     if not any(report.outcome == "counted" for report in reports):
         if not reports:
             raise NothingRead("no log files found")
@@ -50,14 +47,49 @@ def note_reports(reports: Sequence[ObjectReport]) -> None:
         raise NothingRead(f"none of {len(reports)} files could be read (first: {first.ref.uri}: {first.reason})")
 
 
+def note_skipped(report: ObjectReport) -> None:
+    """The line naming an object with skipped entries, and why they were skipped (contract section 1)."""
+    if report.skipped_entries:
+        of = plural(report.entries, "entry", "entries")
+        sys.stderr.write(
+            f"{report.ref.uri}: skipped {report.skipped_entries} of {of} that name Support Recommendations "
+            f"but are not well-formed records: {reasons_text(dict(report.skip_reasons))}\n"
+        )
+
+
+def skip_reasons(reports: Iterable[ObjectReport]) -> Counter[str]:
+    """The skipped entries of all `reports`, by reason."""
+    total: Counter[str] = Counter()
+    for report in reports:
+        total.update(dict(report.skip_reasons))
+    return total
+
+
+def reasons_text(counts: Mapping[str, int]) -> str:
+    """`2 eventTime not ISO 8601, 1 eventName missing`: most first, then by name (the same text every run)."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{count} {reason}" for reason, count in ordered)
+
+
 def render(
-    summaries: Sequence[Summary], output_format: str, alerts: Sequence[dict[str, Any]] = (), wide: bool = False
+    summaries: Sequence[Summary],
+    output_format: str,
+    alerts: Sequence[dict[str, Any]] = (),
+    wide: bool = False,
+    skipped: Mapping[str, int] | None = None,
 ) -> None:
+    """The summaries and alerts; a table also says how many entries were skipped and why (the JSON
+    document's shape is the contract's, section 4: the reasons are on stderr)."""
     document = export_document(summaries, alerts)
     if output_format == "json":
         sys.stdout.write(to_json(document) + "\n")
         return
     summary_table(summaries, wide)
+    if skipped:
+        print_text(
+            f"skipped {plural(sum(skipped.values()), 'entry', 'entries')} that name Support Recommendations but "
+            f"are not well-formed records: {reasons_text(skipped)}"
+        )
     alert_table(document["alerts"], wide)
 
 

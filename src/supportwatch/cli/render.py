@@ -11,8 +11,13 @@ API (for any command: scan, local, query, and verify/report/doctor):
         Column("FIRST SEEN", compact=minute),         # `compact` shortens each value unless --wide
     ]
     print_table(columns, rows, wide=args.wide)      # rows: sequences of str, one per column
+    print_text("3 entries skipped: ...")           # prose under a table, wrapped at the width
 
-- Width: the terminal's, or `COLUMNS` when set (rich reads both); 80 when piped without `COLUMNS`.
+- `Column(..., wrap=True, most=28)`: values are never cut but folded onto more lines, the column at
+  most `most` wide; `Column(..., style=lambda cell: "green")`: the cell's colour.
+
+- Width: the terminal's, or `COLUMNS` when set (rich reads both); 80 when piped without `COLUMNS`;
+  at most `limit` when given (doctor's 80 columns).
   No line is longer than that: columns with the highest `priority` number are dropped until the
   rest fit at their least width, then `shrink` columns shorten their values (identities by
   `shorten_arn`'s rule), and rich cuts with an ellipsis what still does not fit.
@@ -25,6 +30,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -35,7 +41,17 @@ from supportwatch.messages import ELLIPSIS, shorten_arn
 GAP = 2  # spaces between columns
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 
-__all__ = ["Column", "alerts_by_severity", "clip", "console", "minute", "print_table", "shorten_arn", "width"]
+__all__ = [
+    "Column",
+    "alerts_by_severity",
+    "clip",
+    "console",
+    "minute",
+    "print_table",
+    "print_text",
+    "shorten_arn",
+    "width",
+]
 
 
 def clip(value: str, size: int) -> str:
@@ -56,6 +72,13 @@ class Column:
     least: int = 16  # a shrinkable column is never made narrower than this
     priority: int = 0  # 0: always shown; higher numbers are dropped first on a narrow terminal
     compact: Callable[[str], str] | None = None  # the value's short form, unless --wide
+    wrap: bool = False  # long values are folded onto more lines, never cut
+    most: int | None = None  # a wrapping column is never wider than this
+    style: Callable[[str], str] | None = None  # a cell's style (colour), shown on a terminal only
+
+    def narrows(self) -> bool:
+        """Whether the column can be narrower than its widest value (shortened or folded)."""
+        return self.shrink is not None or self.wrap
 
 
 def console(stderr: bool = False) -> Console:
@@ -71,11 +94,14 @@ def _fit(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], room: int
 ) -> tuple[list[int], list[list[str]], list[int]]:
     """Which columns are shown, their cells (shortened to fit) and widths."""
-    natural = [max(len(column.title), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
+    natural = [
+        min(max(len(column.title), *(len(row[i]) for row in rows)), column.most or 1_000_000)
+        for i, column in enumerate(columns)
+    ]
 
     def least(i: int) -> int:
         column = columns[i]
-        return min(natural[i], max(column.least, len(column.title))) if column.shrink else natural[i]
+        return min(natural[i], max(column.least, len(column.title))) if column.narrows() else natural[i]
 
     shown = list(range(len(columns)))
     while len(shown) > 1 and sum(least(i) for i in shown) + GAP * (len(shown) - 1) > room:
@@ -85,13 +111,13 @@ def _fit(
         shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
     sizes = [natural[i] for i in shown]
     while sum(sizes) + GAP * (len(sizes) - 1) > room:
-        shrinkable = [n for n, i in enumerate(shown) if columns[i].shrink and sizes[n] > least(i)]
+        shrinkable = [n for n, i in enumerate(shown) if columns[i].narrows() and sizes[n] > least(i)]
         if not shrinkable:
             break
         sizes[max(shrinkable, key=lambda n: sizes[n])] -= 1
     cells = [
         [
-            (columns[i].shrink or clip)(row[i], size) if len(row[i]) > size else row[i]
+            (columns[i].shrink or clip)(row[i], size) if len(row[i]) > size and not columns[i].wrap else row[i]
             for i, size in zip(shown, sizes, strict=True)
         ]
         for row in rows
@@ -99,33 +125,55 @@ def _fit(
     return shown, cells, sizes
 
 
-def build_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], wide: bool = False) -> Table:
-    """The rich Table of `rows` under `columns`, fitted to the console's width unless `wide`."""
+def build_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], wide: bool = False, room: int = 0) -> Table:
+    """The rich Table of `rows` under `columns`, fitted to `room` (default: the console's width) unless `wide`."""
     if not wide:
         columns_ = list(columns)
         rows = [
             [column.compact(cell) if column.compact else cell for cell, column in zip(row, columns_, strict=True)]
             for row in rows
         ]
-    room = 1_000_000 if wide else width()
+    room = 1_000_000 if wide else room or width()
     shown, cells, _ = _fit(columns, rows, room) if rows else (list(range(len(columns))), [], [])
     table = Table(box=None, pad_edge=False, padding=(0, GAP // 2), show_edge=False, header_style="bold")
     for i in shown:
         column = columns[i]
-        table.add_column(column.title, justify="right" if column.right else "left", no_wrap=True, overflow="ellipsis")
-    for row in cells:
-        table.add_row(*(Text(cell) for cell in row))  # Text: a `[` in a value is not markup
+        justify = "right" if column.right else "left"
+        if column.wrap:
+            table.add_column(column.title, justify=justify, overflow="fold", max_width=column.most)
+        else:
+            table.add_column(column.title, justify=justify, no_wrap=True, overflow="ellipsis")
+    for row in cells:  # Text: a `[` in a value is not markup
+        table.add_row(*(_cell(cell, columns[i]) for cell, i in zip(row, shown, strict=True)))
     return table
 
 
-def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], wide: bool = False) -> None:
-    """`rows` as a table on stdout (see the module's docstring)."""
+def _cell(value: str, column: Column) -> Text:
+    return Text(value, style=column.style(value) if column.style else "")
+
+
+def print_table(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], wide: bool = False, limit: int | None = None
+) -> None:
+    """`rows` as a table on stdout, at most `limit` columns wide (see the module's docstring)."""
     out = console()
+    room = min(out.width, limit or out.width)
     if wide:
         out = Console(file=out.file, highlight=False, soft_wrap=True, width=1_000_000)
+    _print(out, build_table(columns, rows, wide, room), crop=not wide, width=None if wide else room)
+
+
+def _print(out: Console, renderable: Table | Text, **options: Any) -> None:
+    """Print through rich, each line without the trailing spaces rich pads and wraps with."""
     with out.capture() as captured:
-        out.print(build_table(columns, rows, wide), crop=not wide)
+        out.print(renderable, **options)
     out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def print_text(text: str, style: str = "", unbroken: bool = False) -> None:
+    """Prose on stdout, wrapped at the terminal's width (`unbroken`: a command to copy and paste), styled on a
+    terminal only (a `[` in it is not markup)."""
+    _print(console(), Text(text, style=style), soft_wrap=unbroken)
 
 
 def alerts_by_severity(alerts: Sequence[dict]) -> list[dict]:

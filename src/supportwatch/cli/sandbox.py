@@ -39,7 +39,7 @@ from supportwatch.cli.local import (
     invoke,
     patched_environ,
 )
-from supportwatch.cli.output import note_ignored
+from supportwatch.cli.output import note_ignored, note_skipped
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
 
@@ -88,6 +88,7 @@ def note(report: ObjectReport) -> None:
         f"{report.ref.uri}: {report.support_events} support events, {report.counted} counted now, "
         f"{report.duplicates} already counted{alerts}\n"
     )
+    note_skipped(report)
 
 
 def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> None:

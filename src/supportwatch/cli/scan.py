@@ -8,7 +8,7 @@ from pathlib import Path
 from supportwatch.aggregate import Ledger
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.cli.inputs import discover
-from supportwatch.cli.output import note_ignored, note_reports, render
+from supportwatch.cli.output import note_ignored, note_reports, render, skip_reasons
 from supportwatch.cli.progress import Progress
 from supportwatch.config import AlertSettings
 from supportwatch.models import ObjectRef
@@ -44,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
         reports.append(report)
     progress.close()
     note_reports(reports)
-    render(ledger.identities(), args.format, [alert.to_json() for alert in published.alerts], args.wide)
+    alerts = [alert.to_json() for alert in published.alerts]
+    render(ledger.identities(), args.format, alerts, args.wide, skip_reasons(reports))
     return 0

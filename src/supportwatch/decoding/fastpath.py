@@ -27,7 +27,7 @@ import simdjson
 
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
-from supportwatch.decoding.records import Extraction, names_source, to_support_event
+from supportwatch.decoding.records import Extraction, names_source, skip_reason, to_support_event
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
 HOLD = 64 << 20  # a piece that still has no provable cut at this size goes to the exact path
@@ -168,6 +168,14 @@ def _value(text: bytes) -> Any:
     return json.loads(text)
 
 
+def _shape(head: Any) -> Any:
+    """What `skip_reason` reads of a malformed entry: its three fields, strings and null decoded, others as 0."""
+    if not isinstance(head, Loose):
+        return head
+    fields = {"eventSource": head.source, "eventName": head.name, "eventTime": head.time}
+    return {key: _value(text) if text[:1] in b'"n' else 0 for key, raw in fields.items() if (text := bytes(raw))}
+
+
 def _positions(text: bytes, needle: bytes) -> list[int]:
     found, position = [], text.find(needle)
     while position >= 0:
@@ -189,6 +197,8 @@ def _merge(into: Extraction, found: Extraction) -> None:
     into.entries += found.entries
     into.skipped += found.skipped
     into.events += found.events
+    if found.skipped:
+        into.reasons.update(found.reasons)
 
 
 class Pieces:
@@ -305,7 +315,8 @@ class Pieces:
             ):
                 if texts is not None:
                     raws = raws or texts()
-                    found.skipped += _names_source(bytes(raws[index]))
+                    if _names_source(bytes(raws[index])):
+                        found.skip(skip_reason(_shape(head)))
             elif _is_support(head):
                 support.append(index)
         return support
@@ -338,7 +349,7 @@ class Pieces:
                 records = records or texts()  # the id is a hash of the whole record
                 record = json.loads(bytes(records[index]))
             if (event := to_support_event(record)) is None:
-                found.skipped += 1
+                found.skip(skip_reason(record))
             else:
                 found.events.append(event)
 

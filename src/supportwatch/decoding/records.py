@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
@@ -34,11 +35,16 @@ KEY_BYTES = {
 @dataclass(slots=True)
 class Extraction:
     """What one log's entries hold: the support events, how many entries there were, and how many of
-    them name the support source without being a support record (contract section 1)."""
+    them name the support source without being a support record (contract section 1), by reason."""
 
     events: list[SupportEvent] = field(default_factory=list)
     entries: int = 0
     skipped: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # the skipped entries by `skip_reason`
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[reason] += 1
 
 
 def event_id(record: dict[str, Any]) -> str:
@@ -133,16 +139,37 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
     return _bounded(event) if _unicode("".join(filter(None, _texts(event)))) else None
 
 
+def skip_reason(entry: Any) -> str:
+    """Why an entry that names the support source is skipped: a fixed phrase, never any of its values."""
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    for name, valid, wrong in (
+        ("eventSource", isinstance(entry.get("eventSource"), str), "not a string"),
+        ("eventName", nonempty_text(entry.get("eventName")) is not None, "empty or not a string"),
+        ("eventTime", isinstance(entry.get("eventTime"), str), "not a string"),
+    ):
+        if not valid:
+            return f"{name} missing" if entry.get(name) is None else f"{name} {wrong}"
+    if parse_event_time(entry["eventTime"]) is None:
+        return "eventTime not ISO 8601"
+    try:
+        event_id(entry)
+    except RecursionError:
+        return "no eventID and nested too deep to hash"
+    return "text not Unicode (a lone surrogate)"
+
+
 def extract(entries: Iterable[Any]) -> Extraction:
     """Keep the support events of a log's entries; count the malformed entries that name the source."""
     result = Extraction()
     for entry in entries:
         result.entries += 1
         if not is_well_formed(entry):
-            result.skipped += names_source(entry)
+            if names_source(entry):
+                result.skip(skip_reason(entry))
         elif entry["eventSource"] == SUPPORT_EVENT_SOURCE:
             if (event := to_support_event(entry)) is None:
-                result.skipped += 1
+                result.skip(skip_reason(entry))
             else:
                 result.events.append(event)
     return result
