@@ -7,10 +7,12 @@ import json
 import pytest
 
 from supportwatch.aggregate import Ledger
+from supportwatch.cli import doctor
 from supportwatch.cli.output import render
 from supportwatch.cli.render import Column, alerts_by_severity, print_table, shorten_arn
 from supportwatch.config import AlertSettings
 from supportwatch.decoding.records import extract
+from supportwatch.doctor.models import Check
 from supportwatch.messages import email_body, sns_message, subject_line
 from supportwatch.models import ObjectRef
 from supportwatch.rules import evaluate
@@ -121,3 +123,36 @@ def test_email_reads_at_a_glance():
     assert body.index("supportwatch query --table T --region eu-west-1") < body.index("aws dynamodb query")
     assert body.splitlines()[0] == "New Support Recommendations user: 111122223333:.../dana@example.com"
     assert CANARY not in body and CANARY not in json.dumps(sns_message(alert, lookups))
+
+
+def test_doctor_checks_fold_whole_within_the_terminal_and_are_coloured_only_on_a_terminal(monkeypatch, capsys):
+    detail = "no trail delivers the calls of us-east-1, eu-west-1, ap-southeast-2 and 31 other regions"
+    fix = "aws cloudtrail update-trail --name main --is-multi-region-trail --region us-east-1 --include-global-events"
+    checks = [Check("regions", "fail", detail, fix), Check("trail main logging", "pass", "logging")]
+    for columns, room in ((60, 60), (200, 80)):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        doctor.render(checks)
+        out = capsys.readouterr().out
+        table, _, fixes = out.partition("\nfix ")
+        assert max(len(line) for line in table.splitlines()) <= room < len(detail) + 16
+        assert detail in " ".join(table.split())  # folded onto more lines, nothing cut
+        assert f"  {fix}" in fixes.splitlines()  # one line, to copy and paste
+        assert out.endswith("\n1 passed, 0 warnings, 1 failed\n") and "\x1b[" not in out
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    doctor.render(checks)
+    assert "\x1b[1;31mFAIL" in capsys.readouterr().out
+
+
+def test_the_table_says_why_entries_were_skipped_and_json_keeps_the_contract_shape(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    summaries, alerts = scanned(RECORDS)
+    skipped = {"eventName missing": 1, "eventTime not ISO 8601": 2, "not a JSON object": 1}
+    render(summaries, "table", alerts, skipped=skipped)
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "skipped 4 entries" in out
+    assert "2 eventTime not ISO 8601, 1 eventName missing, 1 not a JSON object" in " ".join(out.split())
+    render(summaries, "json", alerts, skipped=skipped)
+    with_skips = capsys.readouterr().out
+    render(summaries, "json", alerts)
+    assert with_skips == capsys.readouterr().out

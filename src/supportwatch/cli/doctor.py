@@ -14,22 +14,25 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from supportwatch.aws.clients import AWS_ERRORS, explain
 from supportwatch.aws.inspection import Inspector, StackProblem
+from supportwatch.cli.render import Column, console, print_table, print_text
 from supportwatch.doctor.checks import diagnose, exit_code
 from supportwatch.doctor.models import Check
 
 WIDTH = 80
-STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+STYLES = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}
+COLUMNS = (
+    Column("STATUS", style=STYLES.__getitem__),
+    Column("CHECK", wrap=True, most=28),
+    Column("DETAIL", wrap=True),
+)
 
 
 def run(args: argparse.Namespace) -> int:
-    errors = Console(stderr=True)
     try:
-        with spinner(errors) as step:
+        with spinner(console(stderr=True)) as step:
             observed = Inspector(args.endpoint_url, args.region, step).observe(args.stack, datetime.now(UTC))
     except StackProblem as error:
         sys.stderr.write(f"supportwatch: could not check: {error}\n")
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps({"checks": [check.document() for check in checks]}) + "\n")
     else:
-        render(checks, Console(width=WIDTH, soft_wrap=False))
+        render(checks)
     code = exit_code(checks, observed)
     if code == 2:
         sys.stderr.write(
@@ -60,18 +63,12 @@ def spinner(console: Console) -> Iterator[Callable[[str], None]]:
         yield lambda text: status.update(f"reading {text}")
 
 
-def render(checks: Sequence[Check], console: Console) -> None:
-    """The checks as a table that fits 80 columns, then each fix unbroken (to copy and paste)."""
-    table = Table(box=None, pad_edge=False, show_edge=False, expand=False)
-    table.add_column("STATUS", no_wrap=True)
-    table.add_column("CHECK", overflow="fold", max_width=28)
-    table.add_column("DETAIL", overflow="fold")
+def render(checks: Sequence[Check]) -> None:
+    """The checks as a table that fits the terminal (at most 80 columns), then each fix unbroken (to copy and paste)."""
+    print_table(COLUMNS, [(check.status.upper(), check.name, check.detail) for check in checks], limit=WIDTH)
     for check in checks:
-        table.add_row(Text(check.status.upper(), style=STYLES[check.status]), check.name, check.detail)
-    console.print(table, width=min(console.width, WIDTH))
-    fixes = [check for check in checks if check.fix and check.status != "pass"]
-    for check in fixes:
-        console.print(Text(f"\nfix {check.name}:", style="bold"))
-        console.print(Text(f"  {check.fix}"), soft_wrap=True)
+        if check.fix and check.status != "pass":
+            print_text(f"\nfix {check.name}:", style="bold")
+            print_text(f"  {check.fix}", unbroken=True)
     counts = {status: sum(check.status == status for check in checks) for status in ("pass", "warn", "fail")}
-    console.print(f"\n{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed")
+    print_text(f"\n{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed")
