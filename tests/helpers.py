@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import random
+import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -187,3 +189,10 @@ def embedded_stack(monkeypatch: Any) -> Iterator[tuple[Any, Any]]:
         handler.processor.cache_clear()
         yield aws, resources
         handler.processor.cache_clear()
+
+
+def run_process(argv: list[str], timeout: int = 300, text: bool = True, **environ: str) -> subprocess.CompletedProcess:
+    """`argv` in its own process from the repository root, stdout and stderr piped, `environ` added."""
+    return subprocess.run(
+        argv, cwd=REPO, capture_output=True, text=text, timeout=timeout, env={**os.environ, **environ}, check=False
+    )

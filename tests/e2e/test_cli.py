@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from tests.helpers import (
     expected_totals,
     gzip_document,
     random_support_records,
+    run_process,
     support_record,
 )
 
@@ -144,14 +143,8 @@ def test_explicit_files_are_always_read_and_table_output(tmp_path, capsys):
 
 def test_console_script_keeps_stdout_clean():
     """The installed command in a fresh process: JSON only on stdout, notes on stderr."""
-    result = subprocess.run(
-        [sys.executable, "-m", "supportwatch.cli.main", "local", str(REPO / "demo" / "trails"), "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        check=False,
-    )
+    command = [sys.executable, "-m", "supportwatch.cli.main", "local", str(REPO / "demo" / "trails"), "--format=json"]
+    result = run_process(command, PYTHONUNBUFFERED="1")
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout)) == {"summaries", "alerts"}
     assert "CANARY" not in result.stdout + result.stderr

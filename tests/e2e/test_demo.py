@@ -4,13 +4,11 @@ this environment's supportwatch standing in for the `.venv` the target would cre
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_process
 
 CANARY = "CANARY-SW-7f3a"  # in one demo message: never printed (demo/EXPECTED.md)
 
@@ -27,15 +25,7 @@ def installed_venv(root: Path) -> Path:
 
 def test_make_demo_prints_the_expected_summaries_and_alerts_then_what_next(tmp_path):
     venv = installed_venv(tmp_path / "venv")
-    done = subprocess.run(
-        ["make", "--no-print-directory", "demo", f"VENV={venv}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "COLUMNS": "80"},
-        check=False,
-    )
+    done = run_process(["make", "--no-print-directory", "demo", f"VENV={venv}"], timeout=600, COLUMNS="80")
     assert done.returncode == 0, done.stderr
     command, *lines = done.stdout.splitlines()
     assert command == f"{venv}/bin/supportwatch local demo/trails"  # nothing was installed: the demo itself ran
@@ -56,6 +46,6 @@ def test_make_demo_prints_the_expected_summaries_and_alerts_then_what_next(tmp_p
     assert not any(line.startswith("{") for line in done.stderr.splitlines())  # quiet: no function log lines
     offline = shlex.split(what_next.splitlines()[0], comments=True)
     assert offline == [f"{venv}/bin/supportwatch", "scan", "demo/trails", "--format", "json"]
-    scanned = subprocess.run(offline, cwd=REPO, capture_output=True, text=True, timeout=300, check=True)
+    scanned = run_process(offline)
     assert json.loads(scanned.stdout)["summaries"] == expected  # the first suggestion works as said
     assert "  docs/README.md " in what_next and (REPO / "docs" / "README.md").is_file()

@@ -6,14 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from supportwatch.aws.store import SummaryStore
 from supportwatch.decoding.records import extract
-from tests.helpers import REPO, embedded_stack, gzip_document, random_support_records, support_record
+from tests.helpers import REPO, embedded_stack, gzip_document, random_support_records, run_process, support_record
 
 WIDTHS = ("80", "200")
 NOISE = ("\x1b", "\r", "supportwatch:", "skipped")  # colour, a redrawn progress line, the CLI's notes
@@ -21,14 +19,8 @@ NOISE = ("\x1b", "\r", "supportwatch:", "skipped")  # colour, a redrawn progress
 
 def piped(*args: str, columns: str) -> tuple[bytes, str]:
     """stdout (bytes, as a script reads them) and stderr of `supportwatch ARGS`, both pipes."""
-    done = subprocess.run(
-        [sys.executable, "-m", "supportwatch.cli.main", *args],
-        capture_output=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": columns, "PYTHONUNBUFFERED": "1"},
-        check=False,
-        cwd=REPO,
-    )
+    command = [sys.executable, "-m", "supportwatch.cli.main", *args]
+    done = run_process(command, text=False, COLUMNS=columns, PYTHONUNBUFFERED="1")
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout, done.stderr.decode()
 
