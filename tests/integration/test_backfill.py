@@ -54,7 +54,8 @@ NOT_LOGS = [
 
 
 def put_trail(put: Callable[[str, bytes], None]) -> list[dict[str, Any]]:
-    """The files above with four support events each; one event is delivered twice (in two files)."""
+    """The files above with four support events each; one event is delivered twice (in two files), and
+    the second file also holds an entry that names the source but is skipped (its eventTime is no time)."""
     records = []
     for number, (key, (who, day)) in enumerate(FILES.items()):
         account = key.split("/")[3]
@@ -71,7 +72,8 @@ def put_trail(put: Callable[[str, bytes], None]) -> list[dict[str, Any]]:
         if number == 2:
             batch.append(records[0])
         records += batch
-        put(key, gzip_document(batch))
+        skipped = [{**support_record(event_id="no-time"), "eventTime": "soon"}] if number == 1 else []
+        put(key, gzip_document(batch + skipped))
     for key in NOT_LOGS:
         put(key, b"" if key.endswith("/") else gzip_document([]))
     return records
@@ -125,6 +127,10 @@ def test_backfill_counts_every_event_once_and_a_second_run_changes_nothing(capsy
         first = json.loads(out)
         assert first["files"] == 5 and first["outcomes"] == {"counted": 5}
         assert (first["supportEvents"], first["counted"], first["alreadyCounted"]) == (21, 20, 1)
+        assert (first["skippedEntries"], first["skipReasons"]) == (1, {"eventTime not ISO 8601": 1})
+        (note,) = [line for line in err.splitlines() if "skipped" in line]
+        assert note.startswith(f"s3://{resources.bucket}/{list(FILES)[1]}: skipped 1 of 5 entries ")
+        assert note.endswith(": 1 eventTime not ISO 8601")
         summaries = export_document(SummaryStore(dynamodb, resources.table).identities())
         assert comparable(summaries) == expected_totals(records)
         assert summaries["summaries"]["arn:aws:iam::111122223333:user/Admin"]["regions"] == ["eu-west-1", "us-east-1"]
