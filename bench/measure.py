@@ -5,7 +5,8 @@ decompression alone, streamed in 1 MiB pieces), `ours` (supportwatch.decoding.re
 `lambda` (the same with the exact decoder's budget of a 512 MB function). An unreadable file counts
 as 0 events, 0 entries.
 Wall time is the best of REPEATS passes over all FILES (their compressed bytes read beforehand);
-peak RSS is this process's ru_maxrss at the end.
+peak RSS is this process's VmHWM at the end (not ru_maxrss, which Linux carries over from the
+parent across fork and exec).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import resource
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -86,7 +87,8 @@ def main(mode: str, repeats: int, paths: list[str]) -> dict[str, float | int]:
             events, entries = events + found, entries + count
             del data
         best = min(best, seconds)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    status = Path("/proc/self/status").read_text()
+    rss = int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) * 1024
     return {"seconds": best, "events": events, "entries": entries, "rss": rss}
 
 
