@@ -80,7 +80,10 @@ def test_day_items_and_role_rollup(stack):
     stack.put_records(KEY, records)
     stack.invoke(KEY)
     store = handler.processor().sink
-    days = {(summary.identity.rsplit("/", 1)[1], summary.day): summary for summary in store.days()}
+    days = {
+        (summary.identity.rsplit("/", 1)[1], summary.day): summary
+        for summary in store.between("2013-01-01", "2030-12-31")
+    }
     assert sorted(days) == [("a", "2023-09-11"), ("b", "2023-09-12")]
     assert days[("b", "2023-09-12")].total_calls == 2
     assert days[("b", "2023-09-12")].errors == {"AccessDeniedException": 1}

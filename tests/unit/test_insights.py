@@ -124,13 +124,14 @@ def test_buckets_and_granularity():
     assert auto_granularity(date(2023, 1, 1), date(2024, 1, 2)) == "month"
 
 
-def test_a_period_is_read_a_month_long_range_at_a_time_with_progress():
+def test_a_period_is_read_a_calendar_year_at_a_time_with_progress():
     reader = LedgerReader(ledger_of(multi_month(200, 4, days=100)))
     asked: list[tuple[str, str]] = []
     between = reader.between
     reader.between = lambda since, until: asked.append((since, until)) or between(since, until)
     steps: list[tuple[int, int]] = []
-    period = read_period(reader, START, START + timedelta(days=99), lambda days, found: steps.append((days, found)))
-    assert asked[0] == ("2023-01-01", "2023-01-31") and asked[-1] == ("2023-04-04", "2023-04-10")
-    assert [days for days, _ in steps] == [31, 31, 31, 7]
+    since = date(2022, 12, 1)
+    period = read_period(reader, since, START + timedelta(days=99), lambda days, found: steps.append((days, found)))
+    assert asked == [("2022-12-01", "2022-12-31"), ("2023-01-01", "2023-04-10")]
+    assert [days for days, _ in steps] == [31, 100]
     assert sum(found for _, found in steps) == len(period.days)

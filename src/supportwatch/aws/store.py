@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -179,15 +178,27 @@ class SummaryStore:
         listed = self._query(**items.listing_query(items.LISTED_SUMMARY))
         return [items.summary_from_item(item) for item in listed]
 
-    def days(self) -> list[Summary]:
-        """Every per-identity-per-day summary in the table."""
-        return [items.summary_from_item(item) for item in self._scan(**items.days_scan())]
+    def between(self, since: str, until: str, errors_only: bool = False) -> list[Summary]:
+        """The per-day summaries of the UTC days since..until, both included, only those with a failed
+        call when `errors_only` (index byPeriod: a paginated Query per kind and year, whatever the days
+        without events)."""
+        kinds = (items.ERROR_DAY_KIND,) if errors_only else (items.DAY_KIND, items.ERROR_DAY_KIND)
+        found = [item for query in items.period_queries(kinds, since, until) for item in self._query(**query)]
+        return [items.summary_from_item(item) for item in found]
 
-    def between(self, since: str, until: str) -> list[Summary]:
-        """The per-day summaries of the UTC days since..until, both included (index byDay, a Query per day)."""
-        first, last = date.fromisoformat(since), date.fromisoformat(until)
-        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-        return [summary for day in days for summary in self.on_day(day.isoformat())]
+    def alerts_between(self, since: str, until: str) -> list[dict[str, Any]]:
+        """The published alerts of the UTC days since..until, as sent (index byPeriod)."""
+        queries = items.period_queries((items.ALERT_KIND,), since, until)
+        return [items.alert_from_item(item) for query in queries for item in self._query(**query)]
+
+    def index_periods(self) -> int:
+        """Put the day summaries and published alerts written before index byPeriod in it (one Scan, once
+        per table); returns how many items were updated. Safe to repeat and to run beside live writes."""
+        updated = 0
+        for item in self._scan(**items.unindexed_scan()):
+            if (request := items.index_period_request(item)) is not None:
+                updated += self._conditionally(self._db.update_item, TableName=self.table_name, **request)
+        return updated
 
     def summaries_of(self, identities: Iterable[str]) -> list[Summary]:
         """The per-identity summaries of these identities (BatchGetItem, 100 keys a request)."""
@@ -236,7 +247,3 @@ class SummaryStore:
     def sessions(self, principal: str) -> list[Summary]:
         """The summaries of every identity that rolls up to `principal` (index byPrincipal)."""
         return [items.summary_from_item(item) for item in self._query(**items.sessions_query(principal))]
-
-    def on_day(self, day: str, errors_only: bool = False) -> list[Summary]:
-        """The per-day summaries of every identity active on `day` (index byDay)."""
-        return [items.summary_from_item(item) for item in self._query(**items.day_query(day, errors_only))]

@@ -131,7 +131,8 @@ def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inpu
     from supportwatch.report.insights import Period
     from supportwatch.report.page import Deployment
 
-    period = Period.of(*data_span(summaries), store.days(), summaries)
+    since, until = data_span(summaries)
+    period = Period.of(since, until, store.between(since.isoformat(), until.isoformat()), summaries)
     write_report(path, period, alerts, Deployment("local", " ".join(str(p) for p in inputs)))
 
 

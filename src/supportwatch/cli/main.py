@@ -176,6 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-keys", metavar="FILE", help="`aws cloudtrail list-public-keys` output to use instead of CloudTrail"
     )
     _aws_options(verify)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="Once after upgrading: index the day summaries and alerts an earlier release wrote.",
+        description="Give the day summaries and published alerts written before index byPeriod their place in "
+        "it (one Scan; safe to repeat and beside the live function).",
+    )
+    migrate.set_defaults(run=_lazy("migrate"))
+    migrate.add_argument("--table", required=True, help="the stack's SummaryTable name")
+    _aws_options(migrate)
     return parser
 
 

@@ -3,12 +3,12 @@
 - no pattern: every identity (`--format json` is the contract's export document)
 - `--identity ARN`: one identity, all fields and its day-by-day history (Query on pk)
 - `--principal ARN`: all sessions of a role (index byPrincipal)
-- `--day D`, `--since D [--until D]`: who used the service on those UTC days (index byDay)
+- `--day D`, `--since D [--until D]`: who used the service on those UTC days (index byPeriod: a Query per year)
 - `--top N`: the identities with the most calls (a scan of the summaries); with `--since D [--until D]`,
-  of those days only, and the principals with the most calls too (index byDay, then the identities' summaries)
+  of those days only, and the principals with the most calls too (index byPeriod, then the identities' summaries)
 - `--active [--since D] [--until D] [--by day|week|month]`: active identities and principals, calls,
   conversations, refused calls and first-time identities per day, week or month (default: the last 30 days)
-- `--errors [--days N]`: identities with failed calls on the last N UTC days (index byDay)
+- `--errors [--days N]`: identities with failed calls on the last N UTC days (byPeriod's error partition only)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from supportwatch.cli.output import plural, render
 from supportwatch.cli.render import Column, clip, print_table, shorten_arn, width
 from supportwatch.cli.target import NotFound, existing_table
 from supportwatch.export import to_json
-from supportwatch.layout import days_between, parse_day, today
+from supportwatch.layout import parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, Ranked, read_period
 
@@ -84,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
             return _identities(top, args.format, {}, "top", args.wide, ranked=True)
         if args.errors:
             since, until = today() - timedelta(days=args.days - 1), today()
-            found = [s for day in days_between(since, until) for s in store.on_day(day.isoformat(), errors_only=True)]
+            found = store.between(since.isoformat(), until.isoformat(), errors_only=True)
             return _errors(found, since, until, args.format, args.wide)
         if args.day or args.since or args.until:
             since, until = _range(args)
-            found = [summary for day in days_between(since, until) for summary in store.on_day(day.isoformat())]
+            found = store.between(since.isoformat(), until.isoformat())
             return _days(found, since, until, args.format, args.wide)
         return _everyone(store, args.format, args.wide)
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     days = (until - since).days + 1
     with existing_table(dynamodb, table), Progress(days, unit="days", counters=("summaries",)) as progress:
         period = read_period(store, since, until, lambda read, found: progress.advance(read, summaries=found))
-        alerts = store.alerts()  # the published alerts (index listing); the report keeps those of the period
+        alerts = store.alerts_between(since.isoformat(), until.isoformat())  # the period's published alerts
     write_report(args.output, period, alerts, Deployment(deployment, args.stack or table))
     return 0
 

@@ -16,6 +16,12 @@ Items (pk, sk):
   uncompressed content, `size`, `outcome`, `expiresAt` (TTL); a digest finds its files by key, the
   late check an hour's files with one Query
 
+GSI byPeriod (periodKey, periodSort), sparse: day summaries and published alerts of a UTC day, in
+one partition per kind and year (`day#YYYY`, `errorday#YYYY` once the day has a failed call,
+`alert#YYYY`), sorted by `YYYY-MM-DD#<identity or claim>`: any period is one BETWEEN Query per kind
+and year, whatever the days without events. Day items written before the index carry no periodKey
+until `supportwatch migrate` gives them one (`index_period_request`).
+
 GSI listing (listed, pk), sparse: identity summaries (`summary`) and published alerts (`alert`)
 only, so the export reads what it prints and never a marker, claim or day. Its sort key is `pk`, so
 a partition key longer than 1024 bytes (a long identity, event ID, object key or claim) is kept as
@@ -50,6 +56,9 @@ ERROR_PREFIX = "error:"
 LISTING_INDEX = "listing"
 LISTED_SUMMARY = "summary"
 LISTED_ALERT = "alert"
+PERIOD_INDEX = "byPeriod"
+DAY_KIND, ERROR_DAY_KIND, ALERT_KIND = "day", "errorday", "alert"
+PERIOD_END = "$"  # the character after `#`: `YYYY-MM-DD$` sorts after every `YYYY-MM-DD#...`
 # `pk` is the listing index's sort key, so every partition key is held to a sort key's 1024 bytes.
 PARTITION_BYTES = 1024
 SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
@@ -139,9 +148,53 @@ def count_update(delta: Summary) -> dict[str, Any]:
         expression.set("listed", {"S": LISTED_SUMMARY})
     else:
         expression.set("day", {"S": delta.day})
+        _period_fields(expression, delta.day, delta.identity, delta.error_calls > 0)
     for name, value in _first_fields(delta) + _last_fields(delta):  # a new item's bounds, in the same write
         expression.set_if_absent(name, value)
     return {"Key": summary_key(delta.identity, delta.day), **expression.request()}
+
+
+def _period_fields(expression: Expression, day: str, identity: str, failed: bool) -> None:
+    """A day item's place in byPeriod; a failed call moves it to the year's error partition for good
+    (a day without one only claims the plain partition when it has none yet)."""
+    if failed:
+        expression.set("periodKey", {"S": period_partition(ERROR_DAY_KIND, day)})
+    else:
+        expression.set_if_absent("periodKey", {"S": period_partition(DAY_KIND, day)})
+    expression.set("periodSort", {"S": period_sort(day, identity)})
+
+
+def period_partition(kind: str, day: str) -> str:
+    return f"{kind}#{day[:4]}"
+
+
+def period_sort(day: str, subject: str) -> str:
+    """`YYYY-MM-DD#subject`, held to an index key's 1024 bytes (the day, its leading part, is kept)."""
+    return key_safe(f"{day}#{subject}", PARTITION_BYTES)
+
+
+def alert_day(alert: dict[str, Any]) -> str | None:
+    """The UTC day an alert belongs to: its window, or the time of the event that raised it."""
+    window = alert.get("window")
+    day = window if window not in ("ever", "object") else alert.get("eventTime")
+    return str(day)[:10] if day else None
+
+
+def period_queries(kinds: tuple[str, ...], since: str, until: str) -> list[dict[str, Any]]:
+    """The byPeriod Queries of the items of `kinds` on the UTC days since..until (one a kind and year)."""
+    return [
+        {
+            "IndexName": PERIOD_INDEX,
+            "KeyConditionExpression": "periodKey = :key AND periodSort BETWEEN :since AND :until",
+            "ExpressionAttributeValues": {
+                ":key": {"S": f"{kind}#{year}"},
+                ":since": {"S": since},
+                ":until": {"S": until + PERIOD_END},
+            },
+        }
+        for kind in kinds
+        for year in range(int(since[:4]), int(until[:4]) + 1)
+    ]
 
 
 def marker_item(event: SupportEvent, source: str, expires: int) -> Item:
@@ -273,19 +326,27 @@ def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int) -> dic
 
 def published_update(alert: Alert, owner: str, now: int) -> dict[str, Any]:
     """Record the alert as published, with its JSON as sent (never any typed text), unless another
-    owner took the claim over meanwhile; `listed` puts it in the export's index."""
+    owner took the claim over meanwhile; `listed` puts it in the export's index, `periodKey` in its
+    year's byPeriod partition (when it has a day)."""
+    sent = alert.to_json()
+    values = {
+        ":published": {"S": "published"},
+        ":now": {"N": str(now)},
+        ":owner": {"S": owner},
+        ":alert": {"S": json.dumps(sent, ensure_ascii=False)},
+        ":listed": {"S": LISTED_ALERT},
+    }
+    update = "SET #state = :published, publishedAt = :now, #alert = :alert, #listed = :listed"
+    if day := alert_day(sent):
+        claim = claim_key(alert)["pk"]["S"].removeprefix("ALERT#")
+        values |= {":period": {"S": period_partition(ALERT_KIND, day)}, ":sort": {"S": period_sort(day, claim)}}
+        update += ", periodKey = :period, periodSort = :sort"
     return {
         "Key": claim_key(alert),
-        "UpdateExpression": "SET #state = :published, publishedAt = :now, #alert = :alert, #listed = :listed",
+        "UpdateExpression": update,
         "ConditionExpression": "#owner = :owner",
         "ExpressionAttributeNames": {"#state": "state", "#owner": "owner", "#alert": "alert", "#listed": "listed"},
-        "ExpressionAttributeValues": {
-            ":published": {"S": "published"},
-            ":now": {"N": str(now)},
-            ":owner": {"S": owner},
-            ":alert": {"S": json.dumps(alert.to_json(), ensure_ascii=False)},
-            ":listed": {"S": LISTED_ALERT},
-        },
+        "ExpressionAttributeValues": values,
     }
 
 
@@ -335,12 +396,38 @@ def lookup_command(table_name: str, identity: str) -> str:
     )
 
 
-def days_scan() -> dict[str, Any]:
-    """A Scan filter for every day summary."""
+def unindexed_scan() -> dict[str, Any]:
+    """A Scan filter for the day summaries and published alerts written before byPeriod (no periodKey)."""
     return {
-        "FilterExpression": "begins_with(sk, :sk) AND begins_with(pk, :pk)",
-        "ExpressionAttributeValues": {":sk": {"S": DAY_PREFIX}, ":pk": {"S": IDENTITY_PREFIX}},
+        "FilterExpression": (
+            "attribute_not_exists(periodKey) AND ((begins_with(pk, :pk) AND begins_with(sk, :sk)) OR #listed = :alert)"
+        ),
+        "ExpressionAttributeNames": {"#listed": "listed"},
+        "ExpressionAttributeValues": {
+            ":sk": {"S": DAY_PREFIX},
+            ":pk": {"S": IDENTITY_PREFIX},
+            ":alert": {"S": LISTED_ALERT},
+        },
     }
+
+
+def index_period_request(item: Item) -> dict[str, Any] | None:
+    """The UpdateItem that puts an item found by `unindexed_scan` in byPeriod (None: an alert with no
+    day); repeating it, or a live write meanwhile, changes nothing more."""
+    expression = Expression()
+    if item["sk"]["S"].startswith(DAY_PREFIX):
+        summary = summary_from_item(item)
+        _period_fields(expression, summary.day or "", summary.identity, summary.error_calls > 0)
+    else:
+        found = alert_from_item(item)
+        day = alert_day(found)
+        if day is None:
+            return None
+        claim = item["pk"]["S"].removeprefix("ALERT#")
+        expression.set_if_absent("periodKey", {"S": period_partition(ALERT_KIND, day)})
+        expression.set_if_absent("periodSort", {"S": period_sort(day, claim)})
+    condition = "attribute_exists(pk)"  # never create an item deleted meanwhile
+    return {"Key": {"pk": item["pk"], "sk": item["sk"]}, "ConditionExpression": condition, **expression.request()}
 
 
 def history_query(identity: str) -> dict[str, Any]:
@@ -358,19 +445,6 @@ def sessions_query(principal: str) -> dict[str, Any]:
         "ExpressionAttributeNames": {"#rollup": "rollup"},
         "ExpressionAttributeValues": {":rollup": {"S": principal}},
     }
-
-
-def day_query(day: str, errors_only: bool) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "IndexName": "byDay",
-        "KeyConditionExpression": "#day = :day",
-        "ExpressionAttributeNames": {"#day": "day"},
-        "ExpressionAttributeValues": {":day": {"S": day}},
-    }
-    if errors_only:
-        request["FilterExpression"] = "errorCalls > :zero"
-        request["ExpressionAttributeValues"][":zero"] = {"N": "0"}
-    return request
 
 
 LOG_FILE_PREFIX = "LOGFILE#"

@@ -20,7 +20,6 @@ from supportwatch.rules import DENIED_MARKERS
 
 CONVERSATION_START = "StartSupportTroubleshooting"  # each call starts one conversation
 GRANULARITIES = ("day", "week", "month")
-READ_DAYS = 31  # days read per request range (a progress step)
 
 
 def bucket(day: date, by: str) -> date:
@@ -239,12 +238,13 @@ class PeriodReader(Protocol):
 def read_period(
     store: PeriodReader, since: date, until: date, progress: Callable[[int, int], None] | None = None
 ) -> Period:
-    """The period's day summaries, a month-long range at a time, then the all-time summaries of the
-    identities in them; `progress(days, summaries)` hears of each range read."""
+    """The period's day summaries, a calendar year at a time (the store's index partitions them by
+    year), then the all-time summaries of the identities in them; `progress(days, summaries)` hears
+    of each year read."""
     days: list[Summary] = []
     start = since
     while start <= until:
-        end = min(until, start + timedelta(days=READ_DAYS - 1))
+        end = min(until, date(start.year, 12, 31))
         found = store.between(start.isoformat(), end.isoformat())
         days += found
         if progress:

@@ -1,0 +1,171 @@
+"""Reads cost what they print (issue 11 item 6, issue 14): a period is read through index byPeriod
+with a Query per kind and year, whatever its days without events; the export and the report read
+only listed items. Every request botocore sends is counted (a `before-call` event hook), pages
+included; moto evaluates key conditions and filters as DynamoDB documents them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from supportwatch.aws.local import deploy
+from supportwatch.aws.store import SummaryStore
+from supportwatch.decoding.records import to_support_event
+from supportwatch.models import Alert
+from tests.helpers import MotoAccount, support_record
+
+ADMIN = "arn:aws:iam::111122223333:user/Admin"
+OTHER = "arn:aws:iam::111122223333:user/Other"
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch) -> str:
+    credentials = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+    for name, value in credentials.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield deploy(MotoAccount(), Path(__file__).resolve().parents[2] / "template.yaml").table
+
+
+class Counted:
+    """A DynamoDB client whose requests are counted by operation and whose items read are summed."""
+
+    def __init__(self) -> None:
+        self.client = boto3.client("dynamodb")
+        self.requests: Counter[str] = Counter()
+        self.items_read = 0
+        self.client.meta.events.register("before-call.dynamodb.*", self._before)
+        self.client.meta.events.register("after-call.dynamodb.*", self._after)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self.requests[model.name] += 1
+
+    def _after(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
+
+
+def commit(table: str, *records: dict[str, Any]) -> None:
+    store = SummaryStore(boto3.client("dynamodb"), table, sleep=lambda seconds: None)
+    store.commit("file.json.gz", [to_support_event(record) for record in records])
+
+
+def record(arn: str, time: str, error: str | None = None) -> dict[str, Any]:
+    return support_record(arn=arn, time=time, event_id=f"{arn}@{time}", error=error)
+
+
+def test_three_years_with_few_active_days_cost_a_query_per_kind_and_year(table):
+    commit(
+        table,
+        record(ADMIN, "2022-03-01T10:00:00Z"),
+        record(ADMIN, "2023-07-04T10:00:00Z", error="AccessDeniedException"),
+        record(OTHER, "2024-12-31T23:59:59Z"),
+        record(OTHER, "2025-01-01T00:00:00Z"),  # after the period: not read
+    )
+    counted = Counted()
+    found = SummaryStore(counted.client, table).between("2022-01-01", "2024-12-31")
+    assert sorted((s.day, s.identity) for s in found) == [
+        ("2022-03-01", ADMIN),
+        ("2023-07-04", ADMIN),
+        ("2024-12-31", OTHER),
+    ]
+    # 1,096 days: a Query per kind (plain, with errors) and year, where a Query a day made 1,096.
+    assert counted.requests == {"Query": 6}
+    assert counted.items_read == 3
+
+
+def test_errors_read_only_the_days_with_failed_calls(table):
+    commit(
+        table,
+        record(ADMIN, "2024-05-01T10:00:00Z"),
+        record(ADMIN, "2024-05-02T10:00:00Z", error="AccessDeniedException"),
+        record(ADMIN, "2024-05-02T11:00:00Z"),
+        record(OTHER, "2024-05-03T10:00:00Z"),
+        record(OTHER, "2024-05-03T11:00:00Z", error="ThrottlingException"),  # after a good call: moved
+    )
+    counted = Counted()
+    found = SummaryStore(counted.client, table).between("2024-05-01", "2024-05-07", errors_only=True)
+    assert sorted((s.day, s.identity, s.error_calls) for s in found) == [
+        ("2024-05-02", ADMIN, 1),
+        ("2024-05-03", OTHER, 1),
+    ]
+    assert counted.requests == {"Query": 1}
+    assert counted.items_read == 2  # the day without a failed call is never read
+    # a good call after a failed one leaves the day in the error partition
+    commit(table, record(OTHER, "2024-05-03T12:00:00Z"))
+    assert len(SummaryStore(boto3.client("dynamodb"), table).between("2024-05-03", "2024-05-03", True)) == 1
+
+
+def alert(window: str, identity: str, event_time: str | None = None) -> Alert:
+    return Alert(
+        rule="root-usage", severity="high", window=window, title="t", detail="d", identity=identity,
+        event_time=event_time,
+    )  # fmt: skip
+
+
+def publish(store: SummaryStore, found: Alert) -> None:
+    assert store.claim(found, "owner")
+    store.published(found, "owner")
+
+
+def test_the_alerts_of_a_period_are_read_by_a_period_bounded_key(table):
+    store = SummaryStore(boto3.client("dynamodb"), table)
+    for found in (
+        alert("2023-01-31", ADMIN),
+        alert("2023-02-01", ADMIN),
+        alert("ever", OTHER, event_time="2023-02-10T08:00:00+02:00"),
+        alert("2023-03-01", OTHER),
+    ):
+        publish(store, found)
+    store.claim(alert("2023-02-02", OTHER), "owner")  # claimed, never published: not an alert
+    counted = Counted()
+    found = SummaryStore(counted.client, table).alerts_between("2023-02-01", "2023-02-28")
+    assert sorted((a["window"], a["identity"]) for a in found) == [("2023-02-01", ADMIN), ("ever", OTHER)]
+    assert counted.requests == {"Query": 1}
+    assert counted.items_read == 2
+    assert len(store.alerts()) == 4  # the export still lists every published alert
+
+
+def test_the_export_reads_only_listed_items(table):
+    commit(table, *(record(ADMIN, f"2024-05-{day:02d}T10:00:00Z") for day in range(1, 29)))
+    counted = Counted()
+    store = SummaryStore(counted.client, table)
+    assert [s.identity for s in store.identities()] == [ADMIN]
+    assert store.alerts() == []
+    assert counted.requests == {"Query": 2}
+    assert counted.items_read == 1  # neither the 28 day items nor the 28 event markers
+
+
+def test_migrate_indexes_what_an_earlier_release_wrote(table):
+    client = boto3.client("dynamodb")
+    commit(
+        table,
+        record(ADMIN, "2023-05-01T10:00:00Z"),
+        record(OTHER, "2023-05-02T10:00:00Z", error="AccessDeniedException"),
+    )
+    store = SummaryStore(client, table)
+    publish(store, alert("2023-05-02", OTHER))
+    publish(
+        store, Alert(rule="unavailable", severity="high", window="object", title="t", detail="d", bucket="b", key="k")
+    )
+    # as an earlier release left them: no periodKey, no periodSort
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            if "periodKey" in item:
+                client.update_item(
+                    TableName=table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="REMOVE periodKey, periodSort",
+                )
+    assert store.between("2023-01-01", "2023-12-31") == [] and store.alerts_between("2023-01-01", "2023-12-31") == []
+    assert store.index_periods() == 3  # two days and the alert of a day (the object's alert has none)
+    days = {(s.day, s.identity) for s in store.between("2023-01-01", "2023-12-31")}
+    assert days == {("2023-05-01", ADMIN), ("2023-05-02", OTHER)}
+    assert [s.identity for s in store.between("2023-05-01", "2023-05-31", errors_only=True)] == [OTHER]
+    assert [a["window"] for a in store.alerts_between("2023-05-01", "2023-05-31")] == ["2023-05-02"]
+    assert store.index_periods() == 0  # once is enough; the item without a day is left as it is
