@@ -5,7 +5,7 @@ these functions build. Pure: no AWS calls.
 
 Items (pk, sk):
 - `IDENTITY#<identity>`, `SUMMARY`         the identity's summary (GSI byPrincipal: rollup, identity)
-- `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byDay: day, identity)
+- `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byPeriod, below)
 - `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
 - `OBJECT#<bucket/key or path>`, `OBJECT`   an object whose events were all counted (no expiry)
 - `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed by one attempt,
