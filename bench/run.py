@@ -4,7 +4,8 @@ Measured in this one run, each in its own fresh process: the tutorial baseline, 
 decompression floor and supportwatch's `read_events`, on 8 x 20k-record files at 0 %, 1 % and 20 %
 support events (per byte: each command's wall time on the set minus its wall time on a one-record
 file) and on single files of 1, 30k, 100k and 300k records (peak RSS); then DynamoDB write
-requests per file (SummaryStore.commit on moto) and the start-up of the handler and of `scan`.
+requests per file (SummaryStore.commit on moto), read cost against table size (bench/reads.py) and
+the start-up of the handler and of `scan`.
 """
 
 from __future__ import annotations
@@ -113,6 +114,19 @@ def writes_table() -> None:
         )
 
 
+def reads_table(sizes: list[int]) -> None:
+    """Read cost against table size (bench/reads.py): each size in its own process and moto table."""
+    print("\n| markers | read | requests | items read | printed | seconds (moto) |")
+    print("|---|---|---|---|---|---|")
+    for size in sizes:
+        for row in child(str(HERE / "reads.py"), str(size)):
+            requests = ", ".join(f"{name} {count}" for name, count in row["requests"].items())
+            print(
+                f"| {row['markers']:,} | {row['read']} | {requests} | {row['itemsRead']} | {row['printed']} "
+                f"| {row['seconds']:.2f} |"
+            )
+
+
 def bomb_table() -> None:
     """Decompression bombs the fast path cannot stream: 4 GiB of zeros (cannot be JSON: refused at its
     first piece) and of spaces (could begin JSON: the exact decoder inflates it up to its budget)."""
@@ -159,9 +173,13 @@ def import_time(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="passes per measurement, the best counts")
-    parser.add_argument("--only", choices=["speed", "memory", "writes", "bomb", "import"], action="append")
+    parser.add_argument("--only", choices=["speed", "memory", "writes", "reads", "bomb", "import"], action="append")
+    parser.add_argument(
+        "--markers", type=int, nargs="+", default=[1000, 10000, 100000], help="table sizes of the reads bench"
+    )
     chosen = parser.parse_args()
-    generate.generate()
+    if not chosen.only or set(chosen.only) - {"reads"}:
+        generate.generate()
     cpu = platform.processor() or platform.platform()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {cpu}, Python {platform.python_version()}")
     print("load average at start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
@@ -169,6 +187,7 @@ def main() -> None:
         "speed": lambda: speed_table(chosen.repeats),
         "memory": memory_table,
         "writes": writes_table,
+        "reads": lambda: reads_table(chosen.markers),
         "bomb": bomb_table,
         "import": lambda: import_time(chosen.repeats),
     }
