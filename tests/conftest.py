@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests import item_size
 
 TEST_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -23,6 +26,7 @@ TEST_ENVIRONMENT = {
 os.environ.update(TEST_ENVIRONMENT)
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
+item_size.install()  # every DynamoDB client the tests and the code under test create
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +36,13 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def items_within_dynamodb_limit() -> Iterator[None]:
+    """Fail a test that wrote an item DynamoDB would refuse (over 400 KB; moto does not check: see
+    tests/item_size.py)."""
+    item_size.oversized.clear()
+    yield
+    if item_size.oversized:
+        pytest.fail("DynamoDB refuses items over 400 KB:\n" + "\n".join(item_size.oversized[:5]), pytrace=False)

@@ -110,11 +110,14 @@ class SummaryStore:
             }
             for event in events
         ]
-        updates = [
-            {"Update": {"TableName": self.table_name, **items.count_update(delta)}}
-            for delta in summarize(events).values()
+        deltas = summarize(events).values()
+        updates = [{"Update": {"TableName": self.table_name, **items.count_update(delta)}} for delta in deltas]
+        members = [
+            {"Put": {"TableName": self.table_name, "Item": member}}
+            for delta in deltas
+            for member in items.member_puts(delta)
         ]
-        return markers + updates
+        return markers + updates + members
 
     @staticmethod
     def _conditionally(write: Callable[..., Any], **request: Any) -> bool:
@@ -176,7 +179,7 @@ class SummaryStore:
     def identities(self) -> list[Summary]:
         """Every per-identity summary in the table (index listing: no marker, claim or day is read)."""
         listed = self._query(**items.listing_query(items.LISTED_SUMMARY))
-        return [items.summary_from_item(item) for item in listed]
+        return self._complete(map(items.summary_from_item, listed))
 
     def between(self, since: str, until: str, errors_only: bool = False) -> list[Summary]:
         """The per-day summaries of the UTC days since..until, both included, only those with a failed
@@ -184,7 +187,7 @@ class SummaryStore:
         without events)."""
         kinds = (items.ERROR_DAY_KIND,) if errors_only else (items.DAY_KIND, items.ERROR_DAY_KIND)
         found = [item for query in items.period_queries(kinds, since, until) for item in self._query(**query)]
-        return [items.summary_from_item(item) for item in found]
+        return self._complete(map(items.summary_from_item, found))
 
     def alerts_between(self, since: str, until: str) -> list[dict[str, Any]]:
         """The published alerts of the UTC days since..until, as sent (index byPeriod)."""
@@ -203,7 +206,7 @@ class SummaryStore:
     def summaries_of(self, identities: Iterable[str]) -> list[Summary]:
         """The per-identity summaries of these identities (BatchGetItem, 100 keys a request)."""
         keys = [items.summary_key(identity, None) for identity in sorted(set(identities))]
-        return [items.summary_from_item(item) for item in self._batch_get(keys)]
+        return self._complete(map(items.summary_from_item, self._batch_get(keys)))
 
     def _batch_get(self, keys: list[dict[str, Any]], projection: Sequence[str] = ()) -> list[dict[str, Any]]:
         """The items of `keys` that exist (consistent reads, 100 keys a request), only `projection`'s
@@ -237,7 +240,10 @@ class SummaryStore:
     def history(self, identity: str) -> tuple[Summary | None, list[Summary]]:
         """One identity's summary and its per-day summaries, oldest day first (one Query)."""
         summary, days = None, []
-        for found in map(items.summary_from_item, self._query(**items.history_query(identity))):
+        found_items = list(self._query(**items.history_query(identity)))
+        members = [item for item in found_items if items.is_member(item)]
+        summaries = [items.summary_from_item(item) for item in found_items if not items.is_member(item)]
+        for found in items.with_members(summaries, members):
             if found.day is None:
                 summary = found
             else:
@@ -246,4 +252,15 @@ class SummaryStore:
 
     def sessions(self, principal: str) -> list[Summary]:
         """The summaries of every identity that rolls up to `principal` (index byPrincipal)."""
-        return [items.summary_from_item(item) for item in self._query(**items.sessions_query(principal))]
+        return self._complete(map(items.summary_from_item, self._query(**items.sessions_query(principal))))
+
+    def _complete(self, summaries: Iterable[Summary]) -> list[Summary]:
+        """The summaries with their set members (one Query per identity, over its summaries' scopes)."""
+        by_identity: dict[str, list[Summary]] = {}
+        for summary in summaries:
+            by_identity.setdefault(summary.identity, []).append(summary)
+        complete: list[Summary] = []
+        for identity, found in by_identity.items():
+            members = self._query(**items.members_query(identity, [summary.day for summary in found]))
+            complete += items.with_members(found, members)
+        return complete

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from supportwatch.aggregate import SummaryKey
+from supportwatch.ledger.items import member_keys
 from supportwatch.models import SupportEvent
 
 MAX_TRANSACTION_ITEMS = 100
@@ -17,11 +17,12 @@ class CommitFailed(Exception):
 
 
 def chunks(events: Sequence[SupportEvent]) -> Iterator[list[SupportEvent]]:
-    """Groups of events whose markers and summary items fit in one transaction."""
+    """Groups of events whose markers, summary items and set members fit in one transaction (an event
+    writes at most 1 + 2 + 6 items, so a group holds at least 11 events)."""
     chunk: list[SupportEvent] = []
-    items: set[SummaryKey] = set()
+    items: set[tuple[str | None, ...]] = set()
     for event in sorted(events, key=lambda e: (e.identity, e.day, e.event_id)):
-        touched = {(event.identity, None), (event.identity, event.day)}
+        touched = {(event.identity, None), (event.identity, event.day), *member_keys(event)}
         if chunk and len(chunk) + 1 + len(items | touched) > MAX_TRANSACTION_ITEMS:
             yield chunk
             chunk, items = [], set()

@@ -6,6 +6,11 @@ these functions build. Pure: no AWS calls.
 Items (pk, sk):
 - `IDENTITY#<identity>`, `SUMMARY`         the identity's summary (GSI byPrincipal: rollup, identity)
 - `IDENTITY#<identity>`, `DAY#YYYY-MM-DD`  its summary for one UTC day (GSI byPeriod, below)
+- `IDENTITY#<identity>`, `SET#<scope>#<set>#<value>`  one member of a summary's set (`sourceIps`,
+  `accountIds`, `regions`) in the summary of `scope` (`SUMMARY` or a day `YYYY-MM-DD`): `member` (the
+  value), `scope`, `set`. One item per member keeps every item bounded however many addresses an
+  identity uses; a summary's members are read back with one Query on its partition (`members_query`).
+  In no index: members carry none of `listed`, `periodKey`, `rollup`.
 - `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
 - `OBJECT#<bucket/key or path>`, `OBJECT`   an object whose events were all counted (no expiry)
 - `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed by one attempt,
@@ -27,8 +32,8 @@ only, so the export reads what it prints and never a marker, claim or day. Its s
 a partition key longer than 1024 bytes (a long identity, event ID, object key or claim) is kept as
 its first bytes and a SHA-256 of the whole (`key_safe`): DynamoDB refuses a longer index sort key.
 
-Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the sets are
-added in one transaction with the conditional markers of the events they count; first/last seen
+Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the set members are
+written in one transaction with the conditional markers of the events they count; first/last seen
 (`firstInstant`, `lastInstant`: UTC epoch microseconds, numbers, with the text as CloudTrail wrote
 it beside them) are written by that transaction when the item is new (`if_not_exists`), then moved
 outwards by conditional updates, sent only where the bounds read back show they would change
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +68,8 @@ PERIOD_END = "$"  # the character after `#`: `YYYY-MM-DD$` sorts after every `YY
 # `pk` is the listing index's sort key, so every partition key is held to a sort key's 1024 bytes.
 PARTITION_BYTES = 1024
 SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
+MEMBER_PREFIX = "SET#"
+WHOLE = "SUMMARY"  # the scope of an identity's all-time summary's members
 
 
 def plain(value: dict[str, Any]) -> Any:
@@ -140,9 +148,6 @@ def count_update(delta: Summary) -> dict[str, Any]:
     for prefix, counts in ((CALL_PREFIX, delta.calls), (ERROR_PREFIX, delta.errors)):
         for name, count in counts.items():
             expression.add(prefix + name, {"N": str(count)})
-    for attribute, field in SETS.items():
-        if values := getattr(delta, field):
-            expression.add(attribute, {"SS": sorted(values)})
     expression.set("identity", {"S": delta.identity})
     if delta.day is None:
         expression.set("listed", {"S": LISTED_SUMMARY})
@@ -195,6 +200,72 @@ def period_queries(kinds: tuple[str, ...], since: str, until: str) -> list[dict[
         for kind in kinds
         for year in range(int(since[:4]), int(until[:4]) + 1)
     ]
+
+
+def _scope(day: str | None) -> str:
+    return WHOLE if day is None else day
+
+
+def _member_sk(scope: str, attribute: str, value: str) -> str:
+    return key_safe(f"{MEMBER_PREFIX}{scope}#{attribute}#{value}", PARTITION_BYTES)
+
+
+def member_keys(event: SupportEvent) -> set[tuple[str, ...]]:
+    """The (identity, scope, set, value) of every member item an event writes."""
+    values = {"accountIds": event.account_id, "sourceIps": event.source_ip, "regions": event.region}
+    return {
+        (event.identity, scope, attribute, value)
+        for scope in (WHOLE, event.day)
+        for attribute, value in values.items()
+        if value
+    }
+
+
+def member_puts(delta: Summary) -> list[Item]:
+    """The member items of a delta's sets: put again, a member changes nothing (sets are idempotent)."""
+    scope = _scope(delta.day)
+    return [
+        {
+            "pk": {"S": identity_partition(delta.identity)},
+            "sk": {"S": _member_sk(scope, attribute, value)},
+            "member": {"S": value},
+            "scope": {"S": scope},
+            "set": {"S": attribute},
+        }
+        for attribute, field in SETS.items()
+        for value in sorted(getattr(delta, field))
+    ]
+
+
+def members_query(identity: str, days: Iterable[str | None]) -> dict[str, Any]:
+    """One Query for the members of an identity's summaries of `days` (None: the all-time summary):
+    the sort key range from the first scope to the last (`SUMMARY` sorts after every day)."""
+    scopes = sorted(_scope(day) for day in days)
+    return {
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": identity_partition(identity)},
+            ":low": {"S": f"{MEMBER_PREFIX}{scopes[0]}#"},
+            ":high": {"S": f"{MEMBER_PREFIX}{scopes[-1]}$"},  # `$` follows `#`: every key of the last scope
+        },
+        "ProjectionExpression": "#scope, #set, #member",
+        "ExpressionAttributeNames": {"#scope": "scope", "#set": "set", "#member": "member"},
+    }
+
+
+def is_member(item: Item) -> bool:
+    return item["sk"]["S"].startswith(MEMBER_PREFIX)
+
+
+def with_members(summaries: Iterable[Summary], members: Iterable[Item]) -> list[Summary]:
+    """One identity's summaries with the members read from its partition added to their sets (a legacy
+    item's own sets stay: a table written before members existed still exports every value)."""
+    found = list(summaries)
+    by_scope = {_scope(summary.day): summary for summary in found}
+    for item in members:
+        if (summary := by_scope.get(item["scope"]["S"])) is not None:
+            getattr(summary, SETS[item["set"]["S"]]).add(item["member"]["S"])
+    return found
 
 
 def marker_item(event: SupportEvent, source: str, expires: int) -> Item:
