@@ -76,6 +76,9 @@ def test_twelve_thousand_addresses_through_the_handler(stack, light_transactions
     assert [(day.day, day.total_calls, sorted(day.source_ips)) for day in days] == [("2023-09-11", ADDRESSES, expected)]
     (day,) = store.on_day("2023-09-11")
     assert sorted(day.source_ips) == expected and day.regions == {"us-east-1"}
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=stack.resources.table)
+    largest = max(item_size.item_size(item) for page in pages for item in page["Items"])
+    assert largest < 2048, largest  # no item grows with the addresses (the old summary set: 468,000 bytes)
     # Again (a redelivery): nothing counted twice, and no write grew anything.
     assert stack.invoke(KEY)["reports"][0]["counted"] == 0
     assert export_document(store.identities())["summaries"][RUNNER]["totalCalls"] == ADDRESSES
