@@ -74,7 +74,7 @@ def test_twelve_thousand_addresses_through_the_handler(stack, light_transactions
     summary, days = store.history(RUNNER)
     assert summary is not None and sorted(summary.source_ips) == expected
     assert [(day.day, day.total_calls, sorted(day.source_ips)) for day in days] == [("2023-09-11", ADDRESSES, expected)]
-    (day,) = store.on_day("2023-09-11")
+    (day,) = store.between("2023-09-11", "2023-09-11")
     assert sorted(day.source_ips) == expected and day.regions == {"us-east-1"}
     pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=stack.resources.table)
     largest = max(item_size.item_size(item) for page in pages for item in page["Items"])

@@ -75,9 +75,10 @@ def test_three_years_with_few_active_days_cost_a_query_per_kind_and_year(table):
         ("2023-07-04", ADMIN),
         ("2024-12-31", OTHER),
     ]
-    # 1,096 days: a Query per kind (plain, with errors) and year, where a Query a day made 1,096.
-    assert counted.requests == {"Query": 6}
-    assert counted.items_read == 3
+    # 1,096 days: a Query per kind (plain, with errors) and year, where a Query a day made 1,096; then
+    # one Query per identity for the set members of its days (account, address, region: 3 a day).
+    assert counted.requests == {"Query": 6 + 2}
+    assert counted.items_read == 3 + 3 * 3
 
 
 def test_errors_read_only_the_days_with_failed_calls(table):
@@ -95,8 +96,8 @@ def test_errors_read_only_the_days_with_failed_calls(table):
         ("2024-05-02", ADMIN, 1),
         ("2024-05-03", OTHER, 1),
     ]
-    assert counted.requests == {"Query": 1}
-    assert counted.items_read == 2  # the day without a failed call is never read
+    assert counted.requests == {"Query": 1 + 2}  # and one per identity for its days' set members
+    assert counted.items_read == 2 + 2 * 3  # the day without a failed call is never read
     # a good call after a failed one leaves the day in the error partition
     commit(table, record(OTHER, "2024-05-03T12:00:00Z"))
     assert len(SummaryStore(boto3.client("dynamodb"), table).between("2024-05-03", "2024-05-03", True)) == 1
@@ -138,8 +139,8 @@ def test_the_export_reads_only_listed_items(table):
     store = SummaryStore(counted.client, table)
     assert [s.identity for s in store.identities()] == [ADMIN]
     assert store.alerts() == []
-    assert counted.requests == {"Query": 2}
-    assert counted.items_read == 1  # neither the 28 day items nor the 28 event markers
+    assert counted.requests == {"Query": 2 + 1}  # and one for the summary's set members
+    assert counted.items_read == 1 + 3  # neither the 28 day items (nor their members) nor the 28 event markers
 
 
 def test_migrate_indexes_what_an_earlier_release_wrote(table, capsys):

@@ -185,10 +185,11 @@ def test_hostile_strings_stay_text():
 
 
 def test_a_report_reads_only_its_period(stack, tmp_path, monkeypatch):
-    """No Scan: a Query per kind and year of the period (index byPeriod), one BatchGetItem per 100 identities and
-    the listing of published alerts."""
+    """No Scan: a Query per kind and year of the period (index byPeriod), one BatchGetItem per 100 identities,
+    the listing of published alerts, and a Query per identity for its set members."""
     records = multi_month(60, seed=3, days=60)
-    SummaryStore(boto3.client("dynamodb"), stack.resources.table).commit("corpus", extract(records).events)
+    events = extract(records).events
+    SummaryStore(boto3.client("dynamodb"), stack.resources.table).commit("corpus", events)
     calls: list[str] = []
 
     def counting_client(*args, **kwargs):
@@ -203,8 +204,10 @@ def test_a_report_reads_only_its_period(stack, tmp_path, monkeypatch):
         out = tmp_path / f"{since}.html"
         period = ["--since", since, "--until", until]
         assert main(["report", "--table", stack.resources.table, *period, "-o", str(out)]) == 0
-        # days without and with a failed call, the alerts of the period: a Query each in one year, whatever its days
-        assert calls.count("Query") == 3 and calls.count("BatchGetItem") == 1
+        # days without and with a failed call, the alerts of the period: a Query each in one year, whatever its
+        # days; the set members of each active identity's days, then of its summary: a Query each
+        identities = len({event.identity for event in events if since <= event.day <= until})
+        assert calls.count("Query") == 3 + 2 * identities and calls.count("BatchGetItem") == 1
         assert set(calls) == {"Query", "BatchGetItem"}
 
 
