@@ -12,9 +12,12 @@ import boto3
 import pytest
 
 from supportwatch import handler
+from supportwatch.aggregate import first_by_id
 from supportwatch.aws.clients import RETRY_CONFIG
 from supportwatch.aws.store import SummaryStore
+from supportwatch.decoding.records import extract
 from supportwatch.export import export_document
+from supportwatch.ledger.commits import chunks
 from tests.faults import (
     HttpFaults,
     json_error,
@@ -108,7 +111,9 @@ def test_throttled_transaction_is_retried_by_the_store(stack, faults):
     faults.fail("dynamodb.TransactWriteItems", THROTTLED_TRANSACTION, times=3)
     response, attempts = invoke(stack, faults)
     assert (attempts, faults.failed["dynamodb.TransactWriteItems"]) == (1, 3)
-    assert faults.sent["dynamodb.TransactWriteItems"] == 4
+    # the 3 refused tries of the first transaction, then each of the file's transactions once
+    transactions = len(list(chunks(first_by_id(extract(RECORDS).events))))
+    assert faults.sent["dynamodb.TransactWriteItems"] == 3 + transactions
     assert response["reports"][0]["counted"] == len(RECORDS)
     assert_exact(stack, inbox)
 
