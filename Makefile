@@ -41,9 +41,9 @@ demo: install
 	$(VENV)/bin/supportwatch local demo/trails
 	@echo
 	@echo "What next:"
-	@echo "  $(VENV)/bin/supportwatch scan demo/trails --format json   # the same, fully offline, as JSON"
-	@echo "  $(VENV)/bin/supportwatch sandbox demo/trails             # a sandbox: backfill and query it as if deployed"
-	@echo "  docs/README.md                                            # deploy, alerts, backfill, queries, operations"
+	@echo "  $(VENV)/bin/supportwatch scan demo/trails --format json  # offline, as JSON"
+	@echo "  $(VENV)/bin/supportwatch sandbox demo/trails  # try it as if deployed"
+	@echo "  docs/README.md  # deploy, alerts, backfill, queries, operations"
 
 # BC_SKIP_MAPPING and --skip-download: checkov runs offline, without its vendor's API. The test suite
 # scans the existing-bucket variants of the template as well (tests/integration/test_template.py).

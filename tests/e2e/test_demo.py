@@ -42,6 +42,8 @@ def test_make_demo_prints_the_expected_summaries_and_alerts_then_what_next(tmp_p
     assert "CRITICAL  Root user of 123837392027 used Support Recommendations" in rest
     _, _, what_next = rest.partition("\nWhat next:\n")
     assert what_next, "make demo ends with what next"
+    as_made = what_next.replace(str(venv), ".venv")  # the VENV a clean clone has
+    assert max(map(len, as_made.splitlines())) <= 80, "what next fits an 80-column terminal"
     assert CANARY not in done.stdout + done.stderr
     assert not any(line.startswith("{") for line in done.stderr.splitlines())  # quiet: no function log lines
     offline = shlex.split(what_next.splitlines()[0], comments=True)
