@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from supportwatch import handler
 from supportwatch.aws.local import LocalStack, deploy, subscribe_queue
@@ -58,8 +60,22 @@ class LambdaContext:
         self.aws_request_id = str(uuid.uuid4())
 
 
+def serve_one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB isolates concurrent transactions; moto's in-process backend does not, so concurrent
+    callers (backfill's workers) get requests served one at a time, as the embedded AWS serves them."""
+    lock = threading.RLock()
+    serve = BotocoreStubber.process_request
+
+    def one_at_a_time(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return serve(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
+
+
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    serve_one_request_at_a_time(monkeypatch)
     with mock_aws():
         resources = deploy(MotoAccount(), TEMPLATE)
         for name, value in resources.function_environment.items():
