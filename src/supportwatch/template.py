@@ -22,7 +22,8 @@ class TemplateError(ValueError):
 
 
 class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads `!Ref x` as {"Ref": x} and `!Sub ...` as {"Fn::Sub": ...}."""
+    """SafeLoader that reads `!Ref x` as {"Ref": x}, `!Condition c` as {"Condition": c} and `!Sub ...` as
+    {"Fn::Sub": ...}."""
 
 
 def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
@@ -32,8 +33,8 @@ def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
+    if suffix in ("Ref", "Condition"):  # not Fn:: functions
+        return {suffix: value}
     if suffix == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
     return {f"Fn::{suffix}": value}
