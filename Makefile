@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 # python3.12 beside the machine's 3.11, for `sam build` without Docker (pyenv machines).
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: demo test lint install install-dev sam-cli checkov chromium report-screenshot build clean
+.PHONY: demo test lint install install-dev sam-cli checkov chromium report-screenshot dashboard-preview build clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ report-screenshot: install chromium
 	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
 		--disable-sync --no-first-run --hide-scrollbars --user-data-dir=$$(mktemp -d) --window-size=1100,1500 \
 		--screenshot=$(abspath docs/images/report-demo.png) file://$(abspath build/demo-report.html)
+
+# A preview of the CloudWatch dashboard (its layout, with the metrics of `supportwatch local demo/trails`),
+# as docs/report.md shows it: CloudWatch itself draws only from live metrics.
+dashboard-preview: install
+	$(VENV)/bin/python tools/dashboard_preview.py -o docs/images/dashboard-preview.png demo/trails
 
 test: install-dev sam-cli lint chromium
 	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) $(VENV)/bin/pytest -q
