@@ -57,6 +57,7 @@ Item = dict[str, Any]
 SUMMARY_SK = "SUMMARY"
 DAY_PREFIX = "DAY#"
 IDENTITY_PREFIX = "IDENTITY#"
+ALERT_PREFIX = "ALERT#"
 CALL_PREFIX = "call:"
 ERROR_PREFIX = "error:"
 LISTING_INDEX = "listing"
@@ -100,7 +101,7 @@ def marker_key(event_id: str) -> Item:
 
 
 def claim_key(alert: Alert) -> Item:
-    return {"pk": {"S": partition(f"ALERT#{alert.claim_key}")}, "sk": {"S": "ALERT"}}
+    return {"pk": {"S": partition(ALERT_PREFIX + alert.claim_key)}, "sk": {"S": "ALERT"}}
 
 
 class Expression:
@@ -192,7 +193,7 @@ def period_queries(kinds: tuple[str, ...], since: str, until: str) -> list[dict[
             "IndexName": PERIOD_INDEX,
             "KeyConditionExpression": "periodKey = :key AND periodSort BETWEEN :since AND :until",
             "ExpressionAttributeValues": {
-                ":key": {"S": f"{kind}#{year}"},
+                ":key": {"S": period_partition(kind, f"{year:04d}")},
                 ":since": {"S": since},
                 ":until": {"S": until + PERIOD_END},
             },
@@ -409,7 +410,7 @@ def published_update(alert: Alert, owner: str, now: int) -> dict[str, Any]:
     }
     update = "SET #state = :published, publishedAt = :now, #alert = :alert, #listed = :listed"
     if day := alert_day(sent):
-        claim = claim_key(alert)["pk"]["S"].removeprefix("ALERT#")
+        claim = claim_key(alert)["pk"]["S"].removeprefix(ALERT_PREFIX)
         values |= {":period": {"S": period_partition(ALERT_KIND, day)}, ":sort": {"S": period_sort(day, claim)}}
         update += ", periodKey = :period, periodSort = :sort"
     return {
@@ -494,7 +495,7 @@ def index_period_request(item: Item) -> dict[str, Any] | None:
         day = alert_day(found)
         if day is None:
             return None
-        claim = item["pk"]["S"].removeprefix("ALERT#")
+        claim = item["pk"]["S"].removeprefix(ALERT_PREFIX)
         expression.set_if_absent("periodKey", {"S": period_partition(ALERT_KIND, day)})
         expression.set_if_absent("periodSort", {"S": period_sort(day, claim)})
     condition = "attribute_exists(pk)"  # never create an item deleted meanwhile
