@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectRef:
@@ -20,13 +22,13 @@ class ObjectRef:
         return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
 
 
-@dataclass(frozen=True, slots=True)
-class SupportEvent:
+class SupportEvent(msgspec.Struct, frozen=True, gc=False):
     """The fields of one Support Recommendations record that the summaries use.
 
     The typed text (`requestParameters.message`) is deliberately not one of them. `event_time` is
     kept as CloudTrail wrote it; `instant` is that time in UTC epoch microseconds (what orders
-    events) and `day` its UTC day.
+    events) and `day` its UTC day. A msgspec Struct: a file can hold tens of thousands of them, and a
+    Struct is built several times faster than a frozen dataclass.
     """
 
     event_id: str

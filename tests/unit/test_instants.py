@@ -68,6 +68,9 @@ def test_accepted_forms(text, instant, day):
         "0001-01-01T00:30:00+01:00",  # year 0 in UTC: datetime's OverflowError
         "9999-12-31T23:30:00-01:00",  # year 10000 in UTC
         "\uff12\uff10\uff12\uff13-09-11T16:34:13Z",  # fullwidth digits are digits to `\d`, not to ISO 8601
+        "2023-09-11T16:34:\u0661\u0663Z",  # CloudTrail's length and shape, seconds in Arabic-Indic digits
+        "2023-09-11T16:34:+3Z",
+        "2023-09-11T16:34: 3Z",
         "2023-09-11T16:34:13Z\ud800",
         "2023-09-11T16:34:13Z\n",
         " 2023-09-11T16:34:13Z",

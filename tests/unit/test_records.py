@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import msgspec
 
 from supportwatch.decoding.records import event_id, extract, is_well_formed, to_support_event
 from supportwatch.models import SupportEvent
@@ -122,5 +122,5 @@ def test_typed_message_never_reaches_the_event():
     record = support_record()
     assert record["requestParameters"]["message"] == CANARY
     (event,) = extract([record]).events
-    assert not any(CANARY in str(value) for value in dataclasses.astuple(event))
+    assert not any(CANARY in str(value) for value in msgspec.structs.astuple(event))
     assert CANARY not in repr(event)

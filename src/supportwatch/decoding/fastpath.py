@@ -20,14 +20,26 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import reduce
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import simdjson
 
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
-from supportwatch.decoding.records import Extraction, names_source, skip_reason, to_support_event
+from supportwatch.decoding.instants import parse_event_time
+from supportwatch.decoding.records import (
+    Extraction,
+    Texts,
+    Who,
+    bounded,
+    names_source,
+    skip_reason,
+    support_event,
+    to_support_event,
+    who,
+)
+from supportwatch.models import SupportEvent
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
 HOLD = 64 << 20  # a piece that still has no provable cut at this size goes to the exact path
@@ -49,18 +61,6 @@ ESCAPE = b"\\u00"
 SPLIT_HITS = 4  # a piece with more hits than this is decoded whole by msgspec
 DEEP = 256  # simdjson reads 1,024 levels, json fewer: pieces go this deep, so simdjson refuses first
 DEEP_OPEN, DEEP_CLOSE, DEEP_POINTER = b"[" * (DEEP + 1), b"]" * (DEEP + 1), "/0" * DEEP
-FIELDS = {
-    "eventSource": "source",
-    "eventName": "name",
-    "eventTime": "time",
-    "eventID": "id",
-    "userIdentity": "who",
-    "recipientAccountId": "recipient",
-    "sourceIPAddress": "ip",
-    "awsRegion": "region",
-    "userAgent": "agent",
-    "errorCode": "error",
-}
 ABSENT = msgspec.Raw(b"")
 
 
@@ -72,36 +72,18 @@ def _field(name: str) -> Any:
     return msgspec.field(name=name, default=ABSENT)
 
 
-class Extra(msgspec.Struct, gc=False, kw_only=True):
-    """The other fields `to_support_event` reads, undecoded."""
-
-    id: msgspec.Raw = _field("eventID")
-    who: msgspec.Raw = _field("userIdentity")
-    recipient: msgspec.Raw = _field("recipientAccountId")
-    ip: msgspec.Raw = _field("sourceIPAddress")
-    region: msgspec.Raw = _field("awsRegion")
-    agent: msgspec.Raw = _field("userAgent")
-    error: msgspec.Raw = _field("errorCode")
-
-
-class Fields(msgspec.Struct, gc=False, kw_only=True):
+class Fields(Texts, kw_only=True, gc=False):
     """A well-formed record with the fields of its support event; its strings decoded by msgspec (an
-    entry where one of them is another type fails, and its piece is read as Loose)."""
+    entry where one of them is another type fails, and its piece is read as Loose). msgspec refuses a
+    lone surrogate, so every string it gives is Unicode text."""
 
     source: str = msgspec.field(name="eventSource")
-    name: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="eventName")
-    time: str = msgspec.field(name="eventTime")
     id: str | None = msgspec.field(name="eventID", default=None)
     who: msgspec.Raw = _field("userIdentity")
-    recipient: str | None = msgspec.field(name="recipientAccountId", default=None)
-    ip: str | None = msgspec.field(name="sourceIPAddress", default=None)
-    region: str | None = msgspec.field(name="awsRegion", default=None)
-    agent: str | None = msgspec.field(name="userAgent", default=None)
-    error: str | None = msgspec.field(name="errorCode", default=None)
 
 
-class Loose(Extra, gc=False, kw_only=True):
-    """Any object entry, its fields undecoded."""
+class Loose(msgspec.Struct, gc=False, kw_only=True):
+    """Any object entry, the fields that make it well-formed undecoded."""
 
     source: msgspec.Raw = _field("eventSource")
     name: msgspec.Raw = _field("eventName")
@@ -109,7 +91,7 @@ class Loose(Extra, gc=False, kw_only=True):
 
 
 Other = None | bool | int | float | str | list[msgspec.Raw]
-Texts = Callable[[], list[msgspec.Raw]]  # the JSON texts of a piece's entries, decoded when asked
+Raws = Callable[[], list[msgspec.Raw]]  # the JSON texts of a piece's entries, decoded when asked
 
 
 class Nesting:
@@ -206,7 +188,7 @@ class Pieces:
 
     def __init__(self) -> None:
         self.found = Extraction()
-        self.identities: dict[bytes, Any] = {}  # `userIdentity` texts repeat: each decoded once
+        self.identities: dict[bytes, Who] = {}  # `userIdentity` texts repeat: each decoded once
         self.parser = simdjson.Parser()  # one per document: a parser is not shared between threads
         self.digits = sys.get_int_max_str_digits()
         self.long_digits = re.compile(rb"[0-9]{%d}" % max(self.digits // 2, 1))
@@ -301,7 +283,7 @@ class Pieces:
             self._events(lambda: nesting.unwrap(nesting.raw.decode(wrapped)), heads, support, found)
         return found
 
-    def _classify(self, heads: list[Any], texts: Texts | None, found: Extraction) -> list[int]:
+    def _classify(self, heads: list[Any], texts: Raws | None, found: Extraction) -> list[int]:
         """Count the malformed entries that name the source (`texts`: theirs, when they may); the support records."""
         support = []
         raws: list[msgspec.Raw] | None = None
@@ -321,37 +303,34 @@ class Pieces:
                 support.append(index)
         return support
 
-    def _record(self, head: Fields | Loose) -> dict[str, Any]:
-        """The fields of a record that `to_support_event` reads, decoded as the exact path decodes them."""
-        record = {}
-        for key, attribute in FIELDS.items():
-            value = getattr(head, attribute)
-            if value is None:  # null or absent: `record.get` reads both as None
-                continue
-            if isinstance(value, str):
-                record[key] = value
-            elif attribute == "who" and len(value):
-                text = bytes(value)
-                if (found := self.identities.get(text)) is None:
-                    found = _value(text)
-                    if len(self.identities) < IDENTITY_CACHE:
-                        self.identities[text] = found
-                record[key] = found
-            elif len(value):
-                record[key] = _value(bytes(value))
-        return record
+    def _who(self, raw: msgspec.Raw) -> Who:
+        """What a record's `userIdentity` text gives its event; each text decoded once (they repeat)."""
+        text = bytes(raw)
+        if (found := self.identities.get(text)) is None:
+            found = who(_value(text) if text else None)
+            if len(self.identities) < IDENTITY_CACHE:
+                self.identities[text] = found
+        return found
 
-    def _events(self, texts: Texts, heads: list[Any], support: list[int], found: Extraction) -> None:
+    def _event(self, head: Fields) -> SupportEvent | None:
+        """The event of a record msgspec read whole; None where it takes the exact reading (no eventID to
+        hash it by, a time that names no instant, an identity that is not Unicode text)."""
+        if not head.id or (moment := parse_event_time(head.event_time)) is None:
+            return None
+        user = self._who(head.who)
+        return bounded(support_event(head.id, head, moment, user)) if user.unicode else None
+
+    def _events(self, texts: Raws, heads: list[Any], support: list[int], found: Extraction) -> None:
         records: list[Any] | None = None
         for index in support:
-            record = self._record(heads[index])
-            if not (isinstance(record.get("eventID"), str) and record["eventID"]):
-                records = records or texts()  # the id is a hash of the whole record
+            head = heads[index]
+            if (event := self._event(head) if isinstance(head, Fields) else None) is None:
+                records = records or texts()
                 record = json.loads(bytes(records[index]))
-            if (event := to_support_event(record)) is None:
-                found.skip(skip_reason(record))
-            else:
-                found.events.append(event)
+                if (event := to_support_event(record)) is None:
+                    found.skip(skip_reason(record))
+                    continue
+            found.events.append(event)
 
     def _check_digits(self, piece: bytes) -> None:
         """json refuses integers longer than Python's digit limit, msgspec does not: find any such run."""

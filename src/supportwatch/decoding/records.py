@@ -6,13 +6,15 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Annotated, Any, NamedTuple
+
+import msgspec
 
 from supportwatch import SUPPORT_EVENT_SOURCE
-from supportwatch.decoding.identity import identify, nonempty_text
-from supportwatch.decoding.instants import parse_event_time
+from supportwatch.decoding.identity import Identity, identify, nonempty_text
+from supportwatch.decoding.instants import Moment, parse_event_time
 from supportwatch.models import SupportEvent
 
 # The values that become DynamoDB keys or parts of them (summary and day items, the byPrincipal and
@@ -83,16 +85,16 @@ def key_safe(text: str, limit: int) -> str:
     return data[: limit - len(suffix)].decode(errors="ignore") + suffix
 
 
-_texts = attrgetter(*(item.name for item in fields(SupportEvent) if item.name != "instant"))
+_texts = attrgetter(*(name for name in SupportEvent.__struct_fields__ if name != "instant"))
 _keys = attrgetter(*KEY_BYTES)
 _SHORTEST_KEY = min(KEY_BYTES.values())
 
 
-def _bounded(event: SupportEvent) -> SupportEvent:
+def bounded(event: SupportEvent) -> SupportEvent:
     """`event` with its key values bounded (KEY_BYTES)."""
     if max(map(len, filter(None, _keys(event)))) * 4 <= _SHORTEST_KEY:
         return event  # no character takes more than 4 UTF-8 bytes: nothing to encode
-    return replace(
+    return msgspec.structs.replace(
         event, **{name: key_safe(value, limit) for name, limit in KEY_BYTES.items() if (value := getattr(event, name))}
     )
 
@@ -108,6 +110,55 @@ def _unicode(texts: str) -> bool:
     return True
 
 
+class Who(NamedTuple):
+    """What a `userIdentity` value gives an event: its identity, its account, and whether all of that is Unicode."""
+
+    identity: Identity
+    account: str | None
+    unicode: bool
+
+
+def who(user_identity: Any) -> Who:
+    """The identity and account of a record's `userIdentity` value (contract section 2)."""
+    found = identify(user_identity)
+    account = nonempty_text(user_identity.get("accountId")) if isinstance(user_identity, dict) else None
+    return Who(found, account, _unicode("".join((*found, account or ""))))
+
+
+class Texts(msgspec.Struct, kw_only=True, gc=False):
+    """The strings of a well-formed support record that its event keeps, under their CloudTrail names."""
+
+    event_name: Annotated[str, msgspec.Meta(min_length=1)] = msgspec.field(name="eventName")
+    event_time: str = msgspec.field(name="eventTime")
+    recipient: str | None = msgspec.field(name="recipientAccountId", default=None)
+    source_ip: str | None = msgspec.field(name="sourceIPAddress", default=None)
+    region: str | None = msgspec.field(name="awsRegion", default=None)
+    error_code: str | None = msgspec.field(name="errorCode", default=None)
+    user_agent: str | None = msgspec.field(name="userAgent", default=None)
+
+
+_OPTIONAL_TEXTS = [(item.name, item.encode_name) for item in msgspec.structs.fields(Texts) if item.default is None]
+
+
+def support_event(event_id: str, texts: Texts, moment: Moment, user: Who) -> SupportEvent:
+    """The event of a support record, its key values not yet bounded; an empty string is no value."""
+    return SupportEvent(
+        event_id=event_id,
+        event_name=texts.event_name,
+        event_time=texts.event_time,
+        instant=moment.instant,
+        day=moment.day,
+        identity=user.identity.key,
+        identity_type=user.identity.identity_type,
+        principal=user.identity.principal,
+        account_id=user.account or texts.recipient or None,
+        source_ip=texts.source_ip or None,
+        region=texts.region or None,
+        error_code=texts.error_code or None,
+        user_agent=texts.user_agent or None,
+    )
+
+
 def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
     """The event a well-formed support record stands for, its key values bounded (KEY_BYTES); None when
     its `eventTime` names no instant or a value it keeps is not Unicode text (a lone surrogate)."""
@@ -118,25 +169,13 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         identifier = event_id(record)
     except RecursionError:  # no eventID, and nested too deep for json.dumps here: no identity to count it by
         return None
-    user_identity = record.get("userIdentity")
-    who = identify(user_identity)
-    account = nonempty_text(user_identity.get("accountId")) if isinstance(user_identity, dict) else None
-    event = SupportEvent(
-        event_id=identifier,
+    texts = Texts(
         event_name=record["eventName"],
         event_time=record["eventTime"],
-        instant=moment.instant,
-        day=moment.day,
-        identity=who.key,
-        identity_type=who.identity_type,
-        principal=who.principal,
-        account_id=account or nonempty_text(record.get("recipientAccountId")),
-        source_ip=nonempty_text(record.get("sourceIPAddress")),
-        region=nonempty_text(record.get("awsRegion")),
-        error_code=nonempty_text(record.get("errorCode")),
-        user_agent=nonempty_text(record.get("userAgent")),
+        **{name: nonempty_text(record.get(key)) for name, key in _OPTIONAL_TEXTS},
     )
-    return _bounded(event) if _unicode("".join(filter(None, _texts(event)))) else None
+    event = support_event(identifier, texts, moment, who(record.get("userIdentity")))
+    return bounded(event) if _unicode("".join(filter(None, _texts(event)))) else None
 
 
 def skip_reason(entry: Any) -> str:
