@@ -98,7 +98,10 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fastpath, "PIECE", 40)
 
 
-KEYS = ["eventSource", "eventName", "eventTime", "eventID", "userIdentity", "errorCode", "eventVersion", "x"]
+KEYS = [
+    *("eventSource", "eventName", "eventTime", "eventID", "userIdentity", "errorCode", "eventVersion", "x"),
+    *("sourceIPAddress", "recipientAccountId", "awsRegion", "userAgent", "accountId", "arn", "type"),
+]
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),

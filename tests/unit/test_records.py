@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import msgspec
 
+from supportwatch.decoding import read_events
 from supportwatch.decoding.records import event_id, extract, is_well_formed, to_support_event
 from supportwatch.models import SupportEvent
 from tests.helpers import CANARY, support_record
@@ -124,3 +127,16 @@ def test_typed_message_never_reaches_the_event():
     (event,) = extract([record]).events
     assert not any(CANARY in str(value) for value in msgspec.structs.astuple(event))
     assert CANARY not in repr(event)
+
+
+def test_only_the_values_an_event_keeps_must_be_unicode_and_an_empty_string_is_no_value():
+    record = {**support_record(), "recipientAccountId": "\ud800", "awsRegion": "", "errorCode": ""}
+    event = to_support_event(record)  # the account comes from userIdentity: the recipient is not kept
+    assert (event.account_id, event.region, event.error_code) == ("111122223333", None, None)
+    record["userIdentity"] = {"type": "AWSService", "invokedBy": "support.amazonaws.com"}
+    assert to_support_event(record) is None  # now the recipient is the account: not Unicode text
+    for document in (
+        json.dumps({"Records": [record]}).encode(),
+        json.dumps({"Records": [{**record, "recipientAccountId": ""}]}).encode(),
+    ):
+        assert read_events(document, 1 << 20).events == extract(json.loads(document)["Records"]).events
