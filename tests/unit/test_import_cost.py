@@ -1,6 +1,6 @@
 """What a cold start loads: the handler module and `supportwatch scan`, each in a fresh interpreter.
 
-The times themselves are measured by `python bench/run.py --only startup`, never here.
+The times themselves are measured by `python bench/run.py --only import`, never here.
 """
 
 from __future__ import annotations
