@@ -648,7 +648,7 @@ def test_sam_validate_lint():
     run_sam("validate", "--lint", "--region", "us-east-1")
 
 
-def test_sam_build_packages_code_and_arm64_wheels(tmp_path):
+def test_sam_build_packages_code_arm64_wheels_and_bytecode(tmp_path):
     # --no-cached: nothing is written into the repository's .aws-sam/.
     run_sam("build", "--no-cached", "--build-dir", str(tmp_path))
     function = tmp_path / "ProcessorFunction"
@@ -660,3 +660,15 @@ def test_sam_build_packages_code_and_arm64_wheels(tmp_path):
     assert isal, "isal's compiled modules are missing from the build"
     not_arm = [str(p.relative_to(function)) for p in function.rglob("*.so") if not is_aarch64_elf(p)]
     assert not not_arm, f"not aarch64: {not_arm}"
+    # src/Makefile ships bytecode: Lambda's code directory is read-only, so without it every cold start
+    # compiles boto3, botocore, Powertools and supportwatch. Hash-based and unchecked (flags 0b01), so the
+    # timestamps a zip keeps cannot invalidate it; tagged for the runtime's Python 3.12.
+    sources = [p for p in function.rglob("*.py") if p.parent.name != "__pycache__"]
+    missing = [str(p.relative_to(function)) for p in sources if not bytecode(p).is_file()]
+    assert not missing, f"no bytecode for {missing[:10]} ({len(missing)} of {len(sources)})"
+    for module in (function / "supportwatch" / "handler.py", function / "botocore" / "session.py"):
+        assert int.from_bytes(bytecode(module).read_bytes()[4:8], "little") == 0b01
+
+
+def bytecode(source: Path) -> Path:
+    return source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
