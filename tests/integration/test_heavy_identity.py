@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from supportwatch.aws import transactions
+from supportwatch.aws import moto_patches
 from supportwatch.aws.store import SummaryStore
 from supportwatch.export import export_document
 from tests import item_size
@@ -56,8 +56,8 @@ def test_the_check_sees_an_update_over_the_limit():
 @pytest.fixture
 def light_transactions():
     """moto copies the whole table on every transaction (quadratic for 12,000 events): its transactions
-    as the embedded AWS runs them (supportwatch.aws.transactions), all-or-nothing as before."""
-    with transactions.patched():
+    as the embedded AWS runs them (supportwatch.aws.moto_patches), all-or-nothing as before."""
+    with moto_patches.patched():
         yield
 
 

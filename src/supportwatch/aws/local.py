@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import quote_plus
 
-from supportwatch.aws import transactions
+from supportwatch.aws import moto_patches
 from supportwatch.aws.clients import client
 from supportwatch.template import Resolver, TemplateError, load_template
 
@@ -66,10 +66,10 @@ class EmbeddedAws:
         self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
         self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._patch = transactions.patched()
+        self._patch = moto_patches.patched()
 
     def __enter__(self) -> EmbeddedAws:
-        self._patch.__enter__()  # before serving: transactions that do not copy the table
+        self._patch.__enter__()  # before serving: moto at the cost of what each request touches
         self._thread.start()
         self.reset()  # moto's backends live in the process: start from an empty account
         return self
