@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
+from moto.server import ThreadedMotoServer
 
 from supportwatch import handler
 from supportwatch.aws.local import LocalStack, deploy, subscribe_queue
@@ -92,3 +94,19 @@ def handler_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     previous = handler.logger.registered_handler.setStream(buffer)
     yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
     handler.logger.registered_handler.setStream(previous)
+
+
+@pytest.fixture
+def moto_server(monkeypatch) -> Any:
+    """moto's own threaded server, as `moto_server` runs it (nothing of supportwatch's embedded AWS)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")):
+        pass
+    yield endpoint
+    server.stop()

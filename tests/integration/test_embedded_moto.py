@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import random
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import moto.core.utils
@@ -16,7 +15,6 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
-from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
 
 from supportwatch.aws import moto_patches
@@ -167,18 +165,9 @@ def test_an_unknown_moto_is_refused_with_the_reason(monkeypatch):
 
 
 @pytest.fixture
-def plain_moto(monkeypatch) -> Iterator[Any]:
-    """A DynamoDB client of moto's own server, started and reset for this test (patched or not by the test)."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")):
-        pass
-    yield lambda service: client(service, endpoint_url=endpoint, region_name="us-east-1")
-    server.stop()
+def plain_moto(moto_server) -> Callable[[str], Any]:
+    """Clients of moto's own server (patched or not by the test)."""
+    return lambda service: client(service, endpoint_url=moto_server, region_name="us-east-1")
 
 
 def indexed_table(dynamodb) -> None:

@@ -9,11 +9,7 @@ backfill therefore processes one file at a time against any endpoint that is not
 from __future__ import annotations
 
 import json
-import urllib.request
 from typing import Any
-
-import pytest
-from moto.server import ThreadedMotoServer
 
 from supportwatch.aws.clients import client
 from supportwatch.aws.local import deploy
@@ -23,22 +19,6 @@ from supportwatch.export import export_document
 from tests.helpers import TEMPLATE, comparable, expected_totals, gzip_document, random_support_records
 
 FILES = 12
-
-
-@pytest.fixture
-def moto_server(monkeypatch) -> Any:
-    """moto's own threaded server, as `moto_server` runs it (nothing of supportwatch's embedded AWS)."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")):
-        pass
-    yield endpoint
-    server.stop()
 
 
 class Account:
