@@ -41,22 +41,21 @@ def floor(data: bytes) -> tuple[int, int]:
     return 0, size
 
 
-CUT = b'},{"eventVersion":'
-PIECE = 1 << 16
-
-
 def validated(data: bytes) -> tuple[int, int]:
     """The floor plus the fastest validator measured here (pysimdjson's parse, faster than msgspec and yyjson)
-    on record-aligned pieces of 64 KiB, counting entries and nothing else: what any path that checks every
-    byte costs at least. For the generated sets only (compact `{"Records":[...]}`)."""
+    on record-aligned pieces of the decoder's own size, cut where it cuts, counting entries and nothing else:
+    what any path that checks every byte costs at least. For the generated sets only (compact
+    `{"Records":[...]}`)."""
     import simdjson
     from isal import igzip
+
+    from supportwatch.decoding.fastpath import COMPACT_CUT, PIECE
 
     parser, entries, rest = simdjson.Parser(), 0, b""
     with igzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
         while piece := stream.read(1 << 20):
             text, start = rest + piece if rest else piece.removeprefix(b'{"Records":['), 0
-            while (cut := text.rfind(CUT, start, start + PIECE)) > start:
+            while (cut := text.rfind(COMPACT_CUT, start, start + PIECE)) > start:
                 entries += len(parser.parse(b"".join((b"[", text[start : cut + 1], b"]"))))
                 start = cut + 2
             rest = text[start:]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import importlib.metadata
 import inspect
 import threading
@@ -66,6 +67,7 @@ _lock = threading.Lock()
 _users = 0
 _originals: dict[str, Any] = {}  # attribute name -> moto's own, while patched
 _patched: list[tuple[Any, str]] = []
+_signature = functools.cache(inspect.signature)  # moto's Table.query, read once rather than on every Query
 _sending = threading.local()  # set while SQS sends a message: its queue's attributes are read without counts
 
 
@@ -183,7 +185,7 @@ def _candidates(table: Any, hash_key: Any, index_name: str | None) -> list[Any]:
 
 def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
     original = _originals["query"]
-    arguments = inspect.signature(original).bind(self, *args, **kwargs).arguments
+    arguments = _signature(original).bind(self, *args, **kwargs).arguments
     hash_key, index_name = arguments.get("hash_key"), arguments.get("index_name")
     if hash_key is None and not index_name:
         return original(self, *args, **kwargs)
