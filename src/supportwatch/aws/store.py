@@ -20,6 +20,7 @@ from supportwatch.config import DEFAULT_MARKER_TTL_DAYS
 from supportwatch.ledger import items
 from supportwatch.ledger.commits import CommitFailed, chunks, existing_markers
 from supportwatch.models import Alert, Summary, SupportEvent
+from supportwatch.privacy.mode import IdentityMode, settle
 
 MAX_BATCH_KEYS = 100  # BatchGetItem's limit
 CONFLICT_RETRIES = 10
@@ -236,6 +237,27 @@ class SummaryStore:
     def _query(self, **request: Any) -> Iterator[dict[str, Any]]:
         for page in self._db.get_paginator("query").paginate(TableName=self.table_name, **request):
             yield from page["Items"]
+
+    def identity_mode(self) -> IdentityMode | None:
+        """The table's recorded identity mode (None: none recorded, the table is plain)."""
+        found = self._db.get_item(TableName=self.table_name, Key=items.MODE_KEY, ConsistentRead=True).get("Item")
+        return items.mode_from_item(found)
+
+    def set_identity_mode(self, mode: IdentityMode) -> None:
+        """Record the table's identity mode (a migration that rewrote the table, or a table's first use)."""
+        self._db.put_item(TableName=self.table_name, Item=items.mode_item(mode, int(self._clock())))
+
+    def holds_identities(self) -> bool:
+        response = self._db.query(TableName=self.table_name, **items.any_summary_query())
+        return bool(response["Items"])
+
+    def settle_identity_mode(self, configured: IdentityMode) -> None:
+        """Record `configured` on a table that holds no other mode's identities, else raise ModeConflict."""
+        stored = self.identity_mode()
+        if stored == configured or (stored is None and configured.mode == "plain"):
+            return  # the usual case: one read
+        if (mode := settle(stored, self.holds_identities(), configured, self.table_name)) is not None:
+            self.set_identity_mode(mode)
 
     def history(self, identity: str) -> tuple[Summary | None, list[Summary]]:
         """One identity's summary and its per-day summaries, oldest day first (one Query)."""

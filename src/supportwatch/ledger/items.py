@@ -20,6 +20,9 @@ Items (pk, sk):
   in the partition of its account, region and the UTC hour its name carries: `sha256` of the
   uncompressed content, `size`, `outcome`, `expiresAt` (TTL); a digest finds its files by key, the
   late check an hour's files with one Query
+- `TABLE#identity-mode`, `MODE`            the table's identity mode (contract section 10): `mode`
+  (`plain` or `pseudonymous`), `keyFingerprint` (an HMAC naming the key, never the key), `setAt`;
+  absent on tables written in clear before the mode existed
 
 GSI byPeriod (periodKey, periodSort), sparse: day summaries and published alerts of a UTC day, in
 one partition per kind and year (`day#YYYY`, `errorday#YYYY` once the day has a failed call,
@@ -52,6 +55,7 @@ from supportwatch.aggregate import SummaryKey
 from supportwatch.decoding.records import key_safe
 from supportwatch.integrity.digest import Stream, log_key_time, stream_of
 from supportwatch.models import Alert, Summary, SupportEvent
+from supportwatch.privacy.mode import IdentityMode
 
 Item = dict[str, Any]
 SUMMARY_SK = "SUMMARY"
@@ -562,3 +566,26 @@ def log_files_query(stream: Stream, hour: datetime) -> dict[str, Any]:
         "ExpressionAttributeValues": {":pk": {"S": log_file_partition(stream, hour)}},
         "ProjectionExpression": "sk",
     }
+
+
+MODE_KEY: Item = {"pk": {"S": "TABLE#identity-mode"}, "sk": {"S": "MODE"}}
+
+
+def mode_item(mode: IdentityMode, now: int) -> Item:
+    """The table's identity mode as an item (the key's fingerprint, never the key)."""
+    item = {**MODE_KEY, "mode": {"S": mode.mode}, "setAt": {"N": str(now)}}
+    if mode.fingerprint:
+        item["keyFingerprint"] = {"S": mode.fingerprint}
+    return item
+
+
+def mode_from_item(item: Item | None) -> IdentityMode | None:
+    if item is None:
+        return None
+    fingerprint = item.get("keyFingerprint")
+    return IdentityMode(plain(item["mode"]), plain(fingerprint) if fingerprint else None)
+
+
+def any_summary_query() -> dict[str, Any]:
+    """One identity summary, if the table holds any (index listing, one item read)."""
+    return {**listing_query(LISTED_SUMMARY), "Limit": 1, "ProjectionExpression": "pk"}
