@@ -84,6 +84,12 @@ def test_relative_links_and_anchors_resolve(page: Path):
             assert anchor in anchors(linked), f"{page.name}: no heading for #{anchor} in {linked.name}"
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(ROOT).as_posix())
+def test_no_page_sends_readers_outside_the_repository(page: Path):
+    """A clone has only the repository: no page points at ../shared (the contract is docs/contract.md)."""
+    assert "../shared" not in page.read_text(), f"{page.name} refers to ../shared, which a clone does not have"
+
+
 RUNNABLE = [(page, argv) for page in PAGES for argv in commands(page)]
 
 
