@@ -30,5 +30,5 @@ def export_document(summaries: Iterable[Summary], alerts: Iterable[dict[str, Any
     }
 
 
-def to_json(document: dict[str, Any]) -> str:
+def to_json(document: dict[str, Any] | list[Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)

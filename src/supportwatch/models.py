@@ -112,33 +112,44 @@ class Alert:
     key: str | None = None
 
     @property
+    def subject(self) -> str:
+        """What the alert is once per: its identity, its event name, or its object (`bucket/key`)."""
+        if self.rule == "new-event-name":
+            return str(self.event_name)
+        if self.window == "object":
+            return f"{self.bucket}/{self.key}" if self.bucket else str(self.key)
+        return str(self.identity)
+
+    @property
     def claim_key(self) -> str:
         """What "once per window" is counted over: the rule, its subject and the window."""
-        if self.rule == "new-event-name":
-            subject = self.event_name
-        elif self.window == "object":
-            subject = f"{self.bucket}/{self.key}"
-        else:
-            subject = self.identity
-        return f"{self.rule}#{self.window}#{subject}"
+        return f"{self.rule}#{self.window}#{self.subject}"
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Alert:
+        """The alert of its JSON (`to_json`), e.g. as a subscriber received it."""
+        return cls(**{name: document.get(key) for key, name in ALERT_FIELDS.items()})
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "title": self.title,
-            "detail": self.detail,
-            "identity": self.identity,
-            "identityType": self.identity_type,
-            "principal": self.principal,
-            "accountId": self.account_id,
-            "eventName": self.event_name,
-            "eventTime": self.event_time,
-            "eventId": self.event_id,
-            "sourceIp": self.source_ip,
-            "region": self.region,
-            "userAgent": self.user_agent,
-            "window": self.window,
-            "bucket": self.bucket,
-            "key": self.key,
-        }
+        return {key: getattr(self, name) for key, name in ALERT_FIELDS.items()}
+
+
+ALERT_FIELDS = {  # the alert JSON's keys (contract section 5), in the order they are written
+    "rule": "rule",
+    "severity": "severity",
+    "title": "title",
+    "detail": "detail",
+    "identity": "identity",
+    "identityType": "identity_type",
+    "principal": "principal",
+    "accountId": "account_id",
+    "eventName": "event_name",
+    "eventTime": "event_time",
+    "eventId": "event_id",
+    "sourceIp": "source_ip",
+    "region": "region",
+    "userAgent": "user_agent",
+    "window": "window",
+    "bucket": "bucket",
+    "key": "key",
+}

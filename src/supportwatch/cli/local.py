@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supportwatch.aws.local import (
+    ACCOUNT_ID,
+    REGION,
     EmbeddedAws,
     LocalStack,
     deploy,
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         note_reports(reports)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
-        render(summaries, args.format, alerts, args.wide, skip_reasons(reports))
+        render(summaries, args.format, alerts, args.wide, skip_reasons(reports), (ACCOUNT_ID, REGION))
         if args.report:
             _report(args.report, store, summaries, alerts, args.paths)
     return 0

@@ -43,6 +43,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+FINDING_FORMATS = ("table", "json", "asff")  # asff: Security Hub findings (one per alert)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="supportwatch",
@@ -59,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    scan = command("scan", _lazy("scan"), "Summarise downloaded CloudTrail files offline (no AWS at all).")
+    scan = command(
+        "scan", _lazy("scan"), "Summarise downloaded CloudTrail files offline (no AWS at all).", FINDING_FORMATS
+    )
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
     scan.add_argument(
         "--max-bytes",
@@ -72,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _wide(scan)
 
-    local = command("local", _lazy("local"), "Run the deployed pipeline on an embedded AWS (moto) over local files.")
+    local = command(
+        "local",
+        _lazy("local"),
+        "Run the deployed pipeline on an embedded AWS (moto) over local files.",
+        FINDING_FORMATS,
+    )
     local.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="log files or folders")
     local.add_argument("--template", type=Path, help="template.yaml to build the stack from")
     local.add_argument("--concurrency", type=count, default=4, help="invocations at a time (default: 4)")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from supportwatch.cli.render import Column, alerts_by_severity, clip, minute, print_table, print_text, shorten_arn
 from supportwatch.export import export_document, to_json
+from supportwatch.findings.asff import findings
 from supportwatch.messages import fit_line
-from supportwatch.models import Summary
+from supportwatch.models import Alert, Summary
 from supportwatch.pipeline import ObjectReport
 
 
@@ -77,12 +79,19 @@ def render(
     alerts: Sequence[dict[str, Any]] = (),
     wide: bool = False,
     skipped: Mapping[str, int] | None = None,
+    importer: tuple[str, str] = ("", ""),
 ) -> None:
     """The summaries and alerts; a table also says how many entries were skipped and why (the JSON
-    document's shape is the contract's, section 4: the reasons are on stderr)."""
+    document's shape is the contract's, section 4: the reasons are on stderr). `asff` prints one
+    Security Hub finding per alert of the export, as `importer` (account, region) would import it
+    (offline, when not given: each alert's own account and region)."""
     document = export_document(summaries, alerts)
     if output_format == "json":
         sys.stdout.write(to_json(document) + "\n")
+        return
+    if output_format == "asff":
+        found = findings(map(Alert.from_json, document["alerts"]), datetime.now(UTC), *importer)
+        sys.stdout.write(to_json(found) + "\n")
         return
     summary_table(summaries, wide)
     if skipped:
