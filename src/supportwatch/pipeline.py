@@ -18,6 +18,7 @@ from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash
 from supportwatch.integrity.digest import is_digest_key
 from supportwatch.integrity.watch import Verdict
 from supportwatch.models import Alert, ObjectRef, SupportEvent
+from supportwatch.privacy import Pseudonymizer
 from supportwatch.routing import skip_reason
 
 Outcome = Literal["counted", "skipped", "unreadable", "unavailable", "digest"]
@@ -114,6 +115,8 @@ class Processor:
     exact_max_bytes: int | None = None
     log_book: LogRecorder | None = None  # integrity (contract section 7): what each processed log hashed to
     digests: DigestChecker | None = None  # integrity: digest files are checked, not skipped
+    # Contract section 10: the sink, the claims and the alerts hold pseudonyms; the rules see real values.
+    privacy: Pseudonymizer | None = None
 
     def process(self, ref: ObjectRef, owner: str) -> ObjectReport:
         """Read one object, commit its support events and raise its alerts; transient failures propagate.
@@ -139,11 +142,15 @@ class Processor:
                 reason = "not gzip and not JSON: the name ends in .gz but the content has no gzip header"
             raised = self.alerting.raise_alerts(rules.unreadable(ref, reason, self.alert_settings), owner)
             return ObjectReport(ref, "unreadable", reason, **_alerts(raised))
-        result = self.sink.commit(ref.uri, extraction.events)
+        events, show = extraction.events, rules.as_is
+        if self.privacy is not None:
+            events, show = [self.privacy.event(event) for event in extraction.events], self.privacy.event
+        result = self.sink.commit(ref.uri, events)
         self._record(ref, content, len(data), "counted")
         days = {(event.identity, event.day) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
-        raised = self.alerting.raise_alerts(rules.evaluate(ref, result.ours, calls, self.alert_settings), owner)
+        ours = result.ours if self.privacy is None else _real(result.ours, extraction.events)
+        raised = self.alerting.raise_alerts(rules.evaluate(ref, ours, calls, self.alert_settings, show), owner)
         return ObjectReport(
             ref,
             "counted",
@@ -166,6 +173,14 @@ class Processor:
             return ObjectReport(ref, "unavailable", "digest file no longer exists")
         raised = self.alerting.raise_alerts(verdict.alerts, owner)
         return ObjectReport(ref, "digest", verdict.summary, **_alerts(raised))
+
+
+def _real(stored: Sequence[SupportEvent], real: Sequence[SupportEvent]) -> list[SupportEvent]:
+    """The real events behind the stored (pseudonymous) ones, by eventID (the first delivered wins)."""
+    by_id: dict[str, SupportEvent] = {}
+    for event in real:
+        by_id.setdefault(event.event_id, event)
+    return [by_id[event.event_id] for event in stored]
 
 
 def _alerts(raised: list[Alert]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ Pure: which alerts are due. Whether each one is new in its window is decided by 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 
 from supportwatch import KNOWN_EVENT_NAMES
@@ -29,6 +29,11 @@ SEVERITY = {
     "unavailable-log": "high",
 }
 DENIED_MARKERS = ("AccessDenied", "Unauthorized")
+Show = Callable[[SupportEvent], SupportEvent]  # an event as it may be written (contract section 10)
+
+
+def as_is(event: SupportEvent) -> SupportEvent:
+    return event
 
 
 def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str, ref: ObjectRef) -> Alert:
@@ -78,15 +83,16 @@ def allowlisted(event: SupportEvent, patterns: Sequence[str]) -> bool:
 
 
 def _day_alerts(
-    day: str, events: list[SupportEvent], calls: int, settings: AlertSettings, ref: ObjectRef
+    day: str, events: list[SupportEvent], calls: int, settings: AlertSettings, ref: ObjectRef, show: Show
 ) -> Iterable[Alert]:
     first = _first(events)
-    who = first.identity
+    seen = show(first)
+    who = seen.identity
     if root := [event for event in events if is_root(event)]:
         yield _alert(
             "root-usage",
             day,
-            _first(root),
+            show(_first(root)),
             f"Root user of {first.account_id} used Support Recommendations",
             f"The root user of account {first.account_id} called Support Recommendations on {day}.",
             ref,
@@ -96,7 +102,7 @@ def _day_alerts(
         yield _alert(
             "access-denied",
             day,
-            event,
+            show(event),
             f"Support Recommendations denied: {who}",
             f"{who} was refused a Support Recommendations call ({event.error_code}) on {day}.",
             ref,
@@ -105,7 +111,7 @@ def _day_alerts(
         yield _alert(
             "volume",
             day,
-            max(events, key=lambda event: (event.instant, event.event_id)),
+            show(max(events, key=lambda event: (event.instant, event.event_id))),
             f"{calls} Support Recommendations calls on {day}: {who}",
             f"{who} made {calls} Support Recommendations calls on {day}, above the threshold of "
             f"{settings.volume_threshold}.",
@@ -115,9 +121,9 @@ def _day_alerts(
         yield _alert(
             "not-allowlisted",
             day,
-            first,
+            seen,
             f"Support Recommendations used by non-allowlisted {who}",
-            f"{who} (principal {first.principal}) matches none of the allowlist patterns "
+            f"{who} (principal {seen.principal}) matches none of the allowlist patterns "
             f"{', '.join(settings.allowlist)}.",
             ref,
         )
@@ -128,27 +134,32 @@ def evaluate(
     events: Sequence[SupportEvent],
     day_calls: Mapping[tuple[str, str], int],
     settings: AlertSettings,
+    show: Show = as_is,
 ) -> list[Alert]:
-    """The alerts `events` (counted from `ref`) raise, given each identity's calls on each day."""
+    """The alerts `events` (counted from `ref`) raise, given each identity's calls on each day.
+
+    The rules see the real events; what an alert names is `show`'s view of them (pseudonyms, contract
+    section 10), as are the identities `day_calls` is keyed by."""
     alerts: list[Alert] = []
-    for identity, found in _groups(events, "identity").items():
-        first = _first(found)
+    for found in _groups(events, "identity").values():
+        first = show(_first(found))
         alerts.append(
             _alert(
                 "new-identity",
                 "ever",
                 first,
-                f"New Support Recommendations user: {identity}",
-                f"{identity} ({first.identity_type}) was first seen by supportwatch, calling Support Recommendations "
-                f"at {first.event_time}.",
+                f"New Support Recommendations user: {first.identity}",
+                f"{first.identity} ({first.identity_type}) was first seen by supportwatch, calling Support "
+                f"Recommendations at {first.event_time}.",
                 ref,
             )
         )
     for (_, day), found in _groups(events, "day").items():
-        alerts.extend(_day_alerts(day, found, day_calls.get((found[0].identity, day), 0), settings, ref))
+        calls = day_calls.get((show(found[0]).identity, day), 0)
+        alerts.extend(_day_alerts(day, found, calls, settings, ref, show))
     for name, found in _groups(events, "event_name").items():
         if name not in KNOWN_EVENT_NAMES:
-            first = _first(found)
+            first = show(_first(found))
             alerts.append(
                 _alert(
                     "new-event-name",

@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _exact_option(scan)
     _alert_options(scan, {"rules": list(RULES), "volume_threshold": 100, "allowlist": [], "min_severity": "low"})
+    _key_option(scan)
 
     _wide(scan)
 
@@ -197,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--table", required=True, help="the stack's SummaryTable name")
     _aws_options(migrate)
     return parser
+
+
+def _key_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--pseudonymize-key",
+        type=Path,
+        metavar="FILE",
+        help="pseudonymous mode: identities of people and source addresses are written as keyed pseudonyms "
+        "(the key is FILE's content)",
+    )
 
 
 def _wide(sub: argparse.ArgumentParser) -> None:

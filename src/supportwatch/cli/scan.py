@@ -13,6 +13,7 @@ from supportwatch.cli.progress import Progress
 from supportwatch.config import AlertSettings
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectUnavailable, Processor
+from supportwatch.privacy import Pseudonymizer, load_key
 
 
 def read_file(ref: ObjectRef) -> bytes:
@@ -23,6 +24,7 @@ def read_file(ref: ObjectRef) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
+    privacy = Pseudonymizer(load_key(args.pseudonymize_key)) if args.pseudonymize_key else None
     inputs = discover(args.paths)
     note_ignored(inputs.ignored)
     ledger = Ledger()
@@ -33,9 +35,8 @@ def run(args: argparse.Namespace) -> int:
         allowlist=tuple(args.allowlist),
         min_severity=args.min_severity,
     )
-    processor = Processor(
-        read_file, ledger, Alerting(MemoryClaims(), published), settings, args.max_bytes, args.exact_max_bytes
-    )
+    alerting = Alerting(MemoryClaims(), published)
+    processor = Processor(read_file, ledger, alerting, settings, args.max_bytes, args.exact_max_bytes, privacy=privacy)
     progress = Progress(len(inputs.files))
     reports = []
     for path, _ in inputs.files:

@@ -12,7 +12,7 @@ from typing import Literal
 Mode = Literal["plain", "pseudonymous"]
 
 
-class ModeConflict(Exception):
+class ModeConflict(ValueError):
     """The configured identity mode differs from the identities the table holds (one line)."""
 
 
