@@ -49,6 +49,15 @@ class Publisher(Protocol):
         ...
 
 
+def once_per_claim(alerts: Sequence[Alert]) -> list[Alert]:
+    """The alerts in order, the first of each claim key only: claiming a key twice in one attempt would
+    succeed twice (a claim is its owner's to resume) and publish it twice."""
+    first: dict[str, Alert] = {}
+    for alert in alerts:
+        first.setdefault(alert.claim_key, alert)
+    return list(first.values())
+
+
 @dataclass(slots=True)
 class MemoryClaims:
     """Claims for one offline run."""
@@ -93,9 +102,9 @@ class Alerting:
     wait_for_others: bool = False
 
     def raise_alerts(self, alerts: Sequence[Alert], owner: str) -> list[Alert]:
-        """Publish the alerts whose window is still open; returns those published."""
+        """Publish the alerts whose window is still open, each claim key once; returns those published."""
         due, held = [], []
-        for alert in alerts:
+        for alert in once_per_claim(alerts):
             if self.claims.claim(alert, owner):
                 due.append(alert)
             elif self.wait_for_others and self.claims.pending(alert):

@@ -16,9 +16,12 @@ from botocore.stub import Stubber
 from supportwatch import handler
 from supportwatch.aws.digests import CloudTrailKeys, read_digest
 from supportwatch.aws.local import received_alerts
+from supportwatch.cli.main import main
 from supportwatch.config import AlertSettings
+from supportwatch.integrity.keys import key_from_api, lookup
 from supportwatch.integrity.watch import DigestWatch
 from supportwatch.models import ObjectRef
+from tests.helpers import s3_event
 from tests.trail import Trail, public_keys_json
 
 INTEGRITY_RULES = {"tampered-log", "missing-log", "unlisted-log", "digest-invalid", "digest-missing"}
@@ -146,3 +149,56 @@ def test_a_digest_is_retried_when_cloudtrail_cannot_be_reached(stack):
         )
         with pytest.raises(Exception, match="ServiceUnavailable"):
             watch.arrived(ObjectRef(stack.bucket, digest))
+
+
+def old_trail_with_an_altered_file(bucket: str, backfill: bool = False) -> tuple[Trail, str, str]:
+    """Two hours of a trail three days old, one of whose files was altered after a digest listed it
+    (the last hourly digest, or a `_backfill` digest CloudTrail wrote for a file it delivered late):
+    (trail, that digest, the altered log)."""
+    trail = Trail(bucket=bucket)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    digest = trail.hours(2, start=start)[-1]
+    altered = [key for key in trail.objects if "/CloudTrail/" in key][-1]
+    if backfill:
+        altered = trail.log(start + timedelta(minutes=50))
+        digest = trail.digest(start + timedelta(hours=2), backfill=True, logs=[altered])
+    trail.objects[altered] = (gzip.compress(b'{"Records": []}'), {})
+    return trail, digest, altered
+
+
+def tampered_keys(inbox: str) -> list[str]:
+    return [alert["key"] for alert in received_alerts(boto3, inbox) if alert["rule"] == "tampered-log"]
+
+
+@pytest.mark.parametrize("backfill", [False, True], ids=["hourly", "backfill"])
+def test_a_digest_delivered_after_its_grace_period_raises_an_altered_file_once(keyed, backfill):
+    """Late delivery and `_backfill` digests (issue 20 item 5): the arrival check and the late check of
+    one digest find the same altered file; it is published once, and not again when the digest is
+    delivered again."""
+    stack = keyed
+    inbox = stack.inbox()
+    trail, digest, altered = old_trail_with_an_altered_file(stack.bucket, backfill)
+    trail.upload(boto3.client("s3"))
+    stack.invoke(*[key for key in trail.objects if "/CloudTrail/" in key])
+    stack.invoke(digest)
+    stack.invoke(digest)
+    assert tampered_keys(inbox) == [altered]
+
+
+def test_a_redriven_old_digest_raises_an_altered_file_once(stack, capsys, monkeypatch):
+    """Redrive (issue 20 item 5): CloudTrail's ListPublicKeys (which moto lacks) answers with the test
+    trail's key."""
+    keys = lookup({key.fingerprint: key for key in map(key_from_api, public_keys_json()["PublicKeyList"])})
+    monkeypatch.setattr(CloudTrailKeys, "key_for", lambda self, digest: keys(digest))
+    inbox = stack.inbox()
+    trail, digest, altered = old_trail_with_an_altered_file(stack.bucket)
+    trail.upload(boto3.client("s3"))
+    stack.invoke(*[key for key in trail.objects if "/CloudTrail/" in key])
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="supportwatch-dlq")["QueueUrl"]
+    target = ["--table", stack.resources.table, "--topic-arn", stack.resources.topic_arn]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(s3_event(stack.bucket, digest)))
+        assert main(["redrive", "--queue-url", queue, *target]) == 0
+    capsys.readouterr()
+    assert tampered_keys(inbox) == [altered]

@@ -102,3 +102,15 @@ def test_a_gone_digest_is_none_and_a_bad_one_invalid():
     verdict = watch(trail, book, START).arrived(ObjectRef(trail.bucket, digest))
     assert rules(verdict) == [("digest-invalid", digest)]
     assert "signature does not hold" in verdict.alerts[0].detail
+
+
+def test_an_altered_file_of_a_digest_checked_after_its_grace_period_is_raised_once():
+    """The arrival check and the late check both compare the files of a replayed old digest (issue 20
+    item 5): the verdict names the altered file once."""
+    trail, book = Trail(), Book()
+    digests = trail.hours(2)
+    logs = [key for key in trail.objects if "/CloudTrail/" in key]
+    process(trail, book, *logs)
+    book.seen[logs[-1]] = "0" * 64  # what the function read differs from what CloudTrail delivered
+    verdict = watch(trail, book, START + timedelta(days=3)).arrived(ObjectRef(trail.bucket, digests[-1]))
+    assert rules(verdict) == [("tampered-log", logs[-1])]

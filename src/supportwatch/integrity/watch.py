@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from supportwatch.alerting import once_per_claim
 from supportwatch.config import AlertSettings
 from supportwatch.integrity.digest import Digest, Stream, log_key_time, stream_of
 from supportwatch.integrity.outcomes import DigestCheck, DigestObject, KeyLookup, chain_problem, check_digest
@@ -82,7 +83,10 @@ class DigestWatch:
         return self._due(alerts, f"verified; {len(check.digest.log_files)} log files listed")
 
     def _due(self, alerts: list[Alert], summary: str) -> Verdict:
-        return Verdict([alert for alert in alerts if self.settings.publishes(alert.rule, alert.severity)], summary)
+        """The alerts the settings publish, each claim key once (a digest replayed after its grace period
+        is checked on arrival and fully: the same altered file must not be raised twice)."""
+        due = [alert for alert in once_per_claim(alerts) if self.settings.publishes(alert.rule, alert.severity)]
+        return Verdict(due, summary)
 
     def _previous(self, bucket: str, check: DigestCheck) -> DigestCheck | None:
         if not check.previous or self.key_for is None:  # no key_for: `arrived` stops before any chain walk
