@@ -44,6 +44,12 @@ class LogRecorder(Protocol):
         ...
 
 
+class Sealer(Protocol):
+    def seal(self, events: Sequence[SupportEvent]) -> int:
+        """Seal the identities of `events` that are not sealed yet (contract section 10)."""
+        ...
+
+
 class DigestChecker(Protocol):
     def arrived(self, ref: ObjectRef) -> Verdict | None:
         """Check a digest file as it arrives; None when it is gone."""
@@ -117,6 +123,7 @@ class Processor:
     digests: DigestChecker | None = None  # integrity: digest files are checked, not skipped
     # Contract section 10: the sink, the claims and the alerts hold pseudonyms; the rules see real values.
     privacy: Pseudonymizer | None = None
+    sealer: Sealer | None = None  # pseudonymous mode: each identity sealed before its pseudonym is stored
 
     def process(self, ref: ObjectRef, owner: str) -> ObjectReport:
         """Read one object, commit its support events and raise its alerts; transient failures propagate.
@@ -145,6 +152,8 @@ class Processor:
         events, show = extraction.events, rules.as_is
         if self.privacy is not None:
             events, show = [self.privacy.event(event) for event in extraction.events], self.privacy.event
+        if self.sealer is not None and extraction.events:
+            self.sealer.seal(extraction.events)
         result = self.sink.commit(ref.uri, events)
         self._record(ref, content, len(data), "counted")
         days = {(event.identity, event.day) for event in result.ours}

@@ -12,6 +12,7 @@ import pytest
 from supportwatch.models import Summary, SupportEvent
 from supportwatch.privacy import IdentityMode, ModeConflict, Pseudonymizer, PseudonymKeyError, load_key, pseudonym
 from supportwatch.privacy.mode import PLAIN, settle
+from supportwatch.privacy.seals import encryption_context, to_seal
 
 KEY = b"correct horse battery staple"
 PERSON = "arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com"
@@ -103,6 +104,16 @@ def test_a_principal_that_is_the_identity_is_written_as_the_identity() -> None:
 def test_accounts_and_services_stay(identity: str, identity_type: str) -> None:
     shown = Pseudonymizer(KEY).event(event(identity, identity_type, identity, "support.amazonaws.com"))
     assert (shown.identity, shown.principal, shown.source_ip) == (identity, identity, "support.amazonaws.com")
+
+
+def test_only_identities_written_as_pseudonyms_are_sealed() -> None:
+    found = [
+        event(PERSON, "AssumedRole", ROLE, "203.0.113.9"),
+        event("arn:aws:iam::111122223333:root", "Root", "arn:aws:iam::111122223333:root", None),
+        event("service:config.amazonaws.com", "AWSService", "service:config.amazonaws.com", None),
+    ]
+    assert to_seal(found, Pseudonymizer(KEY)) == {VECTORS[PERSON]: PERSON}  # never an address, a role or root
+    assert encryption_context(VECTORS[PERSON]) == {"supportwatch:pseudonym": VECTORS[PERSON]}
 
 
 def test_summary_reads_as_its_events_would() -> None:

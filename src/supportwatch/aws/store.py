@@ -259,6 +259,22 @@ class SummaryStore:
         if (mode := settle(stored, self.holds_identities(), configured, self.table_name)) is not None:
             self.set_identity_mode(mode)
 
+    def sealed(self, pseudonyms: Iterable[str]) -> set[str]:
+        """The pseudonyms among these whose identity is sealed (BatchGetItem of their keys only)."""
+        keys = [items.seal_key(pseudonym) for pseudonym in sorted(set(pseudonyms))]
+        return {items.sealed_pseudonym(item) for item in self._batch_get(keys, ("pk",))}
+
+    def put_seal(self, pseudonym: str, ciphertext: bytes) -> bool:
+        """Store a sealed identity; False when one was there already (it is never replaced)."""
+        request = items.seal_put(pseudonym, ciphertext, int(self._clock()))
+        return self._conditionally(self._db.put_item, TableName=self.table_name, **request)
+
+    def seal(self, pseudonym: str) -> bytes | None:
+        """The ciphertext sealed under a pseudonym, None when there is none."""
+        key = items.seal_key(pseudonym)
+        found = self._db.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+        return None if found is None else items.ciphertext(found)
+
     def history(self, identity: str) -> tuple[Summary | None, list[Summary]]:
         """One identity's summary and its per-day summaries, oldest day first (one Query)."""
         summary, days = None, []

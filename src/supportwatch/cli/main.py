@@ -188,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _aws_options(verify)
 
+    reveal = commands.add_parser(
+        "reveal",
+        help="Print the identity behind a pseudonym (a KMS Decrypt that CloudTrail logs and that alerts).",
+        description="Decrypt the identity sealed under PSEUDONYM (pseudonymous mode). Only the stack's "
+        "RevealPrincipals may; each reveal is logged by CloudTrail and raises identity-revealed. Exit 1: nothing "
+        "sealed under it; 2: KMS refused.",
+    )
+    reveal.set_defaults(run=_lazy("reveal"))
+    reveal.add_argument("pseudonym", metavar="PSEUDONYM", help="p- and 26 characters, as the table shows it")
+    reveal.add_argument("--table", required=True, help="the stack's SummaryTable name")
+    _aws_options(reveal)
+
     migrate = commands.add_parser(
         "migrate",
         help="Once after upgrading: index the day summaries and alerts an earlier release wrote.",

@@ -23,6 +23,8 @@ Items (pk, sk):
 - `TABLE#identity-mode`, `MODE`            the table's identity mode (contract section 10): `mode`
   (`plain` or `pseudonymous`), `keyFingerprint` (an HMAC naming the key, never the key), `setAt`;
   absent on tables written in clear before the mode existed
+- `SEAL#<pseudonym>`, `SEAL`                the identity behind a pseudonym, sealed once (contract
+  section 10): `sealed` (KMS ciphertext under the encryption context naming the pseudonym), `sealedAt`
 
 GSI byPeriod (periodKey, periodSort), sparse: day summaries and published alerts of a UTC day, in
 one partition per kind and year (`day#YYYY`, `errorday#YYYY` once the day has a failed call,
@@ -589,3 +591,25 @@ def mode_from_item(item: Item | None) -> IdentityMode | None:
 def any_summary_query() -> dict[str, Any]:
     """One identity summary, if the table holds any (index listing, one item read)."""
     return {**listing_query(LISTED_SUMMARY), "Limit": 1, "ProjectionExpression": "pk"}
+
+
+SEAL_PREFIX = "SEAL#"
+
+
+def seal_key(pseudonym: str) -> Item:
+    return {"pk": {"S": partition(SEAL_PREFIX + pseudonym)}, "sk": {"S": "SEAL"}}
+
+
+def seal_put(pseudonym: str, ciphertext: bytes, now: int) -> dict[str, Any]:
+    """The PutItem of a sealed identity: only where none is, so an identity is sealed once."""
+    item = {**seal_key(pseudonym), "sealed": {"B": ciphertext}, "sealedAt": {"N": str(now)}}
+    return {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+
+
+def sealed_pseudonym(item: Item) -> str:
+    """The pseudonym of a seal item (read with at least its `pk`)."""
+    return item["pk"]["S"].removeprefix(SEAL_PREFIX)
+
+
+def ciphertext(item: Item) -> bytes:
+    return bytes(item["sealed"]["B"])
