@@ -21,6 +21,15 @@ def alert_order(alert: dict[str, Any]) -> tuple[Any, ...]:
     return (-rank, *when, *rest)
 
 
+def alert_day(alert: dict[str, Any]) -> str | None:
+    """The UTC day an alert belongs to: its window, or the day of the event that raised it."""
+    window = alert.get("window")
+    if window not in ("ever", "object"):
+        return str(window)[:10] if window else None
+    moment = parse_event_time(alert["eventTime"]) if isinstance(alert.get("eventTime"), str) else None
+    return moment.day if moment else None
+
+
 def export_document(summaries: Iterable[Summary], alerts: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     """`{"summaries": {identity: fields}, "alerts": [...]}`, identities and alerts sorted."""
     ordered = sorted(summaries, key=lambda summary: summary.identity)

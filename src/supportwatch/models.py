@@ -26,8 +26,9 @@ class SupportEvent(msgspec.Struct, frozen=True, gc=False):
     """The fields of one Support Recommendations record that the summaries use.
 
     The typed text (`requestParameters.message`) is deliberately not one of them. `event_time` is
-    kept as CloudTrail wrote it; `instant` is that time in UTC epoch microseconds (what orders
-    events) and `day` its UTC day. A msgspec Struct: a file can hold tens of thousands of them, and a
+    the record's time written as CloudTrail writes it (`2023-09-11T16:34:13Z`, whatever form the
+    record used); `instant` is that time in UTC epoch microseconds (what orders events, to the
+    microsecond) and `day` its UTC day. A msgspec Struct: a file can hold tens of thousands of them, and a
     Struct is built several times faster than a frozen dataclass.
     """
 
@@ -52,7 +53,7 @@ class Summary:
 
     Also the unit of change: a summary built from a few events is the delta that is
     merged into the stored or in-memory one. First and last seen are ordered by their instants
-    (UTC epoch microseconds), and written as CloudTrail wrote them.
+    (UTC epoch microseconds), and written as CloudTrail writes them (the UTC instant to the second).
     """
 
     identity: str

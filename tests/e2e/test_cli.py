@@ -184,6 +184,6 @@ def test_mixed_time_forms_order_as_instants_in_scan_and_local(tmp_path, capsys):
     summary = scan["arn:aws:iam::111122223333:user/Admin"]
     assert (summary["totalCalls"], summary["firstSeen"], summary["lastSeen"]) == (
         5,
-        "2023-09-12T00:10:00+09:00",
-        "20230911T163414Z",
+        "2023-09-11T15:10:00Z",  # the UTC instants, written as CloudTrail writes them
+        "2023-09-11T16:34:14Z",
     )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportwatch.decoding.instants import parse_event_time
+from supportwatch.decoding.instants import normal_time, parse_event_time
 
 BASE = int(datetime(2023, 9, 11, 16, 34, 13, tzinfo=UTC).timestamp()) * 1_000_000
 
@@ -93,6 +93,7 @@ def test_instant_and_day_agree_with_datetime(moment, offset_minutes):
     assert found is not None
     assert found.day == utc.date().isoformat()
     assert found.instant == (utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert found.text == utc.strftime("%Y-%m-%dT%H:%M:%SZ").rjust(20, "0")  # the UTC second, CloudTrail's form
 
 
 @given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
@@ -100,9 +101,8 @@ def test_cloudtrails_own_form_agrees_with_datetime(moment):
     text = moment.strftime("%Y-%m-%dT%H:%M:%SZ").rjust(20, "0")  # strftime may not pad years below 1000
     found = parse_event_time(text)
     utc = moment.replace(microsecond=0, tzinfo=UTC)
-    assert (
-        found == (utc.date().isoformat(), (utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))[::-1]
-    )
+    instant = (utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert found == (instant, utc.date().isoformat(), text)
 
 
 @given(st.lists(st.datetimes(min_value=datetime(2013, 1, 1), max_value=datetime(2030, 1, 1)), min_size=2))
@@ -111,3 +111,26 @@ def test_instants_order_as_times_do_whatever_the_offset(moments):
     texts = [m.replace(tzinfo=UTC).astimezone(zones[i % 4]).isoformat() for i, m in enumerate(moments)]
     instants = [parse_event_time(text).instant for text in texts]
     assert sorted(range(len(texts)), key=instants.__getitem__) == sorted(range(len(texts)), key=moments.__getitem__)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("2023-09-11T16:34:13Z", "2023-09-11T16:34:13Z"),
+        ("2023-09-11T18:00:00+02:00", "2023-09-11T16:00:00Z"),
+        ("2023-09-12T01:00:00+05:00", "2023-09-11T20:00:00Z"),  # crosses the UTC day
+        ("2023-09-11T23:30:00-02:00", "2023-09-12T01:30:00Z"),
+        ("2023-09-11T16:34:13.500Z", "2023-09-11T16:34:13Z"),  # to the second
+        ("2023-09-11T16:34:13.999999999Z", "2023-09-11T16:34:13Z"),
+        ("20230911T163413Z", "2023-09-11T16:34:13Z"),
+        ("2023-09-11t16:34z", "2023-09-11T16:34:00Z"),
+        ("0001-01-01T00:30:00-01:00", "0001-01-01T01:30:00Z"),
+        ("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59Z"),  # before the epoch: still the second it falls in
+    ],
+)
+def test_every_form_is_written_as_cloudtrail_writes_an_instant(text, written):
+    assert parse_event_time(text).text == normal_time(text) == written
+
+
+def test_text_naming_no_instant_is_kept_as_it_is():
+    assert normal_time("2023-09-11T20:00:00") == "2023-09-11T20:00:00"

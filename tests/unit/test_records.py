@@ -99,7 +99,7 @@ def test_support_event_fields():
     assert to_support_event(record) == SupportEvent(
         event_id="e-1",
         event_name="StartSupportTroubleshooting",
-        event_time="2023-09-12T01:30:00+02:00",
+        event_time="2023-09-11T23:30:00Z",  # the UTC instant, written as CloudTrail writes it
         instant=1_694_475_000_000_000,
         day="2023-09-11",
         identity="arn:aws:sts::111122223333:assumed-role/Ci/build",

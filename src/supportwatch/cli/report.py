@@ -17,6 +17,7 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import existing_table, stack_settings
+from supportwatch.decoding.instants import utc_day
 from supportwatch.layout import parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, read_period
@@ -50,9 +51,9 @@ def data_span(summaries: Sequence[Summary]) -> tuple[date, date]:
     """The UTC days from the first call to the last (today, when there was none)."""
     if not summaries:
         return today(), today()
-    first = min(summary.first_seen for summary in summaries)
-    last = max(summary.last_seen for summary in summaries)
-    return date.fromisoformat(first[:10]), date.fromisoformat(last[:10])
+    first = min(summary.first_instant for summary in summaries)
+    last = max(summary.last_instant for summary in summaries)
+    return date.fromisoformat(utc_day(first)), date.fromisoformat(utc_day(last))
 
 
 def write_report(path: Path, period: Period, alerts: list[dict[str, Any]] | None, deployment: Deployment) -> None:

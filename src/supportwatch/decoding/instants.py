@@ -8,8 +8,9 @@ An eventTime is an ISO 8601 date and time of day with its UTC offset:
 A local time without an offset names no instant: it is not a well-formed record. Nor is a
 space instead of `T` (RFC 3339's option, not ISO 8601's), a leap second `:60`, hour 24, or an
 instant whose UTC day falls outside years 0001-9999. Instants are kept as integer microseconds
-since the Unix epoch (digits beyond the microsecond are dropped for ordering; the text is kept
-as written).
+since the Unix epoch (digits beyond the microsecond are dropped for ordering) and written as
+CloudTrail writes them, `YYYY-MM-DDTHH:MM:SSZ`: the UTC instant to the second, whatever form the
+input took (`normal_time`).
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ _FIRST_DAY, _LAST_DAY = date.min.toordinal(), date.max.toordinal()
 
 
 class Moment(NamedTuple):
-    """An eventTime as an instant (UTC epoch microseconds) and the UTC day it falls on."""
+    """An eventTime as an instant (UTC epoch microseconds), the UTC day it falls on, and its text in
+    CloudTrail's own form (`2023-09-11T16:34:13Z`, the instant to the second)."""
 
     instant: int
     day: str
+    text: str = ""
 
 
 def parse_event_time(text: str) -> Moment | None:
@@ -49,7 +52,7 @@ def parse_event_time(text: str) -> Moment | None:
     if len(text) == 20 and text[16] == ":" and text[19] == "Z" and (start := _minute(text[:16])) is not None:
         seconds = text[17:19]  # CloudTrail's own form, `2023-09-11T16:34:13Z`: the fast way
         if seconds.isascii() and seconds.isdigit() and seconds <= "59":
-            return Moment(start.instant + int(seconds) * 1_000_000, start.day)
+            return Moment(start.instant + int(seconds) * 1_000_000, start.day, text)  # already in that form
     found = _EXTENDED.fullmatch(text) or _BASIC.fullmatch(text)
     if found is None:
         return None
@@ -67,7 +70,7 @@ def parse_event_time(text: str) -> Moment | None:
     instant = seconds * 1_000_000 + int((part["fraction"] or "")[:6].ljust(6, "0"))
     if not _FIRST_DAY <= _EPOCH + instant // _DAY_US <= _LAST_DAY:
         return None
-    return Moment(instant, utc_day(instant))
+    return Moment(instant, utc_day(instant), written(instant))
 
 
 @lru_cache(maxsize=4096)
@@ -83,6 +86,19 @@ def _minute(text: str) -> Moment | None:
     if hour > "23" or minute > "59":
         return None
     return Moment(((ordinal - _EPOCH) * 1440 + int(hour) * 60 + int(minute)) * 60_000_000, day)
+
+
+def written(instant: int) -> str:
+    """An instant in CloudTrail's form, `YYYY-MM-DDTHH:MM:SSZ` (the UTC second it falls in)."""
+    seconds = instant // 1_000_000 % 86_400
+    return f"{utc_day(instant)}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
+
+
+def normal_time(text: str) -> str:
+    """`text` written as CloudTrail writes an instant, or as it is when it names none (a table written
+    before times were normalised holds them as the records wrote them)."""
+    moment = parse_event_time(text)
+    return moment.text if moment else text
 
 
 def utc_day(instant: int) -> str:

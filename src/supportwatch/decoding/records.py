@@ -145,7 +145,7 @@ def support_event(event_id: str, texts: Texts, moment: Moment, user: Who) -> Sup
     return SupportEvent(
         event_id=event_id,
         event_name=texts.event_name,
-        event_time=texts.event_time,
+        event_time=moment.text,
         instant=moment.instant,
         day=moment.day,
         identity=user.identity.key,

@@ -39,7 +39,7 @@ its first bytes and a SHA-256 of the whole (`key_safe`): DynamoDB refuses a long
 
 Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the set members are
 written in one transaction with the conditional markers of the events they count; first/last seen
-(`firstInstant`, `lastInstant`: UTC epoch microseconds, numbers, with the text as CloudTrail wrote
+(`firstInstant`, `lastInstant`: UTC epoch microseconds, numbers, with the text as CloudTrail writes
 it beside them) are written by that transaction when the item is new (`if_not_exists`), then moved
 outwards by conditional updates, sent only where the bounds read back show they would change
 something: repeating them changes nothing.
@@ -54,7 +54,9 @@ from datetime import datetime
 from typing import Any
 
 from supportwatch.aggregate import SummaryKey
+from supportwatch.decoding.instants import normal_time, written
 from supportwatch.decoding.records import key_safe
+from supportwatch.export import alert_day
 from supportwatch.integrity.digest import Stream, log_key_time, stream_of
 from supportwatch.models import Alert, Summary, SupportEvent
 from supportwatch.privacy.mode import IdentityMode
@@ -183,13 +185,6 @@ def period_partition(kind: str, day: str) -> str:
 def period_sort(day: str, subject: str) -> str:
     """`YYYY-MM-DD#subject`, held to an index key's 1024 bytes (the day, its leading part, is kept)."""
     return key_safe(f"{day}#{subject}", PARTITION_BYTES)
-
-
-def alert_day(alert: dict[str, Any]) -> str | None:
-    """The UTC day an alert belongs to: its window, or the time of the event that raised it."""
-    window = alert.get("window")
-    day = window if window not in ("ever", "object") else alert.get("eventTime")
-    return str(day)[:10] if day else None
 
 
 def period_queries(kinds: tuple[str, ...], since: str, until: str) -> list[dict[str, Any]]:
@@ -350,6 +345,12 @@ def stretch_updates(delta: Summary, stored: Item | None) -> list[dict[str, Any]]
     return updates
 
 
+def _seen(found: dict[str, Any], instant: str, text: str) -> str:
+    """First or last seen as CloudTrail writes an instant: from the instant beside it (a table written
+    before times were normalised holds the text as the record wrote it)."""
+    return written(found[instant]) if instant in found else normal_time(found.get(text, ""))
+
+
 def summary_from_item(item: Item) -> Summary:
     found = {name: plain(value) for name, value in item.items()}
     sk = found["sk"]
@@ -358,10 +359,10 @@ def summary_from_item(item: Item) -> Summary:
         day=sk[len(DAY_PREFIX) :] if sk.startswith(DAY_PREFIX) else None,
         identity_type=found.get("identityType", "Unknown"),
         principal=found.get("principal", found["identity"]),
-        first_seen=found.get("firstSeen", ""),
+        first_seen=_seen(found, "firstInstant", "firstSeen"),
         first_instant=found.get("firstInstant", 0),
         first_event_id=found.get("firstEventId", ""),
-        last_seen=found.get("lastSeen", ""),
+        last_seen=_seen(found, "lastInstant", "lastSeen"),
         last_instant=found.get("lastInstant", 0),
         total_calls=found.get("totalCalls", 0),
         calls={k[len(CALL_PREFIX) :]: v for k, v in found.items() if k.startswith(CALL_PREFIX)},
@@ -462,7 +463,12 @@ def listing_query(kind: str) -> dict[str, Any]:
 
 
 def alert_from_item(item: Item) -> dict[str, Any]:
-    return json.loads(plain(item["alert"]))
+    """A published alert as sent; its eventTime as CloudTrail writes it (alerts sent before times were
+    normalised hold it as the record wrote it)."""
+    alert = json.loads(plain(item["alert"]))
+    if isinstance(alert.get("eventTime"), str):
+        alert["eventTime"] = normal_time(alert["eventTime"])
+    return alert
 
 
 def lookup_command(table_name: str, identity: str) -> str:

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from supportwatch.config import SEVERITIES
-from supportwatch.export import export_document
+from supportwatch.export import alert_day, export_document
 from supportwatch.report.charts import active_chart, calls_chart
 from supportwatch.report.insights import Period, auto_granularity, buckets
 
@@ -44,12 +44,7 @@ class Deployment:
 def alerts_in(period: Period, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The alerts of the period: of a UTC day inside it, or raised by an event inside it."""
     since, until = period.since.isoformat(), period.until.isoformat()
-
-    def inside(alert: dict[str, Any]) -> bool:
-        day = alert.get("window") if alert.get("window") not in ("ever", "object") else alert.get("eventTime")
-        return bool(day) and since <= str(day)[:10] <= until
-
-    return [alert for alert in alerts if inside(alert)]
+    return [alert for alert in alerts if (day := alert_day(alert)) is not None and since <= day <= until]
 
 
 def report_data(
