@@ -29,6 +29,14 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _days(env: Mapping[str, str], name: str) -> int:
+    """A number of days, 0 (the default) meaning none."""
+    raw = env.get(name, "").strip() or "0"
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number of days (0: keep forever), got {raw!r}")
+    return int(raw)
+
+
 def _switch(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "true").strip().lower() or "true"
     if raw not in ("true", "false"):
@@ -106,6 +114,7 @@ class Settings:
     digest_grace_minutes: int = DEFAULT_DIGEST_GRACE_MINUTES
     digest_public_keys: str = ""  # "": CloudTrail's ListPublicKeys; "none": not verifiable; else a keys file
     stack_name: str = ""  # named in the fixes alerts suggest
+    retention_days: int = 0  # days summaries are kept after their day / last seen; 0: forever
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -126,4 +135,5 @@ class Settings:
             digest_grace_minutes=_positive_int(env, "DIGEST_GRACE_MINUTES", DEFAULT_DIGEST_GRACE_MINUTES),
             digest_public_keys=env.get("DIGEST_PUBLIC_KEYS", "").strip(),
             stack_name=env.get("STACK_NAME", "").strip(),
+            retention_days=_days(env, "RETENTION_DAYS"),
         )

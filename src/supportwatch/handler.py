@@ -65,7 +65,9 @@ class ObjectsFailed(RuntimeError):
 def processor() -> Processor:
     """Settings and clients, built once per execution environment."""
     settings = Settings.from_env()
-    store = SummaryStore(client("dynamodb"), settings.table_name, settings.marker_ttl_days)
+    store = SummaryStore(
+        client("dynamodb"), settings.table_name, settings.marker_ttl_days, retention_days=settings.retention_days
+    )
     publisher = SnsPublisher(client("sns"), settings.topic_arn, store)
     log_book, digests = integrity_parts(
         settings, client("s3"), client("dynamodb"), lambda region: client("cloudtrail", region_name=region)

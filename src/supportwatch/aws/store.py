@@ -41,10 +41,12 @@ class SummaryStore:
         marker_ttl_days: int = DEFAULT_MARKER_TTL_DAYS,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        retention_days: int = 0,
     ) -> None:
         self._db = dynamodb_client
         self.table_name = table_name
         self._ttl_seconds = marker_ttl_days * 86400
+        self._retention = retention_days
         self._clock = clock
         self._sleep = sleep
 
@@ -66,8 +68,10 @@ class SummaryStore:
         keys = [items.summary_key(*key) for key in deltas]
         stored = {items.bounds_key(item): item for item in self._batch_get(keys, items.BOUNDS)}
         for key, delta in deltas.items():
-            for update in items.stretch_updates(delta, stored.get(key)):
+            for update in items.stretch_updates(delta, stored.get(key), self._retention):
                 self._conditionally(self._db.update_item, TableName=self.table_name, **update)
+            if self._retention and delta.day is None:
+                self._raise_members(delta.identity, items.latest_instant(delta, stored.get(key)))
         if unique:  # (most log objects hold no support event: they leave nothing behind)
             record = items.object_item(source, len(unique), int(self._clock()))
             self._db.put_item(TableName=self.table_name, Item=record)
@@ -85,12 +89,18 @@ class SummaryStore:
             except ClientError as error:
                 if error_code(error) != "TransactionCanceledException":
                     raise
-                existing = existing_markers(pending, error.response.get("CancellationReasons", []))
+                updates = list(summarize(pending))
+                reasons = error.response.get("CancellationReasons", [])
+                existing, expired = existing_markers(pending, reasons, updates)
+            for identity in expired:
+                self._purge_expired(identity)
             if existing:  # drop events whose markers exist; ours if an earlier attempt of `source` wrote them
                 already_ours += [
                     e for e in pending if e.event_id in existing and items.marker_source(existing[e.event_id]) == source
                 ]
                 pending = [event for event in pending if event.event_id not in existing]
+                continue
+            if expired:
                 continue
             conflicts += 1  # another transaction held the same items: back off and try again
             if conflicts == CONFLICT_RETRIES:
@@ -99,7 +109,8 @@ class SummaryStore:
         return [], already_ours
 
     def _transaction(self, source: str, events: list[SupportEvent]) -> list[dict[str, Any]]:
-        expires = int(self._clock()) + self._ttl_seconds
+        now = int(self._clock())
+        expires = now + self._ttl_seconds
         markers = [
             {
                 "Put": {
@@ -112,13 +123,31 @@ class SummaryStore:
             for event in events
         ]
         deltas = summarize(events).values()
-        updates = [{"Update": {"TableName": self.table_name, **items.count_update(delta)}} for delta in deltas]
+        updates = [
+            {"Update": {"TableName": self.table_name, **items.count_update(delta, self._retention, now)}}
+            for delta in deltas
+        ]
         members = [
             {"Put": {"TableName": self.table_name, "Item": member}}
             for delta in deltas
-            for member in items.member_puts(delta)
+            for member in items.member_puts(delta, self._retention)
         ]
         return markers + updates + members
+
+    def _purge_expired(self, identity: str) -> None:
+        """Delete an expired identity summary TTL has not deleted yet, its members first (a crash
+        half-way leaves it expired, so the next commit purges the rest): new counts start afresh."""
+        for key in self._query(**items.whole_members_query(identity)):
+            self._db.delete_item(TableName=self.table_name, Key=key)
+        request = items.expired_delete(identity, int(self._clock()))
+        self._conditionally(self._db.delete_item, TableName=self.table_name, **request)
+
+    def _raise_members(self, identity: str, last_instant: int) -> None:
+        """Move the expiry of an identity summary's members out to its last seen's (one Query on its
+        partition; an update only for those behind, at most once a day each)."""
+        expires = items.members_expiry(last_instant, self._retention)
+        for key in self._query(**items.stale_members_query(identity, expires)):
+            self._conditionally(self._db.update_item, TableName=self.table_name, **items.raise_expiry(key, expires))
 
     @staticmethod
     def _conditionally(write: Callable[..., Any], **request: Any) -> bool:
@@ -180,7 +209,7 @@ class SummaryStore:
     def identities(self) -> list[Summary]:
         """Every per-identity summary in the table (index listing: no marker, claim or day is read)."""
         listed = self._query(**items.listing_query(items.LISTED_SUMMARY))
-        return self._complete(map(items.summary_from_item, listed))
+        return self._complete(map(items.summary_from_item, self._live(listed)))
 
     def between(self, since: str, until: str, errors_only: bool = False) -> list[Summary]:
         """The per-day summaries of the UTC days since..until, both included, only those with a failed
@@ -188,7 +217,7 @@ class SummaryStore:
         without events)."""
         kinds = (items.ERROR_DAY_KIND,) if errors_only else (items.DAY_KIND, items.ERROR_DAY_KIND)
         found = [item for query in items.period_queries(kinds, since, until) for item in self._query(**query)]
-        return self._complete(map(items.summary_from_item, found))
+        return self._complete(map(items.summary_from_item, self._live(found)))
 
     def alerts_between(self, since: str, until: str) -> list[dict[str, Any]]:
         """The published alerts of the UTC days since..until, as sent (index byPeriod)."""
@@ -207,7 +236,7 @@ class SummaryStore:
     def summaries_of(self, identities: Iterable[str]) -> list[Summary]:
         """The per-identity summaries of these identities (BatchGetItem, 100 keys a request)."""
         keys = [items.summary_key(identity, None) for identity in sorted(set(identities))]
-        return self._complete(map(items.summary_from_item, self._batch_get(keys)))
+        return self._complete(map(items.summary_from_item, self._live(self._batch_get(keys))))
 
     def _batch_get(self, keys: list[dict[str, Any]], projection: Sequence[str] = ()) -> list[dict[str, Any]]:
         """The items of `keys` that exist (consistent reads, 100 keys a request), only `projection`'s
@@ -278,7 +307,7 @@ class SummaryStore:
     def history(self, identity: str) -> tuple[Summary | None, list[Summary]]:
         """One identity's summary and its per-day summaries, oldest day first (one Query)."""
         summary, days = None, []
-        found_items = list(self._query(**items.history_query(identity)))
+        found_items = list(self._live(self._query(**items.history_query(identity))))
         members = [item for item in found_items if items.is_member(item)]
         summaries = [items.summary_from_item(item) for item in found_items if not items.is_member(item)]
         for found in items.with_members(summaries, members):
@@ -290,7 +319,7 @@ class SummaryStore:
 
     def sessions(self, principal: str) -> list[Summary]:
         """The summaries of every identity that rolls up to `principal` (index byPrincipal)."""
-        return self._complete(map(items.summary_from_item, self._query(**items.sessions_query(principal))))
+        return self._complete(map(items.summary_from_item, self._live(self._query(**items.sessions_query(principal)))))
 
     def _complete(self, summaries: Iterable[Summary]) -> list[Summary]:
         """The summaries with their set members (one Query per identity, over its summaries' scopes)."""
@@ -300,5 +329,10 @@ class SummaryStore:
         complete: list[Summary] = []
         for identity, found in by_identity.items():
             members = self._query(**items.members_query(identity, [summary.day for summary in found]))
-            complete += items.with_members(found, members)
+            complete += items.with_members(found, self._live(members))
         return complete
+
+    def _live(self, found: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The items not expired: DynamoDB's TTL deletes them days late, a read never shows them."""
+        now = self._clock()
+        return (item for item in found if items.is_live(item, now))

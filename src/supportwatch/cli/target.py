@@ -81,6 +81,7 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
         "MAX_DECOMPRESSED_BYTES": parameters.get("MaxDecompressedBytes", ""),
         "VERIFY_DIGESTS": parameters.get("VerifyDigests", ""),
         "DIGEST_GRACE_MINUTES": parameters.get("DigestGraceMinutes", ""),
+        "RETENTION_DAYS": parameters.get("RetentionDays", ""),
         "STACK_NAME": stack,
     }
     return Settings.from_env(environment)
@@ -118,7 +119,9 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
     settings = settings_of(args)
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     check_table(dynamodb, settings.table_name)
-    store = SummaryStore(dynamodb, settings.table_name, settings.marker_ttl_days)
+    store = SummaryStore(
+        dynamodb, settings.table_name, settings.marker_ttl_days, retention_days=settings.retention_days
+    )
     if settings.alerts.rules:
         sns = client("sns", endpoint_url=args.endpoint_url, region_name=args.region)
         # wait_for_others: the command never reports success before every alert of its files is out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from supportwatch.aggregate import SummaryKey
 from supportwatch.ledger.items import member_keys
 from supportwatch.models import SupportEvent
 
@@ -32,13 +33,19 @@ def chunks(events: Sequence[SupportEvent]) -> Iterator[list[SupportEvent]]:
         yield chunk
 
 
-def existing_markers(pending: list[SupportEvent], reasons: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """eventId -> the marker item that already existed (markers lead the transaction, in order)."""
-    found = {}
+def existing_markers(
+    pending: list[SupportEvent], reasons: list[dict[str, Any]], updates: Sequence[SummaryKey] = ()
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """eventId -> the marker item that already existed (markers lead the transaction, in order), and the
+    identities whose expired summary refused its update (`updates`, the summary keys that follow the
+    markers: only an identity summary's update has a condition, under a retention)."""
+    found, expired = {}, []
     for index, reason in enumerate(reasons):
         code = reason.get("Code")
         if code == "ConditionalCheckFailed" and index < len(pending):
             found[pending[index].event_id] = reason.get("Item", {})
+        elif code == "ConditionalCheckFailed" and index - len(pending) < len(updates):
+            expired.append(updates[index - len(pending)][0])
         elif code not in RETRYABLE_REASONS:
             raise CommitFailed(f"transaction refused: {code}: {reason.get('Message', '')}")
-    return found
+    return found, expired

@@ -43,6 +43,14 @@ written in one transaction with the conditional markers of the events they count
 it beside them) are written by that transaction when the item is new (`if_not_exists`), then moved
 outwards by conditional updates, sent only where the bounds read back show they would change
 something: repeating them changes nothing.
+
+Retention (`RetentionDays` > 0): every summary-like item carries `expiresAt` (the table's TTL
+attribute, epoch seconds): a day item and its members the end of its day plus the retention, an
+identity summary its `lastInstant` plus the retention (moved with `lastSeen`), its `SUMMARY`
+members the end of the day of that `lastSeen` plus the retention (raised after each commit by
+`stale_members_query`). TTL deletes late, so every read drops items whose `expiresAt` has passed
+(`is_live`), and a commit that finds an expired identity summary deletes it with its members first
+(the counts of an expired summary are never added to).
 """
 
 from __future__ import annotations
@@ -50,7 +58,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from supportwatch.aggregate import SummaryKey
@@ -79,6 +87,8 @@ PARTITION_BYTES = 1024
 SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
 MEMBER_PREFIX = "SET#"
 WHOLE = "SUMMARY"  # the scope of an identity's all-time summary's members
+EXPIRES = "expiresAt"  # the table's TTL attribute (epoch seconds)
+DAY_SECONDS = 86400
 
 
 def plain(value: dict[str, Any]) -> Any:
@@ -89,6 +99,29 @@ def plain(value: dict[str, Any]) -> Any:
     if kind in ("SS", "NS"):
         return set(raw)
     return raw
+
+
+def day_expiry(day: str, retention_days: int) -> int:
+    """When a day's items expire: the end of the UTC day plus the retention (epoch seconds)."""
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    return int(start.timestamp()) + (retention_days + 1) * DAY_SECONDS
+
+
+def last_expiry(last_instant: int, retention_days: int) -> int:
+    """When an identity summary last seen at `last_instant` (epoch microseconds) expires."""
+    return last_instant // 1_000_000 + retention_days * DAY_SECONDS
+
+
+def members_expiry(last_instant: int, retention_days: int) -> int:
+    """When an identity summary's members expire: the end of its last day plus the retention (a day
+    later at most than the summary, so they are raised once a day, not on every commit)."""
+    day = datetime.fromtimestamp(last_instant // 1_000_000, UTC).date().isoformat()
+    return day_expiry(day, retention_days)
+
+
+def is_live(item: Item, now: float) -> bool:
+    """Whether an item is still kept: TTL deletes expired items late (days), reads must not show them."""
+    return EXPIRES not in item or int(item[EXPIRES]["N"]) > now
 
 
 def partition(text: str) -> str:
@@ -148,8 +181,10 @@ class Expression:
         }
 
 
-def count_update(delta: Summary) -> dict[str, Any]:
-    """Counters and sets of a delta, as one ADD (plus the GSI keys that never change)."""
+def count_update(delta: Summary, retention_days: int = 0, now: int = 0) -> dict[str, Any]:
+    """Counters and sets of a delta, as one ADD (plus the GSI keys that never change). With a retention,
+    its expiry too, and an identity summary's update holds only while the stored one has not expired
+    (`commits.existing_markers` reads a refusal)."""
     expression = Expression()
     expression.add("totalCalls", {"N": str(delta.total_calls)})
     if delta.error_calls:
@@ -165,7 +200,15 @@ def count_update(delta: Summary) -> dict[str, Any]:
         _period_fields(expression, delta.day, delta.identity, delta.error_calls > 0)
     for name, value in _first_fields(delta) + _last_fields(delta):  # a new item's bounds, in the same write
         expression.set_if_absent(name, value)
-    return {"Key": summary_key(delta.identity, delta.day), **expression.request()}
+    update = {"Key": summary_key(delta.identity, delta.day)}
+    if retention_days and delta.day is not None:
+        expression.set(EXPIRES, {"N": str(day_expiry(delta.day, retention_days))})
+    elif retention_days:
+        expression.set_if_absent(EXPIRES, {"N": str(last_expiry(delta.last_instant, retention_days))})
+        expression.names["#expires"] = EXPIRES
+        expression.values[":now"] = {"N": str(now)}
+        update["ConditionExpression"] = "attribute_not_exists(#expires) OR #expires > :now"
+    return {**update, **expression.request()}
 
 
 def _period_fields(expression: Expression, day: str, identity: str, failed: bool) -> None:
@@ -223,9 +266,17 @@ def member_keys(event: SupportEvent) -> set[tuple[str, ...]]:
     }
 
 
-def member_puts(delta: Summary) -> list[Item]:
-    """The member items of a delta's sets: put again, a member changes nothing (sets are idempotent)."""
+def member_puts(delta: Summary, retention_days: int = 0) -> list[Item]:
+    """The member items of a delta's sets: put again, a member changes nothing (sets are idempotent).
+    With a retention they expire with their summary (an older file may lower an identity summary's
+    member's expiry: the commit raises it again with `stale_members_query`)."""
     scope = _scope(delta.day)
+    expiry: Item = {}
+    if retention_days:
+        expires = (
+            day_expiry(delta.day, retention_days) if delta.day else members_expiry(delta.last_instant, retention_days)
+        )
+        expiry = {EXPIRES: {"N": str(expires)}}
     return [
         {
             "pk": {"S": identity_partition(delta.identity)},
@@ -233,10 +284,55 @@ def member_puts(delta: Summary) -> list[Item]:
             "member": {"S": value},
             "scope": {"S": scope},
             "set": {"S": attribute},
+            **expiry,
         }
         for attribute, field in SETS.items()
         for value in sorted(getattr(delta, field))
     ]
+
+
+def whole_members_query(identity: str) -> dict[str, Any]:
+    """The keys of an identity summary's members (its `SUMMARY` scope)."""
+    return {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": identity_partition(identity)},
+            ":prefix": {"S": f"{MEMBER_PREFIX}{WHOLE}#"},
+        },
+        "ProjectionExpression": "pk, sk",
+    }
+
+
+def stale_members_query(identity: str, expires: int) -> dict[str, Any]:
+    """The keys of an identity summary's members that would expire before `expires`."""
+    query = whole_members_query(identity)
+    query["ExpressionAttributeValues"][":expires"] = {"N": str(expires)}
+    return {
+        **query,
+        "FilterExpression": "attribute_not_exists(#expires) OR #expires < :expires",
+        "ExpressionAttributeNames": {"#expires": EXPIRES},
+    }
+
+
+def raise_expiry(key: Item, expires: int) -> dict[str, Any]:
+    """Move an item's expiry out to `expires` (never in, never creating a deleted item)."""
+    return {
+        "Key": {"pk": key["pk"], "sk": key["sk"]},
+        "UpdateExpression": "SET #expires = :expires",
+        "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(#expires) OR #expires < :expires)",
+        "ExpressionAttributeNames": {"#expires": EXPIRES},
+        "ExpressionAttributeValues": {":expires": {"N": str(expires)}},
+    }
+
+
+def expired_delete(identity: str, now: int) -> dict[str, Any]:
+    """Delete an identity summary that has expired (and only while it still is)."""
+    return {
+        "Key": summary_key(identity, None),
+        "ConditionExpression": "#expires <= :now",
+        "ExpressionAttributeNames": {"#expires": EXPIRES},
+        "ExpressionAttributeValues": {":now": {"N": str(now)}},
+    }
 
 
 def members_query(identity: str, days: Iterable[str | None]) -> dict[str, Any]:
@@ -250,8 +346,8 @@ def members_query(identity: str, days: Iterable[str | None]) -> dict[str, Any]:
             ":low": {"S": f"{MEMBER_PREFIX}{scopes[0]}#"},
             ":high": {"S": f"{MEMBER_PREFIX}{scopes[-1]}$"},  # `$` follows `#`: every key of the last scope
         },
-        "ProjectionExpression": "#scope, #set, #member",
-        "ExpressionAttributeNames": {"#scope": "scope", "#set": "set", "#member": "member"},
+        "ProjectionExpression": "#scope, #set, #member, #expires",
+        "ExpressionAttributeNames": {"#scope": "scope", "#set": "set", "#member": "member", "#expires": EXPIRES},
     }
 
 
@@ -290,7 +386,7 @@ def marker_source(item: Item) -> str:
 
 
 # What a commit reads back of its summary items to know which first/last-seen updates would change them.
-BOUNDS = ("pk", "sk", "identity", "firstInstant", "firstEventId", "lastInstant", "lastSeen")
+BOUNDS = ("pk", "sk", "identity", "firstInstant", "firstEventId", "lastInstant", "lastSeen", EXPIRES)
 
 
 def _first_fields(delta: Summary) -> list[tuple[str, Item]]:
@@ -321,11 +417,18 @@ def bounds_key(item: Item) -> SummaryKey:
     return item["identity"]["S"], sk[len(DAY_PREFIX) :] if sk.startswith(DAY_PREFIX) else None
 
 
-def stretch_updates(delta: Summary, stored: Item | None) -> list[dict[str, Any]]:
+def latest_instant(delta: Summary, stored: Item | None) -> int:
+    """The summary's last instant once the commit's updates are made."""
+    last = _bound(stored, "lastInstant", "lastSeen")
+    return max(delta.last_instant, last[0] if last else 0)
+
+
+def stretch_updates(delta: Summary, stored: Item | None, retention_days: int = 0) -> list[dict[str, Any]]:
     """Conditional updates that move first/last seen outwards (and the type and principal the first
-    event decides); each changes nothing when repeated. `stored` is the item's BOUNDS as read after
-    the commit's transactions: first and last seen only ever move outwards, so an update whose
-    condition fails on them would fail later too, and is left out."""
+    event decides; with a retention, an identity summary's expiry with its last seen); each changes
+    nothing when repeated. `stored` is the item's BOUNDS as read after the commit's transactions:
+    first and last seen only ever move outwards, so an update whose condition fails on them would
+    fail later too, and is left out."""
     key = summary_key(delta.identity, delta.day)
     updates = []
     first = _bound(stored, "firstInstant", "firstEventId")
@@ -336,12 +439,19 @@ def stretch_updates(delta: Summary, stored: Item | None) -> list[dict[str, Any]]
         condition = "attribute_not_exists(#n0) OR #n0 > :v0 OR (#n0 = :v0 AND #n1 > :v1)"
         updates.append({"Key": key, "ConditionExpression": condition, **expression.request()})
     last = _bound(stored, "lastInstant", "lastSeen")
+    expires = retention_days and delta.day is None
     if last is None or (delta.last_instant, delta.last_seen) > last:
         expression = Expression()
         for name, value in _last_fields(delta):
             expression.set(name, value)
+        if expires:
+            expression.set(EXPIRES, {"N": str(last_expiry(delta.last_instant, retention_days))})
         condition = "attribute_not_exists(#n0) OR #n0 < :v0 OR (#n0 = :v0 AND #n1 < :v1)"
         updates.append({"Key": key, "ConditionExpression": condition, **expression.request()})
+    elif expires and stored is not None:  # an item older than the retention: its expiry follows its last seen
+        due = last_expiry(latest_instant(delta, stored), retention_days)
+        if EXPIRES not in stored or int(stored[EXPIRES]["N"]) < due:
+            updates.append(raise_expiry(key, due))
     return updates
 
 
