@@ -11,6 +11,7 @@ import pytest
 
 from supportwatch.models import Summary, SupportEvent
 from supportwatch.privacy import IdentityMode, ModeConflict, Pseudonymizer, PseudonymKeyError, load_key, pseudonym
+from supportwatch.privacy.erasure import ErasureRefused, targets
 from supportwatch.privacy.mode import PLAIN, settle
 from supportwatch.privacy.seals import encryption_context, to_seal
 
@@ -159,3 +160,16 @@ def test_fingerprint_names_the_key_without_holding_it() -> None:
     names = Pseudonymizer(KEY)
     assert names.fingerprint.startswith("p-") and KEY.decode() not in names.fingerprint
     assert names.fingerprint != Pseudonymizer(b"other").fingerprint
+
+
+def test_an_erasure_names_what_the_table_holds():
+    privacy = Pseudonymizer(b"k")
+    table, arn = "T", "arn:aws:iam::111122223333:user/Admin"
+    pseudonymous = IdentityMode("pseudonymous", privacy.fingerprint)
+    assert targets(arn, IdentityMode(), None, table) == (arn,)
+    assert targets(arn, pseudonymous, privacy, table) == (arn, privacy.of(arn))
+    assert targets(privacy.of(arn), pseudonymous, None, table) == (privacy.of(arn),)
+    with pytest.raises(ErasureRefused, match="table T holds pseudonyms"):
+        targets(arn, pseudonymous, None, table)
+    with pytest.raises(ErasureRefused, match="not table T's"):
+        targets(arn, pseudonymous, Pseudonymizer(b"other"), table)

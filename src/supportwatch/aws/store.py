@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -331,6 +332,29 @@ class SummaryStore:
             members = self._query(**items.members_query(identity, [summary.day for summary in found]))
             complete += items.with_members(found, self._live(members))
         return complete
+
+    def forget(self, identities: Collection[str]) -> Counter[str]:
+        """Delete every item that holds or names one of `identities` (contract section 10): published alerts
+        and claims first, then set members, days, the summary and the sealed identity, so a run cut short
+        is finished by the next (the claims' windows are the days still stored). How many of each kind
+        were there (a repeat finds none)."""
+        deleted: Counter[str] = Counter()
+
+        def delete(key: dict[str, Any], kind: str) -> None:
+            if self._db.delete_item(TableName=self.table_name, **items.deletion(key)).get("Attributes"):
+                deleted[kind] += 1
+
+        for item in self._query(**items.listing_query(items.LISTED_ALERT)):
+            if items.names_any(item, identities):
+                delete(item, items.ALERT_ITEMS)
+        for identity in identities:
+            keys = list(self._query(**items.partition_keys_query(identity)))
+            for claim in self._batch_get(items.claim_keys(identity, keys), ("pk", "sk")):
+                delete(claim, items.ALERT_ITEMS)
+            for key in sorted(keys, key=lambda key: items.ERASED_KINDS.index(items.kind_of(key)), reverse=True):
+                delete(key, items.kind_of(key))
+            delete(items.seal_key(identity), items.SEAL_ITEMS)
+        return deleted
 
     def _live(self, found: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """The items not expired: DynamoDB's TTL deletes them days late, a read never shows them."""

@@ -200,6 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     reveal.add_argument("--table", required=True, help="the stack's SummaryTable name")
     _aws_options(reveal)
 
+    forget = commands.add_parser(
+        "forget",
+        help="Erase one identity: every item that holds or names it (a data-subject erasure request).",
+        description="Delete the summary, days, set members, alerts and sealed identity of one identity; no other "
+        "identity's numbers change. Safe to repeat; a run cut short is finished by the next.",
+    )
+    forget.set_defaults(run=_lazy("forget"))
+    forget.add_argument("identity", metavar="IDENTITY_OR_PSEUDONYM", help="an identity key, or its pseudonym")
+    forget.add_argument("--table", required=True, help="the stack's SummaryTable name")
+    _key_option(forget, "the table's pseudonym key: IDENTITY is erased under its pseudonym too")
+    _aws_options(forget)
+
     migrate = commands.add_parser(
         "migrate",
         help="Once after upgrading: index the day summaries and alerts an earlier release wrote.",
@@ -212,14 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _key_option(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument(
-        "--pseudonymize-key",
-        type=Path,
-        metavar="FILE",
-        help="pseudonymous mode: identities of people and source addresses are written as keyed pseudonyms "
-        "(the key is FILE's content)",
-    )
+def _key_option(
+    sub: argparse.ArgumentParser,
+    help_text: str = "pseudonymous mode: identities of people and source addresses are written as keyed "
+    "pseudonyms (the key is FILE's content)",
+) -> None:
+    sub.add_argument("--pseudonymize-key", type=Path, metavar="FILE", help=help_text)
 
 
 def _wide(sub: argparse.ArgumentParser) -> None:

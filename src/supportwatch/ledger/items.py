@@ -62,6 +62,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from supportwatch.aggregate import SummaryKey
+from supportwatch.config import RULES
 from supportwatch.decoding.instants import normal_time, written
 from supportwatch.decoding.records import key_safe
 from supportwatch.export import alert_day
@@ -729,3 +730,43 @@ def sealed_pseudonym(item: Item) -> str:
 
 def ciphertext(item: Item) -> bytes:
     return bytes(item["sealed"]["B"])
+
+
+# Erasure (contract section 10): what `supportwatch forget` deletes, by kind.
+SUMMARY_ITEMS, DAY_ITEMS, MEMBER_ITEMS = "summaries", "days", "set members"
+ALERT_ITEMS, SEAL_ITEMS = "alerts", "sealed identities"
+ERASED_KINDS = (SUMMARY_ITEMS, DAY_ITEMS, MEMBER_ITEMS, ALERT_ITEMS, SEAL_ITEMS)
+NAMING_FIELDS = ("identity", "revealedBy")  # the fields of an alert that name an identity
+
+
+def partition_keys_query(identity: str) -> dict[str, Any]:
+    """The keys of every item of an identity's partition: its summary, days and set members."""
+    return {**history_query(identity), "ProjectionExpression": "pk, sk"}
+
+
+def kind_of(key: Item) -> str:
+    """What an item of an identity's partition is (its sort key says)."""
+    sk = key["sk"]["S"]
+    return MEMBER_ITEMS if sk.startswith(MEMBER_PREFIX) else DAY_ITEMS if sk.startswith(DAY_PREFIX) else SUMMARY_ITEMS
+
+
+def claim_keys(identity: str, keys: Iterable[Item]) -> list[Item]:
+    """The keys the claims of alerts once per `identity` can have: every rule, in the windows `ever` and
+    each day the identity's partition `keys` hold (a claim not yet published is in no index)."""
+    days = sorted({key["sk"]["S"][len(DAY_PREFIX) :] for key in keys if key["sk"]["S"].startswith(DAY_PREFIX)})
+    return [
+        {"pk": {"S": partition(f"{ALERT_PREFIX}{rule}#{window}#{identity}")}, "sk": {"S": "ALERT"}}
+        for rule in RULES
+        for window in ("ever", *days)
+    ]
+
+
+def names_any(item: Item, identities: Iterable[str]) -> bool:
+    """Whether a published alert item names one of `identities` (its identity, or who revealed one)."""
+    sent = alert_from_item(item)
+    return any(sent.get(field) in identities for field in NAMING_FIELDS)
+
+
+def deletion(key: Item) -> dict[str, Any]:
+    """Delete an item, returning it when it was there (so a repeated erasure counts nothing twice)."""
+    return {"Key": {"pk": key["pk"], "sk": key["sk"]}, "ReturnValues": "ALL_OLD"}
