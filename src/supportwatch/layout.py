@@ -74,6 +74,8 @@ def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise LayoutError(f"{text} is not a real date") from None
         raise LayoutError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 

@@ -8,10 +8,10 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
+from supportwatch.identities.short import shorten_texts
 from supportwatch.models import Alert
 
 SUBJECT_LIMIT = 99  # SNS: a Subject is fewer than 100 ASCII characters, without control characters
-ELLIPSIS = "…"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 ADVICE = {
     "new-identity": "Check that this person or role is expected to use Support Recommendations.",
@@ -33,63 +33,14 @@ ADVICE = {
 }
 
 
-def _shorter_forms(arn: str, ellipsis: str) -> list[str]:
-    """Ever shorter forms of an identity key that keep the account and the last path element."""
-    parts = arn.split(":", 5)
-    if arn.startswith("arn:") and len(parts) == 6:
-        account, resource = parts[4], parts[5]
-        lead = f"{account}:" if account else f"{parts[2]}:"
-        forms = [lead + resource]
-        path = resource.split("/")
-        if len(path) > 2:
-            forms.append(lead + "/".join(path[1:]))  # assumed-role/Role/session -> Role/session
-        if len(path) > 1:
-            forms.append(lead + ellipsis + "/" + path[-1])
-        return forms
-    if "/" in arn:
-        return [arn.split(":", 1)[0] + ":" + ellipsis + "/" + arn.rsplit("/", 1)[1]]
-    return []
-
-
-def shorten_arn(arn: str, width: int, ellipsis: str = ELLIPSIS) -> str:
-    """`arn` in at most `width` characters, keeping the account and the tail (the one rule of tables and
-    Subjects): `arn:aws:sts::111122223333:assumed-role/Role/session` becomes
-    `111122223333:assumed-role/Role/session`, then `111122223333:Role/session`, then
-    `111122223333:…/session`, then that form cut in the middle (a third of it kept before the cut)."""
-    if len(arn) <= width:
-        return arn
-    forms = _shorter_forms(arn, ellipsis)
-    for form in forms:
-        if len(form) <= width:
-            return form
-    value = forms[-1] if forms else arn
-    head = max((width - len(ellipsis)) // 3, 0)
-    return value[:head] + ellipsis + value[len(value) - max(width - len(ellipsis) - head, 0) :]
-
-
 def _one_line(text: str) -> str:
     return " ".join(CONTROL.sub(" ", text).encode("ascii", "replace").decode().split())
 
 
-def fit_line(line: str, arn: str | None, width: int, ellipsis: str = ELLIPSIS) -> str:
-    """`line` in at most `width` characters: the `arn` it names shortened by `shorten_arn`'s rule,
-    else the line cut in the middle."""
-    if len(line) <= width:
-        return line
-    # the line may already hold a shorter form of the ARN (an alert title made to fit a Subject)
-    named = [form for form in (arn, *_shorter_forms(arn or "", "...")) if form and form in line]
-    if named:
-        room = width - (len(line) - len(named[0]))
-        if room >= 16:
-            return line.replace(named[0], shorten_arn(arn or "", room, ellipsis), 1)
-    keep = (width - len(ellipsis)) // 2
-    return line[:keep] + ellipsis + line[len(line) - max(width - len(ellipsis) - keep, 0) :]
-
-
 def subject_line(text: str, arn: str | None = None) -> str:
     """One ASCII line of fewer than 100 characters without control characters, as SNS requires; a long
-    `arn` inside it is shortened by `shorten_arn`'s rule (account and tail kept)."""
-    return fit_line(_one_line(text), _one_line(arn) if arn else None, SUBJECT_LIMIT, "...")
+    `arn` inside it is shortened as every list shortens identities (identities/short.py)."""
+    return shorten_texts([_one_line(text)], [_one_line(arn) if arn else None], SUBJECT_LIMIT, "...")[0]
 
 
 def _raised(alert: Alert) -> str:

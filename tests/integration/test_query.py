@@ -22,6 +22,7 @@ ALICE = "arn:aws:sts::111122223333:assumed-role/SupportEngineers/alice@example.c
 LONG = (
     "arn:aws:sts::444455556666:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/bob.builder@example.com"
 )
+ADMIN_SHOWN = "111122223333:user/Admin"  # ADMIN in a list whose other identities are shortened
 LONG_ROLE = (
     "arn:aws:iam::444455556666:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef"
 )
@@ -79,7 +80,7 @@ def test_everyone_in_every_format(table, capsys):
     code, out, _ = run(capsys, "--table", table)
     lines = table_lines(out)
     assert lines[0].split() == ["IDENTITY", "CALLS", "ERRORS", "FIRST", "SEEN", "LAST", "SEEN"]
-    assert lines[1].split() == [ADMIN, "4", "1", "2023-09-10", "2023-09-11"]
+    assert lines[1].split() == [ADMIN_SHOWN, "4", "1", "2023-09-10", "2023-09-11"]
     assert lines[2].split() == ["444455556666:…/bob.builder@example.com", "3", "1", "2023-09-12", "2023-09-12"]
     assert lines[3].split()[1:] == ["2", "0", "2023-09-11", "2023-09-11"]
     assert lines[3].startswith("111122223333:") and lines[3].split()[0].endswith("alice@example.com")
@@ -142,7 +143,27 @@ def test_one_identity_and_its_days(table, capsys):
     code, out, err = run(capsys, "--table", table, "--identity", "arn:aws:iam::111122223333:user/Nobody")
     assert code == 1 and out == ""
     nobody = "arn:aws:iam::111122223333:user/Nobody"
-    assert err == f"supportwatch: no Support Recommendations events of {nobody} in table {table}\n"
+    assert err == f"supportwatch: no Support Recommendations events of {nobody} in table {table}; did you mean Admin?\n"
+
+
+def test_identity_as_the_tables_print_it(table, capsys):
+    """What a table shows names the identity back: a shortened form, or the end of the key."""
+    for shown in (
+        "444455556666:…/bob.builder@example.com",
+        "444455556666:.../bob.builder@example.com",
+        "bob.builder@example.com",
+    ):
+        code, out, _ = run(capsys, "--table", table, "--identity", shown, "--format", "json")
+        assert code == 0 and json.loads(out)["identity"] == LONG, shown
+    code, out, _ = run(capsys, "--table", table, "--identity", "bob.builder@example.com")
+    lines = table_lines(out)  # the key and its principal shortened as in the lists; --wide shows them whole
+    assert lines[0].endswith("/bob.builder@example.com") and lines[0].startswith("444455556666:")
+    code, out, _ = run(capsys, "--table", table, "--identity", "bob.builder@example.com", "--wide")
+    assert out.splitlines()[0] == LONG and f"  principal  {LONG_ROLE}" in out.splitlines()
+    code, out, err = run(capsys, "--table", table, "--identity", "bob@example.com")
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("supportwatch: no Support Recommendations events of bob@example.com in table ")
+    assert err.endswith("; did you mean bob.builder@example.com or alice@example.com?\n")
 
 
 def test_sessions_of_a_role(table, capsys):
@@ -176,7 +197,7 @@ def test_who_used_it_on_a_day_and_over_a_range(table, capsys):
         "12:00",
         "12:05",
     ]
-    assert lines[2].split() == ["2023-09-11", ADMIN, "1", "0", "16:34", "16:34"]
+    assert lines[2].split() == ["2023-09-11", ADMIN_SHOWN, "1", "0", "16:34", "16:34"]
     assert lines[-1] == "2 identities on 1 day, 3 calls"
     code, out, _ = run(capsys, "--table", table, "--since", "2023-09-10", "--until", "2023-09-12", "--format", "json")
     document = json.loads(out)
@@ -203,10 +224,10 @@ def test_top_identities(table, capsys):
     lines = table_lines(out)
     assert lines[0].split()[:2] == ["#", "IDENTITY"]
     assert [line.split()[:3] for line in lines[1:3]] == [
-        ["1", ADMIN, "4"],
+        ["1", ADMIN_SHOWN, "4"],
         ["2", "444455556666:…/bob.builder@example.com", "3"],
     ]
-    assert lines[-1] == "2 identities, 7 calls"
+    assert lines[-1] == "the top 2 of 3 identities, with 7 of the 9 calls"  # not a total
     _code, out, _ = run(capsys, "--table", table, "--top", "1", "--format", "json")
     assert [(row["identity"], row["totalCalls"]) for row in json.loads(out)["top"]] == [(ADMIN, 4)]
     _, out, _ = run(capsys, "--table", table, "--top", "3", "--format", "csv")
@@ -219,7 +240,7 @@ def test_recent_errors(table, capsys):
     lines = table_lines(out)
     assert lines[0].split() == ["DAY", "IDENTITY", "ERRORS", "ERROR", "CODES"]
     assert lines[1].split() == ["2023-09-12", "444455556666…/bob.builder@example.com", "1", "UnauthorizedOperation"]
-    assert lines[2].split() == ["2023-09-10", ADMIN, "1", "AccessDeniedException"]
+    assert lines[2].split() == ["2023-09-10", ADMIN_SHOWN, "1", "AccessDeniedException"]
     assert lines[-1] == "2 failed calls from 2023-09-06 to 2023-09-12"
     _code, out, _ = run(capsys, "--table", table, "--errors", "--days", "2", "--format", "json")
     document = json.loads(out)

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from supportwatch.identities.short import shorten_identity
 from supportwatch.layout import (
     DIGESTS,
     LayoutError,
@@ -16,7 +17,6 @@ from supportwatch.layout import (
     parse_s3_uri,
     plan,
 )
-from supportwatch.messages import shorten_arn as shorten_identity
 
 
 def test_log_keys_with_and_without_prefix_and_organization():

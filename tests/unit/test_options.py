@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from supportwatch.cli import inputs
 from supportwatch.cli.main import main
+from supportwatch.config import RULES
 
 MISTAKES = {
     "backfill without a target": (["backfill", "s3://bucket"], "name the target: --stack NAME"),
@@ -18,7 +21,15 @@ MISTAKES = {
         ["backfill", "s3://b", "--dry-run", "--since", "2024-02-01", "--until", "2024-01-01"],
         "--since 2024-02-01 is after --until 2024-01-01",
     ),
-    "backfill bad date": (["backfill", "s3://b", "--dry-run", "--since", "2024-02-30"], "expected a date"),
+    "backfill bad date": (["backfill", "s3://b", "--dry-run", "--since", "2024-02-3"], "expected a date"),
+    "query not a real date": (
+        ["query", "--table", "T", "--since", "2023-13-01"],
+        "--since: 2023-13-01 is not a real date",
+    ),
+    "report not a real date": (["report", "--table", "T", "--since", "2024-02-30", "-o", "r.html"], "not a real date"),
+    "query without a table": (["query", "--top", "3"], "name the table: --table NAME or --stack NAME (or set SUPP"),
+    "query --table and --stack": (["query", "--table", "T", "--stack", "S"], "not allowed with argument --table"),
+    "migrate without a table": (["migrate"], "name the table: --table NAME (or set SUPPORTWATCH_TABLE)"),
     "query --day with --identity": (["query", "--table", "T", "--identity", "a", "--day", "2024-01-01"], "--identity"),
     "query --day with --since": (["query", "--table", "T", "--day", "2024-01-01", "--since", "2024-01-01"], "--day"),
     "query --until alone": (["query", "--table", "T", "--until", "2024-01-01"], "--until needs --since"),
@@ -44,6 +55,7 @@ MISTAKES = {
 @pytest.fixture(autouse=True)
 def no_io(monkeypatch):
     """Any AWS call or file discovery fails the test: the mistake must be found first."""
+    monkeypatch.delenv("SUPPORTWATCH_TABLE", raising=False)
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("I/O before the options were checked")
@@ -78,3 +90,36 @@ def test_a_gz_that_is_not_gzip_says_so_and_cloudtrail_files_get_a_hint(tmp_path,
     assert "a.json.gz: unreadable: not gzip and not JSON:" in err
     assert "skipped 1 file not named like a log" in err and "hint: .cloudtrail files" in err
     assert err.splitlines()[-1].startswith("supportwatch: the file could not be read: ")
+
+
+COMMANDS = ("scan", "local", "sandbox", "query", "backfill", "redrive", "report", "doctor", "verify", "migrate")
+
+
+def help_of(capsys, monkeypatch, *argv: str) -> str:
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--help"])
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_s_help_has_examples_word_placeholders_and_fits_80_columns(command, capsys, monkeypatch):
+    text = help_of(capsys, monkeypatch, command)
+    examples = text.split("\nexamples:\n")[1].splitlines()
+    assert examples and all(line.startswith(f"  supportwatch {command}") for line in examples)
+    assert [line for line in text.splitlines() if len(line) > 80] == []
+    # --table NAME, --topic-arn ARN, --queue-url URL, ... rather than argparse's option names in capitals
+    assert re.findall(r"--[a-z-]+ (?:TABLE|STACK|TOPIC_ARN|QUEUE_URL|ENDPOINT_URL|WORKERS|PROFILE)\b", text) == []
+
+
+def test_rules_help_names_every_rule_unbroken(capsys, monkeypatch):
+    text = " ".join(help_of(capsys, monkeypatch, "scan").split())
+    assert all(f" {rule}," in text or f" {rule} " in text for rule in RULES), text
+
+
+def test_bare_supportwatch_prints_the_help(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["supportwatch"])
+    assert main() == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: supportwatch") and "query" in out and "examples:" in out

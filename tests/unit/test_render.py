@@ -9,10 +9,11 @@ import pytest
 from supportwatch.aggregate import Ledger
 from supportwatch.cli import doctor
 from supportwatch.cli.output import render
-from supportwatch.cli.render import Column, alerts_by_severity, print_table, shorten_arn
+from supportwatch.cli.render import Column, alerts_by_severity, print_table
 from supportwatch.config import AlertSettings
 from supportwatch.decoding.records import extract
 from supportwatch.doctor.models import Check
+from supportwatch.identities.short import shorten_identity as shorten_arn
 from supportwatch.messages import email_body, sns_message, subject_line
 from supportwatch.models import ObjectRef
 from supportwatch.rules import evaluate

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,11 +18,34 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ProfileNotFound,
 )
 
 # Standard mode retries throttling and transient errors with backoff; DynamoDB transaction
 # conflicts are not among them and are retried by the store itself.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+
+
+@contextlib.contextmanager
+def profile(name: str | None) -> Iterator[None]:
+    """Every session made inside, in any thread, uses the named profile of the AWS configuration
+    (`--profile`: set as AWS_PROFILE, as the AWS CLI does, and restored after)."""
+    before = os.environ.get("AWS_PROFILE")
+    if name:
+        os.environ["AWS_PROFILE"] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("AWS_PROFILE", None)
+        else:
+            os.environ["AWS_PROFILE"] = before
+
+
+def region_of(session: boto3.session.Session) -> str | None:
+    """The region as the AWS CLI finds it: AWS_REGION (which boto3 itself does not read), else the
+    session's (AWS_DEFAULT_REGION, then the profile's `region`)."""
+    return os.environ.get("AWS_REGION") or session.region_name or None
 
 
 def client(
@@ -30,8 +56,9 @@ def client(
 ) -> Any:
     """A client for `service`; `endpoint_url` (or AWS_ENDPOINT_URL) points it at an embedded AWS. Many
     clients from one `session` share its parsed service models (not thread-safe: create them in one thread)."""
-    return (session or boto3.session.Session()).client(
-        service, endpoint_url=endpoint_url, region_name=region_name, config=RETRY_CONFIG
+    session = session or boto3.session.Session()
+    return session.client(
+        service, endpoint_url=endpoint_url, region_name=region_name or region_of(session), config=RETRY_CONFIG
     )
 
 
@@ -63,7 +90,9 @@ def explain(error: BotoCoreError | ClientError) -> str:
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials found (set a profile, environment variables or an SSO login)"
     if isinstance(error, NoRegionError):
-        return "no AWS region configured (pass --region or set AWS_REGION)"
+        return "no AWS region configured (pass --region, set AWS_REGION or AWS_DEFAULT_REGION, or give the profile one)"
+    if isinstance(error, ProfileNotFound):
+        return f"profile {error.kwargs.get('profile', '?')} not found in the AWS configuration (~/.aws/config)"
     if isinstance(error, EndpointConnectionError):
         endpoint = error.kwargs.get("endpoint_url", "the endpoint")
         return f"cannot reach {endpoint}: is the region or endpoint right?"

@@ -14,6 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn
 
+from supportwatch.cli.help import TABLE_ENVIRONMENT, finish
 from supportwatch.cli.inputs import InputError
 from supportwatch.cli.options import at_least_zero, check, count, port, rule_names
 from supportwatch.cli.output import NothingRead
@@ -52,13 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Who uses AWS Support Recommendations, from CloudTrail logs.",
     )
     parser.add_argument("--version", action="version", version=f"supportwatch {version('supportwatch')}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
 
     def command(
         name: str, run: Command, help_text: str, formats: tuple[str, ...] = ("table", "json")
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--format", choices=formats, default="table", help="output (default: table)")
+        sub.add_argument(
+            "--format",
+            "--output",
+            dest="format",
+            choices=formats,
+            default="table",
+            metavar="FORMAT",
+            help=f"{', '.join(formats[:-1])} or {formats[-1]} (default: table)",
+        )
         sub.set_defaults(run=run)
         return sub
 
@@ -112,10 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     query = command("query", _lazy("query"), "Read the summaries table back.", ("table", "json", "csv"))
     _wide(query)
-    query.add_argument("--table", required=True, help="the stack's SummaryTable name")
+    _table_options(query)
     _aws_options(query)
     pattern = query.add_mutually_exclusive_group()
-    pattern.add_argument("--identity", metavar="ARN", help="one identity: all fields and its day-by-day history")
+    pattern.add_argument(
+        "--identity",
+        metavar="IDENTITY",
+        help="one identity (its key, a shortened form a table printed, or its end such as dana@example.com): "
+        "all fields and its day-by-day history",
+    )
     pattern.add_argument("--principal", metavar="ARN", help="all sessions of a role (or one identity's principal)")
     pattern.add_argument("--top", type=count, metavar="N", help="the N identities with the most calls")
     pattern.add_argument("--errors", action="store_true", help="identities with failed calls on recent days")
@@ -163,9 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a period of the summaries as one self-contained HTML file (charts, tables, data).",
     )
     report.set_defaults(run=_lazy("report"))
-    target = report.add_mutually_exclusive_group(required=True)
-    target.add_argument("--stack", help="the deployed stack (its SummaryTableName output)")
-    target.add_argument("--table", help="the summaries table")
+    _table_options(report)
     report.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day (default: 30 days before --until)")
     report.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day (default: today)")
     report.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the HTML file to write")
@@ -219,8 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
         "it (one Scan; safe to repeat and beside the live function).",
     )
     migrate.set_defaults(run=_lazy("migrate"))
-    migrate.add_argument("--table", required=True, help="the stack's SummaryTable name")
+    migrate.add_argument("--table", help=f"the stack's SummaryTable name (default: ${TABLE_ENVIRONMENT})")
     _aws_options(migrate)
+    finish(parser, commands.choices)
     return parser
 
 
@@ -238,7 +251,17 @@ def _wide(sub: argparse.ArgumentParser) -> None:
 
 def _aws_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--endpoint-url", help="an alternative endpoint, e.g. the embedded AWS")
-    sub.add_argument("--region", help="the region (default: the AWS configuration's)")
+    sub.add_argument(
+        "--region", help="the region (default: $AWS_REGION, $AWS_DEFAULT_REGION or the profile's, as the AWS CLI)"
+    )
+    sub.add_argument("--profile", help="a named profile of the AWS configuration (default: $AWS_PROFILE or default)")
+
+
+def _table_options(sub: argparse.ArgumentParser) -> None:
+    """The summaries table read: --table (default $SUPPORTWATCH_TABLE) or the deployed --stack's."""
+    target = sub.add_mutually_exclusive_group()
+    target.add_argument("--table", help=f"the summaries table (default: ${TABLE_ENVIRONMENT})")
+    target.add_argument("--stack", help="the deployed stack (its SummaryTableName output)")
 
 
 def _exact_option(sub: argparse.ArgumentParser) -> None:
@@ -254,7 +277,9 @@ def _exact_option(sub: argparse.ArgumentParser) -> None:
 
 def _alert_options(sub: argparse.ArgumentParser, defaults: dict[str, object]) -> None:
     """The alert settings of the function's parameters; without `defaults` they default to None."""
-    sub.add_argument("--rules", type=rule_names, help="comma-separated alert rules to apply (default: all)")
+    sub.add_argument(
+        "--rules", type=rule_names, help=f"comma-separated alert rules to apply (default: all): {', '.join(RULES)}"
+    )
     sub.add_argument("--volume-threshold", type=at_least_zero, help="calls per identity per UTC day (default: 100)")
     sub.add_argument("--allowlist", type=_names, help="comma-separated glob patterns of identities")
     sub.add_argument("--min-severity", choices=SEVERITIES, help="least severity to report (default: low)")
@@ -262,10 +287,19 @@ def _alert_options(sub: argparse.ArgumentParser, defaults: dict[str, object]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # bare `supportwatch`: what it can do
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     try:
         check(args)
-        return args.run(args)
+        if not hasattr(args, "profile"):
+            return args.run(args)
+        from supportwatch.aws.clients import profile  # commands that talk to AWS load it anyway
+
+        with profile(args.profile):
+            return args.run(args)
     except (InputError, NothingRead, FileNotFoundError, ValueError) as error:
         sys.stderr.write(f"supportwatch: {error}\n")
         return 2

@@ -7,9 +7,11 @@ looks at the combinations. Either way a mistake is one line on stderr and exit s
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import date
 from pathlib import Path
 
+from supportwatch.cli.help import TABLE_ENVIRONMENT
 from supportwatch.config import RULES
 from supportwatch.layout import LayoutError, parse_day, parse_s3_uri, today
 
@@ -111,10 +113,22 @@ def _query(args: argparse.Namespace) -> None:
     args.by = args.by or "day"
 
 
+def _summaries_table(args: argparse.Namespace) -> None:
+    """query, report and migrate read the table named by --table, --stack, or $SUPPORTWATCH_TABLE."""
+    if args.table or getattr(args, "stack", None):
+        return
+    args.table = os.environ.get(TABLE_ENVIRONMENT) or None
+    if args.table is None:
+        stack = " or --stack NAME" if hasattr(args, "stack") else ""
+        raise OptionError(f"name the table: --table NAME{stack} (or set {TABLE_ENVIRONMENT})")
+
+
 def check(args: argparse.Namespace) -> None:
     """Every combination the command's options allow, before it starts; raises OptionError."""
     _dates(args)
     command = args.command
+    if command in ("query", "report", "migrate"):
+        _summaries_table(args)
     if command == "query":
         _query(args)
     elif command in ("backfill", "verify"):

@@ -9,10 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from supportwatch.cli.render import Column, alerts_by_severity, clip, minute, print_table, print_text, shorten_arn
+from supportwatch.cli.render import (
+    Column,
+    alerts_by_severity,
+    clip,
+    minute,
+    print_table,
+    print_text,
+    severity_style,
+    shorten_identities,
+)
 from supportwatch.export import export_document, to_json
 from supportwatch.findings.asff import findings
-from supportwatch.messages import fit_line
+from supportwatch.identities.short import shorten_texts
 from supportwatch.models import Alert, Summary
 from supportwatch.pipeline import ObjectReport
 
@@ -113,11 +122,19 @@ def alert_table(alerts: Sequence[dict[str, Any]], wide: bool = False) -> None:
         return
     sys.stdout.write(f"\n{plural(len(alerts), 'alert')}:\n")
     identities = {alert["title"]: alert.get("identity") for alert in alerts}
+
+    def titles(texts: Sequence[str], room: int) -> list[str]:  # the identities in them as in any list
+        return shorten_texts(texts, [identities[text] for text in texts], room)
+
     columns = [
-        Column("SEVERITY"),
+        Column("SEVERITY", style=severity_style),
         Column("WHEN", compact=minute, priority=2),
         Column("RULE", priority=1),
-        Column("TITLE", shrink=lambda title, size: fit_line(title, identities.get(title), size), least=60),
+        Column(
+            "TITLE",
+            together=lambda titles, size: shorten_texts(titles, [identities[t] for t in titles], size),
+            least=60,
+        ),
     ]
     rows = [
         [alert["severity"].upper(), alert.get("eventTime") or alert["window"], alert["rule"], alert["title"]]
@@ -127,7 +144,7 @@ def alert_table(alerts: Sequence[dict[str, Any]], wide: bool = False) -> None:
 
 
 SUMMARY_COLUMNS = (
-    Column("IDENTITY", shrink=shorten_arn, least=36),
+    Column("IDENTITY", together=shorten_identities, least=36),
     Column("TYPE", priority=4),
     Column("CALLS", right=True),
     Column("ERRORS", right=True, priority=1),

@@ -25,9 +25,10 @@ from typing import Any
 from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import plural, render
-from supportwatch.cli.render import Column, clip, print_table, shorten_arn, width
-from supportwatch.cli.target import NotFound, existing_table
+from supportwatch.cli.render import Column, clip, print_table, shorten_identities, shorten_identity, width
+from supportwatch.cli.target import NotFound, existing_table, stack_settings
 from supportwatch.export import to_json
+from supportwatch.identities.match import match_identity, shortest_name
 from supportwatch.layout import parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, Ranked, read_period
@@ -44,7 +45,7 @@ ACTIVE_FIELDS = (
     "firstTimeIdentities",
 )
 
-IDENTITY = Column("IDENTITY", shrink=shorten_arn, least=36)
+IDENTITY = Column("IDENTITY", together=shorten_identities, least=36)
 CSV_FIELDS = (
     "day",
     "identity",
@@ -63,15 +64,16 @@ CSV_FIELDS = (
 
 
 def run(args: argparse.Namespace) -> int:
+    table = args.table or stack_settings(args.stack, args.endpoint_url, args.region).table_name
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
-    store = SummaryStore(dynamodb, args.table)
-    with existing_table(dynamodb, args.table):
+    store = SummaryStore(dynamodb, table)
+    with existing_table(dynamodb, table):
         if args.identity:
             return _identity(store, args.identity, args.format, args.wide)
         if args.principal:
             sessions = store.sessions(args.principal)
             if not sessions:
-                raise NotFound(f"no identity rolls up to {args.principal} in table {args.table}")
+                raise NotFound(f"no identity rolls up to {args.principal} in table {table}")
             return _identities(sessions, args.format, {"principal": args.principal}, "identities", args.wide)
         if args.active:
             since, until = _range(args, default_days=ACTIVE_DAYS)
@@ -80,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
             since, until = _range(args)
             return _top_of_period(read_period(store, since, until), args.top, args.format, args.wide)
         if args.top is not None:
-            top = _by_calls(store.identities())[: args.top]
-            return _identities(top, args.format, {}, "top", args.wide, ranked=True)
+            everyone = _by_calls(store.identities())
+            return _identities(everyone[: args.top], args.format, {}, "top", args.wide, ranked=True, of=everyone)
         if args.errors:
             since, until = today() - timedelta(days=args.days - 1), today()
             found = store.between(since.isoformat(), until.isoformat(), errors_only=True)
@@ -162,7 +164,8 @@ def _everyone(store: SummaryStore, output_format: str, wide: bool) -> int:
     return 0
 
 
-def _identity_table(summaries: Sequence[Summary], wide: bool, ranked: bool = False) -> None:
+def _identity_table(summaries: Sequence[Summary], wide: bool, ranked: bool = False, of: Sequence[Summary] = ()) -> None:
+    """The identities, ranked or not; `of` is everyone when they are the top ones (said in the footer)."""
     if not summaries:
         sys.stdout.write("no Support Recommendations events found\n")
         return
@@ -180,12 +183,22 @@ def _identity_table(summaries: Sequence[Summary], wide: bool, ranked: bool = Fal
         columns.insert(0, Column("#", right=True))
         rows = [[str(rank), *row] for rank, row in enumerate(rows, 1)]
     total = sum(s.total_calls for s in summaries)
+    footer = f"{plural(len(summaries), 'identity', 'identities')}, {plural(total, 'call')}"
+    if of:
+        everyone, calls = plural(len(of), "identity", "identities"), sum(s.total_calls for s in of)
+        footer = f"the top {len(summaries)} of {everyone}, with {total} of the {plural(calls, 'call')}"
     print_table(columns, rows, wide)
-    sys.stdout.write(f"\n{plural(len(summaries), 'identity', 'identities')}, {plural(total, 'call')}\n")
+    sys.stdout.write(f"\n{footer}\n")
 
 
 def _identities(
-    summaries: list[Summary], output_format: str, about: dict[str, Any], key: str, wide: bool, ranked: bool = False
+    summaries: list[Summary],
+    output_format: str,
+    about: dict[str, Any],
+    key: str,
+    wide: bool,
+    ranked: bool = False,
+    of: Sequence[Summary] = (),
 ) -> int:
     ordered = summaries if ranked else _by_calls(summaries)
     if output_format == "json":
@@ -193,7 +206,7 @@ def _identities(
     elif output_format == "csv":
         _csv(ordered)
     else:
-        _identity_table(ordered, wide, ranked)
+        _identity_table(ordered, wide, ranked, of)
     return 0
 
 
@@ -213,8 +226,26 @@ def _field(label: str, value: str) -> str:
     )
 
 
-def _identity(store: SummaryStore, identity: str, output_format: str, wide: bool) -> int:
-    summary, days = store.history(identity)
+def _meant(store: SummaryStore, text: str) -> str:
+    """The identity key `text` names: itself, or the one identity whose shortened form or end it is."""
+    known = [summary.identity for summary in store.identities()]
+    match = match_identity(text, known)
+    if match.identity is not None:
+        return match.identity
+    if match.matches:
+        listed = ", ".join(shortest_name(i, known) for i in match.matches[:5]) + (", ..." * (len(match.matches) > 5))
+        raise NotFound(f"{text} names {len(match.matches)} identities in table {store.table_name}: {listed}")
+    names = [shortest_name(identity, known) for identity in match.suggestions]
+    hint = f"; did you mean {' or '.join(names)}?" if names else ""
+    raise NotFound(f"no Support Recommendations events of {text} in table {store.table_name}{hint}")
+
+
+def _identity(store: SummaryStore, text: str, output_format: str, wide: bool) -> int:
+    summary, days = store.history(text)
+    identity = text
+    if summary is None:  # a shortened form or the end of a key, as the tables print them
+        identity = _meant(store, text)
+        summary, days = store.history(identity)
     if summary is None:
         raise NotFound(f"no Support Recommendations events of {identity} in table {store.table_name}")
     if output_format == "json":
@@ -224,9 +255,9 @@ def _identity(store: SummaryStore, identity: str, output_format: str, wide: bool
         _csv([summary, *days])
         return 0
     lines = [
-        identity,
+        identity if wide else shorten_identity(identity, width()),
         _field("type", summary.identity_type),
-        _field("principal", summary.principal),
+        _field("principal", summary.principal if wide else shorten_identity(summary.principal, width() - 13)),
         _field("accounts", ", ".join(sorted(summary.account_ids))),
         _field("calls", f"{summary.total_calls} ({_counts(summary.calls, ', ')})"),
         _field("errors", f"{summary.error_calls}" + (f" ({_counts(summary.errors, ', ')})" if summary.errors else "")),
@@ -323,12 +354,12 @@ def _active(period: Period, by: str, output_format: str, wide: bool) -> int:
         principals = plural(len({s.principal for s in whole}), "principal")
         calls = plural(sum(s.total_calls for s in whole), "call")
         footer = (
-            f"\n{plural(len(whole), 'identity', 'identities')} ({principals}) from {period.since} to {period.until}, "
+            f"{plural(len(whole), 'identity', 'identities')} ({principals}) from {period.since} to {period.until}, "
             f"{calls}; CHATS: conversations started, "
             "DENIED: calls refused for lack of permission, NEW: identities seen for the first time\n"
         )
         print_table(columns, table, wide)
-        sys.stdout.write(textwrap.fill(footer, width()) + "\n")
+        sys.stdout.write("\n" + textwrap.fill(footer, width()) + "\n")
     return 0
 
 
@@ -368,7 +399,7 @@ def _top_of_period(period: Period, limit: int, output_format: str, wide: bool) -
     elif not top:
         sys.stdout.write(f"no Support Recommendations events from {period.since} to {period.until}\n")
     else:
-        principal = Column("PRINCIPAL", shrink=shorten_arn, least=16)
+        principal = Column("PRINCIPAL", together=shorten_identities, least=16)
         _ranked_table(IDENTITY, top, False, wide)
         sys.stdout.write("\n")
         _ranked_table(principal, period.top_principals(limit), True, wide)

@@ -2,10 +2,10 @@
 
 API (for any command: scan, local, query, and verify/report/doctor):
 
-    from supportwatch.cli.render import Column, print_table, shorten_arn, width
+    from supportwatch.cli.render import Column, print_table, shorten_identities, width
 
     columns = [
-        Column("IDENTITY", shrink=shorten_arn),       # priority 0: always shown
+        Column("IDENTITY", together=shorten_identities),  # priority 0: always shown; one form for all
         Column("CALLS", right=True),
         Column("REGIONS", priority=3),                # dropped first when the terminal is narrow
         Column("FIRST SEEN", compact=minute),         # `compact` shortens each value unless --wide
@@ -19,8 +19,9 @@ API (for any command: scan, local, query, and verify/report/doctor):
 - Width: the terminal's, or `COLUMNS` when set (rich reads both); 80 when piped without `COLUMNS`;
   at most `limit` when given (doctor's 80 columns).
   No line is longer than that: columns with the highest `priority` number are dropped until the
-  rest fit at their least width, then `shrink` columns shorten their values (identities by
-  `shorten_arn`'s rule), and rich cuts with an ellipsis what still does not fit.
+  rest fit at their least width, then `shrink` columns shorten each value and `together` columns
+  all their values at once (identities: every one in the same form, identities/short.py), and rich
+  cuts with an ellipsis what still does not fit.
 - `wide=True`: every column with full values, whatever the width.
 - Colour only when stdout is a terminal (rich's own detection); JSON and CSV never go through here.
 """
@@ -36,10 +37,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from supportwatch.messages import ELLIPSIS, shorten_arn
+from supportwatch.identities.short import ELLIPSIS, shorten_identities, shorten_identity
 
 GAP = 2  # spaces between columns
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
+SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow"}
 
 __all__ = [
     "Column",
@@ -49,7 +51,9 @@ __all__ = [
     "minute",
     "print_table",
     "print_text",
-    "shorten_arn",
+    "severity_style",
+    "shorten_identities",
+    "shorten_identity",
     "width",
 ]
 
@@ -75,10 +79,19 @@ class Column:
     wrap: bool = False  # long values are folded onto more lines, never cut
     most: int | None = None  # a wrapping column is never wider than this
     style: Callable[[str], str] | None = None  # a cell's style (colour), shown on a terminal only
+    together: Callable[[Sequence[str], int], list[str]] | None = None  # shortens all values at once
 
     def narrows(self) -> bool:
         """Whether the column can be narrower than its widest value (shortened or folded)."""
-        return self.shrink is not None or self.wrap
+        return self.shrink is not None or self.together is not None or self.wrap
+
+    def fitted(self, values: Sequence[str], size: int) -> list[str]:
+        """The column's values in `size` characters (folded columns are left whole, for rich to fold)."""
+        if self.wrap or all(len(value) <= size for value in values):
+            return list(values)
+        if self.together:
+            return self.together(values, size)
+        return [(self.shrink or clip)(value, size) if len(value) > size else value for value in values]
 
 
 def console(stderr: bool = False) -> Console:
@@ -115,14 +128,8 @@ def _fit(
         if not shrinkable:
             break
         sizes[max(shrinkable, key=lambda n: sizes[n])] -= 1
-    cells = [
-        [
-            (columns[i].shrink or clip)(row[i], size) if len(row[i]) > size and not columns[i].wrap else row[i]
-            for i, size in zip(shown, sizes, strict=True)
-        ]
-        for row in rows
-    ]
-    return shown, cells, sizes
+    fitted = [columns[i].fitted([row[i] for row in rows], size) for i, size in zip(shown, sizes, strict=True)]
+    return shown, [list(row) for row in zip(*fitted, strict=True)], sizes
 
 
 def build_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], wide: bool = False, room: int = 0) -> Table:
@@ -174,6 +181,11 @@ def print_text(text: str, style: str = "", unbroken: bool = False) -> None:
     """Prose on stdout, wrapped at the terminal's width (`unbroken`: a command to copy and paste), styled on a
     terminal only (a `[` in it is not markup)."""
     _print(console(), Text(text, style=style), soft_wrap=unbroken)
+
+
+def severity_style(severity: str) -> str:
+    """The colour of a severity (any case), on a terminal."""
+    return SEVERITY_STYLES.get(severity.lower(), "")
 
 
 def alerts_by_severity(alerts: Sequence[dict]) -> list[dict]:

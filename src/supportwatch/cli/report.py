@@ -33,10 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--since {since} is after --until {until}")
     if args.stack:
         table, deployment = stack_settings(args.stack, args.endpoint_url, args.region).table_name, "stack"
-    elif args.table:
+    else:  # --table or $SUPPORTWATCH_TABLE (cli/options.py)
         table, deployment = args.table, "table"
-    else:
-        raise ValueError("name the summaries: --stack NAME or --table NAME")
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     store = SummaryStore(dynamodb, table)
     days = (until - since).days + 1
