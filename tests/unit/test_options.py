@@ -7,7 +7,7 @@ import re
 import pytest
 
 from supportwatch.cli import inputs
-from supportwatch.cli.main import main
+from supportwatch.cli.main import build_parser, main
 from supportwatch.config import RULES
 
 MISTAKES = {
@@ -92,7 +92,7 @@ def test_a_gz_that_is_not_gzip_says_so_and_cloudtrail_files_get_a_hint(tmp_path,
     assert err.splitlines()[-1].startswith("supportwatch: the file could not be read: ")
 
 
-COMMANDS = ("scan", "local", "sandbox", "query", "backfill", "redrive", "report", "doctor", "verify", "migrate")
+COMMANDS = next(action.choices for action in build_parser()._actions if action.dest == "command")
 
 
 def help_of(capsys, monkeypatch, *argv: str) -> str:

@@ -54,6 +54,13 @@ EXAMPLES = {
         "supportwatch verify s3://my-trail-bucket --since 2026-01-01",
         "supportwatch verify s3://my-trail-bucket --public-keys keys.json --format json",
     ],
+    "reveal": [
+        "supportwatch reveal p-abcdefghijklmnopqrstuvwxyz --table NAME",
+    ],
+    "forget": [
+        "supportwatch forget arn:aws:iam::111122223333:user/dana --table NAME",
+        "supportwatch forget p-abcdefghijklmnopqrstuvwxyz --table NAME",
+    ],
     "migrate": [
         "supportwatch migrate --table NAME",
     ],
