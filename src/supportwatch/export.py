@@ -8,6 +8,7 @@ from typing import Any
 
 from supportwatch.config import SEVERITIES
 from supportwatch.decoding.instants import parse_event_time
+from supportwatch.integrity.digest import digest_key_time, is_digest_key, log_key_time
 from supportwatch.models import Summary
 
 
@@ -21,13 +22,18 @@ def alert_order(alert: dict[str, Any]) -> tuple[Any, ...]:
     return (-rank, *when, *rest)
 
 
-def alert_day(alert: dict[str, Any]) -> str | None:
-    """The UTC day an alert belongs to: its window, or the day of the event that raised it."""
+def alert_day(alert: dict[str, Any], raised: str | None = None) -> str | None:
+    """The UTC day an alert belongs to: its window; else the day of the event that raised it; else the
+    time in the name of its log or digest file; else `raised`, the day it was raised (None: unknown)."""
     window = alert.get("window")
     if window not in ("ever", "object"):
         return str(window)[:10] if window else None
     moment = parse_event_time(alert["eventTime"]) if isinstance(alert.get("eventTime"), str) else None
-    return moment.day if moment else None
+    if moment:
+        return moment.day
+    key = alert.get("key")
+    named = (digest_key_time(key) if is_digest_key(key) else log_key_time(key)) if isinstance(key, str) else None
+    return named.date().isoformat() if named else raised
 
 
 def export_document(summaries: Iterable[Summary], alerts: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:

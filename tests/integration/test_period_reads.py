@@ -18,6 +18,7 @@ from supportwatch.aws.local import deploy
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.main import main
 from supportwatch.decoding.records import to_support_event
+from supportwatch.layout import today
 from supportwatch.models import Alert
 from tests.helpers import MotoAccount, support_record
 
@@ -165,10 +166,12 @@ def test_migrate_indexes_what_an_earlier_release_wrote(table, capsys):
                     UpdateExpression="REMOVE periodKey, periodSort",
                 )
     assert store.between("2023-01-01", "2023-12-31") == [] and store.alerts_between("2023-01-01", "2023-12-31") == []
-    assert main(["migrate", "--table", table]) == 0  # two days and the alert of a day (the object's has none)
-    assert capsys.readouterr().out == f"3 items added to index byPeriod in {table}\n"
+    assert main(["migrate", "--table", table]) == 0  # two days, the alert of a day and the object's alert
+    assert capsys.readouterr().out == f"4 items added to index byPeriod in {table}\n"
     days = {(s.day, s.identity) for s in store.between("2023-01-01", "2023-12-31")}
     assert days == {("2023-05-01", ADMIN), ("2023-05-02", OTHER)}
     assert [s.identity for s in store.between("2023-05-01", "2023-05-31", errors_only=True)] == [OTHER]
     assert [a["window"] for a in store.alerts_between("2023-05-01", "2023-05-31")] == ["2023-05-02"]
-    assert store.index_periods() == 0  # once is enough; the item without a day is left as it is
+    now = today().isoformat()  # an object named with no time is placed on the day it was published
+    assert [a["key"] for a in store.alerts_between(now, now)] == ["k"]
+    assert store.index_periods() == 0  # once is enough

@@ -4,11 +4,17 @@ legacy sets still read."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
+
+import pytest
 
 from supportwatch.aggregate import summarize
 from supportwatch.ledger import items
 from supportwatch.ledger.commits import MAX_TRANSACTION_ITEMS, chunks
-from supportwatch.models import Summary, SupportEvent
+from supportwatch.models import Alert, Summary, SupportEvent
+
+LOGS = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/10"
+DIGESTS = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2023/09/09"
 
 
 def event(
@@ -94,3 +100,22 @@ def test_legacy_sets_are_merged_with_members():
     day_member = {"scope": {"S": "2023-09-10"}, "set": {"S": "sourceIps"}, "member": {"S": "3.3.3.3"}}
     (summary,) = items.with_members([items.summary_from_item(legacy)], [member, day_member])
     assert summary.source_ips == {"1.1.1.1", "2.2.2.2"} and summary.regions == {"us-east-1"}
+
+
+@pytest.mark.parametrize(
+    ("window", "event_time", "key", "day"),
+    [
+        ("2023-09-11", None, None, "2023-09-11"),
+        ("ever", "2023-09-12T01:00:00+05:00", None, "2023-09-11"),  # the event's UTC day
+        ("object", None, f"{LOGS}/111122223333_CloudTrail_us-east-1_20230910T2355Z_a.json.gz", "2023-09-10"),
+        ("object", None, f"{DIGESTS}/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20230909T000000Z.json.gz",
+         "2023-09-09"),
+        ("object", None, f"{LOGS}/garbage.json.gz", "2023-09-08"),  # no time in its name: the day it was published
+        ("object", None, "local/file.json", "2023-09-08"),
+    ],
+)  # fmt: skip
+def test_every_published_alert_is_filed_under_a_day(window, event_time, key, day):
+    alert = Alert(rule="r", severity="high", window=window, title="t", detail="d", event_time=event_time, key=key)
+    published = int(datetime(2023, 9, 8, 23, 59, tzinfo=UTC).timestamp())
+    values = items.published_update(alert, "owner", published)["ExpressionAttributeValues"]
+    assert (values[":period"]["S"], values[":sort"]["S"][:11]) == (f"alert#{day[:4]}", f"{day}#")

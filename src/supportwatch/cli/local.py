@@ -128,12 +128,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inputs: list[Path]) -> None:
-    """The HTML report of every day the files hold (the embedded table holds only them: read whole)."""
+    """The HTML report of every day the files hold, their calls and alerts (the embedded table holds only
+    them: read whole)."""
     from supportwatch.cli.report import data_span, write_report
     from supportwatch.report.insights import Period
     from supportwatch.report.page import Deployment
 
-    since, until = data_span(summaries)
+    since, until = data_span(summaries, alerts)
     period = Period.of(since, until, store.between(since.isoformat(), until.isoformat()), summaries)
     write_report(path, period, alerts, Deployment("local", " ".join(str(p) for p in inputs)))
 

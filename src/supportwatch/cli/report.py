@@ -18,6 +18,7 @@ from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import existing_table, stack_settings
 from supportwatch.decoding.instants import utc_day
+from supportwatch.export import alert_day
 from supportwatch.layout import parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, read_period
@@ -45,13 +46,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def data_span(summaries: Sequence[Summary]) -> tuple[date, date]:
-    """The UTC days from the first call to the last (today, when there was none)."""
-    if not summaries:
+def data_span(summaries: Sequence[Summary], alerts: Sequence[dict[str, Any]] = ()) -> tuple[date, date]:
+    """The UTC days from the first call or alert to the last (today, when there was none)."""
+    days = [utc_day(s.first_instant) for s in summaries] + [utc_day(s.last_instant) for s in summaries]
+    days += filter(None, map(alert_day, alerts))
+    if not days:
         return today(), today()
-    first = min(summary.first_instant for summary in summaries)
-    last = max(summary.last_instant for summary in summaries)
-    return date.fromisoformat(utc_day(first)), date.fromisoformat(utc_day(last))
+    return date.fromisoformat(min(days)), date.fromisoformat(max(days))
 
 
 def write_report(path: Path, period: Period, alerts: list[dict[str, Any]] | None, deployment: Deployment) -> None:

@@ -63,7 +63,7 @@ from typing import Any
 
 from supportwatch.aggregate import SummaryKey
 from supportwatch.config import RULES
-from supportwatch.decoding.instants import normal_time, written
+from supportwatch.decoding.instants import normal_time, utc_day, written
 from supportwatch.decoding.records import key_safe
 from supportwatch.export import alert_day
 from supportwatch.integrity.digest import Stream, log_key_time, stream_of
@@ -517,7 +517,8 @@ def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int) -> dic
 def published_update(alert: Alert, owner: str, now: int) -> dict[str, Any]:
     """Record the alert as published, with its JSON as sent (never any typed text), unless another
     owner took the claim over meanwhile; `listed` puts it in the export's index, `periodKey` in its
-    year's byPeriod partition (when it has a day)."""
+    year's byPeriod partition, under its day (`alert_day`: an alert of a file with no time in its name,
+    the day it is published)."""
     sent = alert.to_json()
     values = {
         ":published": {"S": "published"},
@@ -527,7 +528,7 @@ def published_update(alert: Alert, owner: str, now: int) -> dict[str, Any]:
         ":listed": {"S": LISTED_ALERT},
     }
     update = "SET #state = :published, publishedAt = :now, #alert = :alert, #listed = :listed"
-    if day := alert_day(sent):
+    if day := alert_day(sent, utc_day(now * 1_000_000)):
         claim = claim_key(alert)["pk"]["S"].removeprefix(ALERT_PREFIX)
         values |= {":period": {"S": period_partition(ALERT_KIND, day)}, ":sort": {"S": period_sort(day, claim)}}
         update += ", periodKey = :period, periodSort = :sort"
@@ -614,8 +615,8 @@ def index_period_request(item: Item) -> dict[str, Any] | None:
         summary = summary_from_item(item)
         _period_fields(expression, summary.day or "", summary.identity, summary.error_calls > 0)
     else:
-        found = alert_from_item(item)
-        day = alert_day(found)
+        published = item.get("publishedAt")
+        day = alert_day(alert_from_item(item), utc_day(plain(published) * 1_000_000) if published else None)
         if day is None:
             return None
         claim = item["pk"]["S"].removeprefix(ALERT_PREFIX)

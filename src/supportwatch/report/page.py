@@ -42,9 +42,11 @@ class Deployment:
 
 
 def alerts_in(period: Period, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The alerts of the period: of a UTC day inside it, or raised by an event inside it."""
+    """The alerts of the period: those whose day (`alert_day`) lies inside it, and those whose day only
+    their source knows (an unreadable file with no time in its name, raised when the table says or
+    during `local`'s run), which the source chose for the period."""
     since, until = period.since.isoformat(), period.until.isoformat()
-    return [alert for alert in alerts if (day := alert_day(alert)) is not None and since <= day <= until]
+    return [alert for alert in alerts if (day := alert_day(alert)) is None or since <= day <= until]
 
 
 def report_data(
