@@ -15,6 +15,7 @@ from supportwatch.alerting import Alerting
 from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
 from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash
+from supportwatch.decoding.records import Extraction
 from supportwatch.integrity.digest import is_digest_key
 from supportwatch.integrity.watch import Verdict
 from supportwatch.models import Alert, ObjectRef, SupportEvent
@@ -57,6 +58,46 @@ class DigestChecker(Protocol):
 
 
 Fetch = Callable[[ObjectRef], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How far a log object may inflate: in all, and on the exact path (None: as far as `max_bytes`)."""
+
+    max_bytes: int
+    exact_max_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One log object fetched and decoded, before anything is committed: picklable, so that worker
+    processes can decode while one process commits (`supportwatch scan --jobs`)."""
+
+    extraction: Extraction | None = None
+    size: int = 0  # bytes fetched
+    sha256: str | None = None  # of the uncompressed content, when asked for and read to its end
+    unreadable: str | None = None  # why it cannot be decoded (contract section 6)
+    unavailable: str | None = None  # why it cannot be fetched at all
+
+
+def decode_log(key: str, data: bytes, limits: Limits, hashed: bool) -> Read:
+    """A log object's bytes -> its support events, or why they cannot be read; pure and picklable."""
+    content = ContentHash() if hashed else None
+    try:
+        extraction = read_events(data, limits.max_bytes, limits.exact_max_bytes, content)
+    except UnreadableLog as error:
+        reason = error.reason
+        if key.endswith(".gz") and not data.startswith(GZIP_MAGIC) and reason.startswith("not JSON"):
+            reason = "not gzip and not JSON: the name ends in .gz but the content has no gzip header"
+        return Read(size=len(data), sha256=_hexdigest(content), unreadable=reason)
+    return Read(extraction, len(data), _hexdigest(content))
+
+
+def _hexdigest(content: ContentHash | None) -> str | None:
+    return content.hexdigest() if content is not None and content.complete else None
+
+
+Decode = Callable[[str, bytes, Limits, bool], Read]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,38 +165,35 @@ class Processor:
     # Contract section 10: the sink, the claims and the alerts hold pseudonyms; the rules see real values.
     privacy: Pseudonymizer | None = None
     sealer: Sealer | None = None  # pseudonymous mode: each identity sealed before its pseudonym is stored
+    decode: Decode = decode_log  # or a pool of processes decoding several objects at once
 
-    def process(self, ref: ObjectRef, owner: str) -> ObjectReport:
+    def process(self, ref: ObjectRef, owner: str, read: Read | None = None) -> ObjectReport:
         """Read one object, commit its support events and raise its alerts; transient failures propagate.
 
         `owner` names the attempt (Lambda's request id, the same across its retries) for alert claims.
+        `read` is what `prefetch` gave for the object (maybe decoded in another process meanwhile).
         """
         if self.digests is not None and is_digest_key(ref.key):
             return self._digest(self.digests, ref, owner)
         if reason := skip_reason(ref.key):
             return ObjectReport(ref, "skipped", reason)
-        try:
-            data = self.fetch(ref)
-        except ObjectUnavailable as error:
-            raised = self.alerting.raise_alerts(rules.unavailable(ref, error.reason, self.alert_settings), owner)
-            return ObjectReport(ref, "unavailable", error.reason, **_alerts(raised))
-        content = ContentHash() if self.log_book is not None else None
-        try:
-            extraction = read_events(data, self.max_bytes, self.exact_max_bytes, content)
-        except UnreadableLog as error:
-            self._record(ref, content, len(data), "unreadable")
-            reason = error.reason
-            if ref.key.endswith(".gz") and not data.startswith(GZIP_MAGIC) and reason.startswith("not JSON"):
-                reason = "not gzip and not JSON: the name ends in .gz but the content has no gzip header"
+        read = read or self._read(ref)
+        if read.unavailable is not None:
+            raised = self.alerting.raise_alerts(rules.unavailable(ref, read.unavailable, self.alert_settings), owner)
+            return ObjectReport(ref, "unavailable", read.unavailable, **_alerts(raised))
+        if read.extraction is None:
+            self._record(ref, read, "unreadable")
+            reason = read.unreadable or "unreadable"
             raised = self.alerting.raise_alerts(rules.unreadable(ref, reason, self.alert_settings), owner)
             return ObjectReport(ref, "unreadable", reason, **_alerts(raised))
+        extraction = read.extraction
         events, show = extraction.events, rules.as_is
         if self.privacy is not None:
             events, show = [self.privacy.event(event) for event in extraction.events], self.privacy.event
         if self.sealer is not None and extraction.events:
             self.sealer.seal(extraction.events)
         result = self.sink.commit(ref.uri, events)
-        self._record(ref, content, len(data), "counted")
+        self._record(ref, read, "counted")
         days = {(event.identity, event.day) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
         ours = result.ours if self.privacy is None else _real(result.ours, extraction.events)
@@ -172,9 +210,27 @@ class Processor:
             **_alerts(raised),
         )
 
-    def _record(self, ref: ObjectRef, content: ContentHash | None, size: int, outcome: str) -> None:
-        if self.log_book is not None and content is not None:
-            self.log_book.record(ref, content.hexdigest() if content.complete else None, size, outcome)
+    def prefetch(self, ref: ObjectRef) -> Read | None:
+        """What `process` will read of the object, read now with no side effect (None: it reads nothing),
+        so that several objects are fetched and decoded at once while they are processed one by one."""
+        if (self.digests is not None and is_digest_key(ref.key)) or skip_reason(ref.key):
+            return None
+        return self._read(ref)
+
+    def _read(self, ref: ObjectRef) -> Read:
+        try:
+            data = self.fetch(ref)
+        except ObjectUnavailable as error:
+            return Read(unavailable=error.reason)
+        return self.decode(ref.key, data, self.limits, self.log_book is not None)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_bytes, self.exact_max_bytes)
+
+    def _record(self, ref: ObjectRef, read: Read, outcome: str) -> None:
+        if self.log_book is not None:
+            self.log_book.record(ref, read.sha256, read.size, outcome)
 
     def _digest(self, digests: DigestChecker, ref: ObjectRef, owner: str) -> ObjectReport:
         verdict = digests.arrived(ref)

@@ -269,3 +269,25 @@ def test_stack_gives_the_table_topic_and_alert_settings(stack, capsys):
         code == 1
         and err.splitlines()[-1] == "supportwatch: stack absent not found in us-east-1: check --stack and --region"
     )
+
+
+def test_backfill_on_every_core_writes_what_one_process_writes(stack, capsys):
+    """The same bucket backfilled into the same (emptied) table with 1 and 3 decoding processes: the same
+    totals, notes, items and export."""
+    put_trail(stack.put)
+    dynamodb = boto3.client("dynamodb")
+    results = []
+    for jobs in (1, 3):
+        for item in dynamodb.scan(TableName=stack.resources.table)["Items"]:
+            dynamodb.delete_item(TableName=stack.resources.table, Key={name: item[name] for name in ("pk", "sk")})
+        code = main(["backfill", f"s3://{stack.bucket}/trails/", *target(stack.resources), "--jobs", str(jobs)])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        totals = json.loads(captured.out)
+        totals.pop("seconds")
+        items = dynamodb.scan(TableName=stack.resources.table)["Items"]
+        keys = sorted((item["pk"]["S"], item["sk"]["S"]) for item in items)  # the rest holds claim times
+        export = export_document(SummaryStore(dynamodb, stack.resources.table).identities())
+        results.append((totals, captured.err, keys, export))
+    assert results[0][0]["counted"] == 20
+    assert results[1] == results[0]

@@ -11,22 +11,23 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from supportwatch.aws.clients import client, emulated_endpoint
 from supportwatch.aws.listing import S3Listing
+from supportwatch.cli.jobs import decoder, read_ahead
 from supportwatch.cli.output import note_skipped, reasons_text
 from supportwatch.cli.progress import Progress, duration
 from supportwatch.cli.target import ATTEMPTS, processor_for, with_retries
 from supportwatch.export import to_json
 from supportwatch.layout import manifest_line, parse_day, parse_log_key, parse_s3_uri, plan
 from supportwatch.models import ObjectRef
-from supportwatch.pipeline import ObjectReport, Processor
+from supportwatch.pipeline import ObjectReport, Processor, Read
 from supportwatch.routing import skip_reason
 
 
@@ -45,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(refs, args.format)
     processor, owner = processor_for(args)
     started = time.monotonic()
-    reports, failures = process(processor, refs, owner, workers_for(args))
+    jobs = min(args.jobs, len(refs))
+    with decoder(jobs) as decode:
+        reports, failures = process(replace(processor, decode=decode), refs, owner, workers_for(args), jobs)
     totals = Totals.of(reports, failures, time.monotonic() - started)
     for report in reports:
         note_skipped(report)
@@ -120,15 +123,16 @@ def _size(count: float) -> str:
 
 
 def process(
-    processor: Processor, refs: Sequence[ObjectRef], owner: str, workers: int, stream: Any = None
+    processor: Processor, refs: Sequence[ObjectRef], owner: str, workers: int, jobs: int = 1, stream: Any = None
 ) -> tuple[list[ObjectReport], list[tuple[ObjectRef, str]]]:
-    """Every object through the processor, `workers` at a time, with a progress bar on a terminal."""
+    """Every object through the processor, `workers` at a time, with a progress bar on a terminal; with
+    several `jobs` (the processor decoding in as many processes), objects are read ahead of those committed."""
     progress = Progress(len(refs), stream)
     reports: list[ObjectReport] = []
     failures: list[tuple[ObjectRef, str]] = []
 
-    def one(ref: ObjectRef) -> None:
-        report, failure = with_retries(processor, ref, f"{owner}:{ref.uri}")  # one attempt per file
+    def one(ref: ObjectRef, read: Read | None) -> None:
+        report, failure = with_retries(processor, ref, f"{owner}:{ref.uri}", read)  # one attempt per file
         if report is None:
             failures.append((ref, failure))
             report = ObjectReport(ref, "unavailable", failure)
@@ -138,12 +142,30 @@ def process(
 
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        for future in [pool.submit(one, ref) for ref in refs]:
+        pending: deque[Future[None]] = deque()
+        for ref, read in read_ahead(_or_later(processor.prefetch), refs, jobs):
+            pending.append(pool.submit(one, ref, read))
+            while len(pending) > 2 * workers:  # bounded: reads wait here, not in the pool's queue
+                pending.popleft().result()
+        for future in pending:
             future.result()
     finally:
         pool.shutdown(cancel_futures=True)
         progress.close()
     return reports, failures
+
+
+def _or_later(prefetch: Callable[[ObjectRef], Read | None]) -> Callable[[ObjectRef], Read | None]:
+    """A read that failed for a passing reason (throttled, a dropped connection) is left to `process`,
+    which reads the object again under its retries."""
+
+    def read(ref: ObjectRef) -> Read | None:
+        try:
+            return prefetch(ref)
+        except Exception:
+            return None
+
+    return read
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from supportwatch.cli.help import TABLE_ENVIRONMENT, finish
 from supportwatch.cli.inputs import InputError
-from supportwatch.cli.options import at_least_zero, check, count, port, rule_names
+from supportwatch.cli.options import at_least_zero, check, count, default_jobs, port, rule_names
 from supportwatch.cli.output import NothingRead
 from supportwatch.config import DEFAULT_EXACT_MAX_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 from supportwatch.report.insights import GRANULARITIES
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse a file that decompresses beyond this many bytes (default: 2 GiB)",
     )
     _exact_option(scan)
+    _jobs_option(scan)
     _alert_options(scan, {"rules": list(RULES), "volume_threshold": 100, "allowlist": [], "min_severity": "low"})
     _key_option(scan)
 
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
     backfill.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
     _exact_option(backfill)
+    _jobs_option(backfill)
     _alert_options(backfill, {})  # the stack's settings, else the function's defaults
     _aws_options(backfill)
 
@@ -272,6 +274,17 @@ def _exact_option(sub: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help="the most a file the streaming reader cannot read (another form, a bomb) may inflate to in memory, "
         "about the peak memory it takes (default: 256 MiB)",
+    )
+
+
+def _jobs_option(sub: argparse.ArgumentParser) -> None:
+    jobs = default_jobs()
+    sub.add_argument(
+        "--jobs",
+        type=count,
+        default=jobs,
+        metavar="N",
+        help=f"processes decoding files at once; the output is the same for any N (default: the cores, {jobs})",
     )
 
 

@@ -35,6 +35,11 @@ def count(text: str) -> int:
     return value
 
 
+def default_jobs() -> int:
+    """The cores this process may run on: how many files `--jobs` decodes at once by default."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def at_least_zero(text: str) -> int:
     value = _integer(text)
     if value < 0:

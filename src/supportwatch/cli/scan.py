@@ -8,6 +8,7 @@ from pathlib import Path
 from supportwatch.aggregate import Ledger
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.cli.inputs import discover
+from supportwatch.cli.jobs import decoder, read_ahead
 from supportwatch.cli.output import note_ignored, note_reports, render, skip_reasons
 from supportwatch.cli.progress import Progress
 from supportwatch.config import AlertSettings
@@ -35,15 +36,25 @@ def run(args: argparse.Namespace) -> int:
         allowlist=tuple(args.allowlist),
         min_severity=args.min_severity,
     )
-    alerting = Alerting(MemoryClaims(), published)
-    processor = Processor(read_file, ledger, alerting, settings, args.max_bytes, args.exact_max_bytes, privacy=privacy)
-    progress = Progress(len(inputs.files))
+    refs = [ObjectRef("", str(path)) for path, _ in inputs.files]
+    jobs = min(args.jobs, len(refs))
     reports = []
-    for path, _ in inputs.files:
-        report = processor.process(ObjectRef("", str(path)), owner="scan")
-        progress.advance_report(report)
-        reports.append(report)
-    progress.close()
+    with decoder(jobs) as decode, Progress(len(refs)) as progress:
+        processor = Processor(
+            read_file,
+            ledger,
+            Alerting(MemoryClaims(), published),
+            settings,
+            args.max_bytes,
+            args.exact_max_bytes,
+            privacy=privacy,
+            decode=decode,
+        )
+        # one file at a time is counted, in the order given, while the next ones are decoded
+        for ref, read in read_ahead(processor.prefetch, refs, jobs):
+            report = processor.process(ref, owner="scan", read=read)
+            progress.advance_report(report)
+            reports.append(report)
     note_reports(reports)
     alerts = [alert.to_json() for alert in published.alerts]
     render(ledger.identities(), args.format, alerts, args.wide, skip_reasons(reports))

@@ -21,7 +21,7 @@ from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import AlertSettings, Settings
 from supportwatch.models import ObjectRef
-from supportwatch.pipeline import ObjectReport, Processor
+from supportwatch.pipeline import ObjectReport, Processor, Read
 
 ATTEMPTS = 3  # like an asynchronous Lambda invocation: the first try and two retries
 
@@ -145,12 +145,15 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
     return processor, f"backfill-{uuid.uuid4()}"
 
 
-def with_retries(processor: Processor, ref: ObjectRef, owner: str) -> tuple[ObjectReport | None, str]:
-    """Process with retries (the same owner, as a Lambda retry keeps its request id)."""
+def with_retries(
+    processor: Processor, ref: ObjectRef, owner: str, read: Read | None = None
+) -> tuple[ObjectReport | None, str]:
+    """Process with retries (the same owner, as a Lambda retry keeps its request id); `read` is the object
+    as `Processor.prefetch` read it, if it was."""
     reason = ""
     for attempt in range(ATTEMPTS):
         try:
-            return processor.process(ref, owner), ""
+            return processor.process(ref, owner, read), ""
         except Exception as error:  # transient AWS errors, conflicts, undelivered alerts: retried
             reason = f"{type(error).__name__}: {error}"
             time.sleep(0.2 * 2**attempt)

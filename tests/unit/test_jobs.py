@@ -1,0 +1,63 @@
+"""Decoding on every core (`--jobs`): the pool decodes exactly what one process decodes, in the inputs' order."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+
+import pytest
+
+from supportwatch.cli.jobs import decoder, in_order, read_ahead
+from supportwatch.models import ObjectRef
+from supportwatch.pipeline import Limits, decode_log
+from tests.helpers import support_record
+
+LIMITS = Limits(1 << 20)
+
+
+def test_in_order_yields_in_the_items_order_whatever_finishes_first() -> None:
+    def slow_first(number: int) -> int:
+        time.sleep(0.05 if number % 3 == 0 else 0)
+        return number * 10
+
+    results = [(item, future.result()) for item, future in in_order(slow_first, range(20), ahead=4)]
+    assert results == [(number, number * 10) for number in range(20)]
+
+
+def test_in_order_keeps_at_most_ahead_results_waiting() -> None:
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def record(number: int) -> int:
+        with lock:
+            started.append(number)
+        return number
+
+    for taken, (item, future) in enumerate(in_order(record, range(50), ahead=3), start=1):
+        future.result()
+        assert len(started) <= taken + 3, f"{len(started)} started for {taken} taken (item {item})"
+
+
+def test_read_ahead_with_one_job_reads_nothing_itself() -> None:
+    refs = [ObjectRef("", f"f{number}") for number in range(3)]
+    assert list(read_ahead(lambda ref: pytest.fail("read"), refs, 1)) == [(ref, None) for ref in refs]
+
+
+def test_the_pool_decodes_as_this_process_does() -> None:
+    records = [support_record(arn=f"arn:aws:iam::111122223333:user/u{n % 3}", event_id=f"id-{n}") for n in range(30)]
+    documents = {
+        "good.json.gz": gzip.compress(json.dumps({"Records": records}).encode()),
+        "broken.json.gz": b"\x1f\x8b\x08\x00 not really gzip",
+        "plain.json": json.dumps({"Records": records[:5]}).encode(),
+    }
+    with decoder(2) as pooled:
+        for key, data in documents.items():
+            for hashed in (False, True):
+                assert pooled(key, data, LIMITS, hashed) == decode_log(key, data, LIMITS, hashed), key
+
+
+def test_one_job_is_this_process() -> None:
+    with decoder(1) as decode:
+        assert decode is decode_log
