@@ -44,7 +44,8 @@ CORPORA = {
 
 
 @pytest.mark.parametrize("name", CORPORA)
-@pytest.mark.parametrize("output", [["--format", "json"], ["--format", "table"], ["--format", "asff"]])
+# Not asff: a finding of an alert with no event time is stamped with the time of the run.
+@pytest.mark.parametrize("output", [["--format", "json"], ["--format", "table"]])
 def test_scan_on_every_core_prints_what_one_process_prints(name, output, capsys, tmp_path):
     path = CORPORA[name](tmp_path / name)
     capsys.readouterr()  # what writing the corpus printed
