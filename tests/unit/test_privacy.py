@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from supportwatch.messages import subject_line
 from supportwatch.models import Summary, SupportEvent
 from supportwatch.privacy import IdentityMode, ModeConflict, Pseudonymizer, PseudonymKeyError, load_key, pseudonym
 from supportwatch.privacy.erasure import ErasureRefused, targets
+from supportwatch.privacy.migration import alert_as
 from supportwatch.privacy.mode import PLAIN, settle
 from supportwatch.privacy.seals import encryption_context, to_seal
 
@@ -173,3 +175,19 @@ def test_an_erasure_names_what_the_table_holds():
         targets(arn, pseudonymous, None, table)
     with pytest.raises(ErasureRefused, match="not table T's"):
         targets(arn, pseudonymous, Pseudonymizer(b"other"), table)
+
+
+def test_a_migrated_alert_names_pseudonyms_wherever_the_title_shortened_the_identity():
+    privacy = Pseudonymizer(b"k")
+    arn = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/" + "b" * 40
+    title = subject_line(f"Support Recommendations access denied for {arn}", arn)
+    assert arn not in title and "b" * 40 in title  # shortened to fit a Subject, the session kept
+    sent = {"rule": "access-denied", "title": title, "detail": f"{arn} from 192.0.2.1", "identity": arn}
+    sent |= {"identityType": "AssumedRole", "principal": arn, "sourceIp": "192.0.2.1"}
+    written = alert_as(privacy, sent)
+    assert written["title"] == f"Support Recommendations access denied for {privacy.of(arn)}"
+    assert written["detail"] == f"{privacy.of(arn)} from {privacy.of('192.0.2.1')}"
+    assert (written["identity"], written["principal"]) == (privacy.of(arn), privacy.of(arn))
+    assert alert_as(privacy, written) == written  # already pseudonymous: left as it is
+    cut = {**sent, "title": "x" * 40 + "..." + "y" * 40}  # no form of the identity to find
+    assert alert_as(privacy, cut)["title"] == f"access-denied: {privacy.of(arn)}"

@@ -351,10 +351,41 @@ class SummaryStore:
             keys = list(self._query(**items.partition_keys_query(identity)))
             for claim in self._batch_get(items.claim_keys(identity, keys), ("pk", "sk")):
                 delete(claim, items.ALERT_ITEMS)
-            for key in sorted(keys, key=lambda key: items.ERASED_KINDS.index(items.kind_of(key)), reverse=True):
+            for key in items.deletion_order(keys):
                 delete(key, items.kind_of(key))
             delete(items.seal_key(identity), items.SEAL_ITEMS)
         return deleted
+
+    def listed_identities(self) -> list[tuple[str, str]]:
+        """(identity, identityType) of every identity summary (index listing; no member is read)."""
+        listed = map(items.summary_from_item, self._query(**items.listing_query(items.LISTED_SUMMARY)))
+        return [(summary.identity, summary.identity_type) for summary in listed]
+
+    def published_alert_items(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Every published alert's item, with the alert as sent (index listing)."""
+        return [(item, items.alert_from_item(item)) for item in self._query(**items.listing_query(items.LISTED_ALERT))]
+
+    def rewrite_identity(self, identity: str, written: str, source_ip: Callable[[str], str]) -> bool:
+        """Write an identity's items under `written`, addresses as `source_ip` writes them, then delete
+        those left behind (members first, the summary last, so a run cut short finds the identity
+        again); whether anything changed. Repeating it changes nothing more."""
+        found = list(self._query(**items.history_query(identity)))
+        new = [items.rewritten(item, written, source_ip) for item in found]
+        for old, item in zip(found, new, strict=True):
+            if item != old:
+                self._db.put_item(TableName=self.table_name, Item=item)
+        kept = {items.key_of(item) for item in new}
+        stale = [old for old in found if items.key_of(old) not in kept]
+        for old in items.deletion_order(stale):
+            self._db.delete_item(TableName=self.table_name, Key={"pk": old["pk"], "sk": old["sk"]})
+        return found != new
+
+    def rewrite_alert(self, item: dict[str, Any], sent: dict[str, Any]) -> None:
+        """Replace a published alert's item by one holding `sent` (under its claim key)."""
+        new = items.rewritten_alert(item, sent)
+        self._db.put_item(TableName=self.table_name, Item=new)
+        if items.key_of(new) != items.key_of(item):
+            self._db.delete_item(TableName=self.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
 
     def _live(self, found: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """The items not expired: DynamoDB's TTL deletes them days late, a read never shows them."""

@@ -228,12 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser(
         "migrate",
-        help="Once after upgrading: index the day summaries and alerts an earlier release wrote.",
+        help="Once after upgrading: index the day summaries and alerts an earlier release wrote; or rewrite a "
+        "table of clear identities in pseudonymous form (--pseudonymize).",
         description="Give the day summaries and published alerts written before index byPeriod their place in "
-        "it (one Scan; safe to repeat and beside the live function).",
+        "it (one Scan; safe to repeat and beside the live function). With --pseudonymize: rewrite each identity "
+        "and alert of a table written in clear under pseudonyms, then record the table's mode (safe to repeat; "
+        "a run cut short is finished by the next; run it while no function writes into the table).",
     )
     migrate.set_defaults(run=_lazy("migrate"))
     migrate.add_argument("--table", help=f"the stack's SummaryTable name (default: ${TABLE_ENVIRONMENT})")
+    migrate.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="rewrite a table of clear identities in pseudonymous form (contract section 10); safe to repeat",
+    )
+    _key_option(migrate, "with --pseudonymize: the pseudonym key (the content of the stack's secret)")
     _aws_options(migrate)
     finish(parser, commands.choices)
     return parser

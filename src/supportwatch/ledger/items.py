@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -751,6 +751,12 @@ def kind_of(key: Item) -> str:
     return MEMBER_ITEMS if sk.startswith(MEMBER_PREFIX) else DAY_ITEMS if sk.startswith(DAY_PREFIX) else SUMMARY_ITEMS
 
 
+def deletion_order(keys: Iterable[Item]) -> list[Item]:
+    """An identity partition's items, set members first and the summary last: a run cut short still
+    finds the identity by its summary (index listing)."""
+    return sorted(keys, key=lambda key: ERASED_KINDS.index(kind_of(key)), reverse=True)
+
+
 def claim_keys(identity: str, keys: Iterable[Item]) -> list[Item]:
     """The keys the claims of alerts once per `identity` can have: every rule, in the windows `ever` and
     each day the identity's partition `keys` hold (a claim not yet published is in no index)."""
@@ -771,3 +777,35 @@ def names_any(item: Item, identities: Iterable[str]) -> bool:
 def deletion(key: Item) -> dict[str, Any]:
     """Delete an item, returning it when it was there (so a repeated erasure counts nothing twice)."""
     return {"Key": {"pk": key["pk"], "sk": key["sk"]}, "ReturnValues": "ALL_OLD"}
+
+
+# Migration to pseudonyms (contract section 10): the same items, under the pseudonymous identity.
+def key_of(item: Item) -> tuple[str, str]:
+    return item["pk"]["S"], item["sk"]["S"]
+
+
+def rewritten(item: Item, identity: str, source_ip: Callable[[str], str]) -> Item:
+    """An item of an identity's partition (summary, day, set member) as it reads under `identity`, an
+    address member as `source_ip` writes it; every counter, bound and expiry as it was."""
+    new = {**item, "pk": {"S": identity_partition(identity)}}
+    if (old := item.get("identity", {}).get("S")) is not None:
+        new["identity"] = {"S": identity}
+        for name in ("principal", "rollup"):  # a principal that is the identity is written as the identity
+            if item.get(name, {}).get("S") == old:
+                new[name] = {"S": identity}
+    if "periodSort" in item:
+        new["periodSort"] = {"S": period_sort(item["day"]["S"], identity)}
+    if is_member(item) and item["set"]["S"] == "sourceIps":
+        value = source_ip(item["member"]["S"])
+        new |= {"member": {"S": value}, "sk": {"S": _member_sk(item["scope"]["S"], "sourceIps", value)}}
+    return new
+
+
+def rewritten_alert(item: Item, sent: dict[str, Any]) -> Item:
+    """A published alert's item holding `sent` instead: its claim key and period place follow the
+    identity the alert now names."""
+    key = claim_key(Alert.from_json(sent))
+    new = {**item, **key, "alert": {"S": json.dumps(sent, ensure_ascii=False)}, "title": {"S": sent["title"]}}
+    if "periodSort" in item and (day := alert_day(sent)):
+        new["periodSort"] = {"S": period_sort(day, key["pk"]["S"].removeprefix(ALERT_PREFIX))}
+    return new

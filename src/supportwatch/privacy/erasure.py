@@ -7,12 +7,9 @@ the key: then the key must be the table's, or the request would erase nothing an
 
 from __future__ import annotations
 
-import re
-
+from supportwatch.privacy.migration import is_pseudonym
 from supportwatch.privacy.mode import IdentityMode
-from supportwatch.privacy.pseudonyms import LENGTH, PREFIX, Pseudonymizer
-
-PSEUDONYM = re.compile(rf"{PREFIX}[a-z2-7]{{{LENGTH}}}")
+from supportwatch.privacy.pseudonyms import Pseudonymizer
 
 
 class ErasureRefused(ValueError):
@@ -22,7 +19,7 @@ class ErasureRefused(ValueError):
 def targets(value: str, mode: IdentityMode, privacy: Pseudonymizer | None, table: str) -> tuple[str, ...]:
     """The identity keys to erase for `value` (an identity key or a pseudonym), as the table writes them."""
     if privacy is None:
-        if mode.mode == "pseudonymous" and not PSEUDONYM.fullmatch(value):
+        if mode.mode == "pseudonymous" and not is_pseudonym(value):
             raise ErasureRefused(
                 f"table {table} holds pseudonyms: give the pseudonym of {value} (supportwatch pseudonym) "
                 "or the table's key with --pseudonymize-key"
