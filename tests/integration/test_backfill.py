@@ -291,3 +291,20 @@ def test_backfill_on_every_core_writes_what_one_process_writes(stack, capsys):
         results.append((totals, captured.err, keys, export))
     assert results[0][0]["counted"] == 20
     assert results[1] == results[0]
+
+
+def test_backfill_counts_the_new_events_of_an_object_put_again(stack, capsys):
+    """Issue 20 item 1 through the CLI: one key backfilled after each of three puts (v1 with 2 events,
+    v2 with 3, v2 again) counts 3."""
+    key = next(iter(FILES))
+    records = [support_record(time=f"2023-09-10T12:0{minute}:00Z", event_id=f"event-{minute}") for minute in range(3)]
+    counted = []
+    for version in (records[:2], records, records):
+        stack.put(key, gzip_document(version))
+        code, out, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", *target(stack.resources))
+        assert code == 0, err
+        totals = json.loads(out)
+        counted.append((totals["counted"], totals["alreadyCounted"]))
+    assert counted == [(2, 0), (1, 2), (0, 3)]
+    summaries = export_document(SummaryStore(boto3.client("dynamodb"), stack.resources.table).identities())
+    assert comparable(summaries) == expected_totals(records)

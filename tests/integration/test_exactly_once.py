@@ -228,3 +228,30 @@ def test_a_file_processed_again_after_its_markers_expired_counts_nothing(monkeyp
         again = handler.lambda_handler(s3_event(bucket, KEY_A), LambdaContext())["reports"][0]
         assert (again["counted"], again["duplicates"], again["alerts"]) == (0, 5, 0)
         assert table_summaries(table) == before
+
+
+def test_an_object_put_again_with_more_events_counts_only_the_new_ones(monkeypatch):
+    """Issue 20 item 1: the same key put three times (a re-upload, a versioned bucket): v1 with 2
+    events, v2 with those and one more, v2 again. The object record holds the content it counted, so
+    v2 is not taken for v1; after the markers expired, v1 put back still counts nothing."""
+    records = random_support_records(3, seed=5, identities=1, days=1)
+    with mock_aws():
+        table, bucket = deployed(monkeypatch, {KEY_A: records[:2]})
+        now = [1_700_000_000.0]
+        client = boto3.client("dynamodb")
+        use_store(monkeypatch, SummaryStore(client, table, 400, clock=lambda: now[0], sleep=lambda seconds: None))
+
+        def put_and_count(version: list) -> tuple[int, int]:
+            boto3.client("s3").put_object(Bucket=bucket, Key=KEY_A, Body=gzip_document(version))
+            report = handler.lambda_handler(s3_event(bucket, KEY_A), LambdaContext())["reports"][0]
+            return report["counted"], report["duplicates"]
+
+        assert [put_and_count(version) for version in (records[:2], records, records)] == [(2, 0), (1, 2), (0, 3)]
+        assert comparable(table_summaries(table)) == expected_totals(records)
+
+        now[0] += 401 * 86400
+        for item in client.scan(TableName=table)["Items"]:
+            if "expiresAt" in item and int(item["expiresAt"]["N"]) < now[0]:
+                client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+        assert put_and_count(records[:2]) == (0, 2)
+        assert comparable(table_summaries(table)) == expected_totals(records)

@@ -54,9 +54,13 @@ class SummaryStore:
     def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult:
         """Count the events no other object counted; safe to repeat for the same `source`."""
         unique = first_by_id(events)
-        if self._db.get_item(TableName=self.table_name, Key=items.object_key(source), ConsistentRead=True).get("Item"):
-            # Counted whole before (its markers may have expired since): count nothing, raise its alerts
-            # again (their claims never expire, so a published window stays published).
+        if not unique:  # (most log objects hold no support event: they leave nothing behind)
+            return CommitResult(counted=0, duplicates=0, ours=())
+        ids = [event.event_id for event in unique]
+        record = items.object_key(source, ids)
+        if self._db.get_item(TableName=self.table_name, Key=record, ConsistentRead=True).get("Item"):
+            # This content was counted whole before (its markers may have expired since): count nothing,
+            # raise its alerts again (their claims never expire, so a published window stays published).
             return CommitResult(counted=0, duplicates=len(events), ours=tuple(unique))
         counted = 0
         ours: list[SupportEvent] = []
@@ -73,9 +77,7 @@ class SummaryStore:
                 self._conditionally(self._db.update_item, TableName=self.table_name, **update)
             if self._retention and delta.day is None:
                 self._raise_members(delta.identity, items.latest_instant(delta, stored.get(key)))
-        if unique:  # (most log objects hold no support event: they leave nothing behind)
-            record = items.object_item(source, len(unique), int(self._clock()))
-            self._db.put_item(TableName=self.table_name, Item=record)
+        self._db.put_item(TableName=self.table_name, Item=items.object_item(source, ids, int(self._clock())))
         return CommitResult(counted=counted, duplicates=len(events) - counted, ours=tuple(ours))
 
     def _count(self, source: str, chunk: list[SupportEvent]) -> tuple[list[SupportEvent], list[SupportEvent]]:

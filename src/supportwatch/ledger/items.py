@@ -12,7 +12,9 @@ Items (pk, sk):
   identity uses; a summary's members are read back with one Query on its partition (`members_query`).
   In no index: members carry none of `listed`, `periodKey`, `rollup`.
 - `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
-- `OBJECT#<bucket/key or path>`, `OBJECT`   an object whose events were all counted (no expiry)
+- `OBJECT#<bucket/key or path>`, `EVENTS#<sha256>`  one content of an object whose events were all
+  counted (no expiry); the sort key is the SHA-256 of its events' sorted IDs (`events_digest`), so a
+  new version of the object (re-uploaded with one more event) is not taken for the one counted
 - `ALERT#<rule>#<window>#<subject>`, `ALERT` the claim of an alert's window: claimed by one attempt,
   then published (holding the alert's JSON as sent), or deleted when its publish failed; no expiry,
   so a window stays published however late an old file is processed again
@@ -55,9 +57,10 @@ members the end of the day of that `lastSeen` plus the retention (raised after e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -372,14 +375,21 @@ def marker_item(event: SupportEvent, source: str, expires: int) -> Item:
     return {**marker_key(event.event_id), "source": {"S": source}, "expiresAt": {"N": str(expires)}}
 
 
-def object_key(source: str) -> Item:
-    return {"pk": {"S": partition(f"OBJECT#{source}")}, "sk": {"S": "OBJECT"}}
+def events_digest(event_ids: Iterable[str]) -> str:
+    """The SHA-256 of a set of event IDs (sorted, one a line): what a counted object held."""
+    return hashlib.sha256("".join(f"{event_id}\n" for event_id in sorted(set(event_ids))).encode()).hexdigest()
 
 
-def object_item(source: str, events: int, now: int) -> Item:
-    """The record of an object counted whole: kept forever, so re-processing it counts nothing, however
-    long after its markers expired."""
-    return {**object_key(source), "events": {"N": str(events)}, "countedAt": {"N": str(now)}}
+def object_key(source: str, event_ids: Iterable[str]) -> Item:
+    """The record of one content of an object: the same key with other events is another record.
+    (Records written before were keyed on the object alone, sort key `OBJECT`: they are not read.)"""
+    return {"pk": {"S": partition(f"OBJECT#{source}")}, "sk": {"S": f"EVENTS#{events_digest(event_ids)}"}}
+
+
+def object_item(source: str, event_ids: Sequence[str], now: int) -> Item:
+    """The record of an object counted whole: kept forever, so re-processing the same content counts
+    nothing, however long after its markers expired."""
+    return {**object_key(source, event_ids), "events": {"N": str(len(event_ids))}, "countedAt": {"N": str(now)}}
 
 
 def marker_source(item: Item) -> str:
