@@ -81,6 +81,32 @@ def test_local_and_scan_agree_with_an_independent_count(tmp_path, capsys):
     assert CANARY not in local_out + local_err
 
 
+def test_local_reads_every_file_of_trees_sharing_every_path(tmp_path, capsys):
+    """Issue 20 item 2: `local A B` where B holds other events under every path of A (and one file
+    the same in both) counts what `scan A B` counts; no file of A is overwritten by B's."""
+    names = [
+        "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/10/111122223333_CloudTrail_us-east-1_20230910T1200Z_a.json.gz",
+        "AWSLogs/111122223333/CloudTrail/eu-west-1/2023/09/11/111122223333_CloudTrail_eu-west-1_20230911T1200Z_b.json.gz",
+        "export.json.gz",
+    ]
+    shared = random_support_records(5, seed=2)
+    written = list(shared)
+    for seed, tree in enumerate(("A", "B")):
+        batch = random_support_records(20, seed=seed, identities=9)
+        written += batch
+        for number, name in enumerate(names):
+            (tmp_path / tree / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / tree / name).write_bytes(gzip_document(batch[number::2] if number < 2 else shared))
+    trees = [str(tmp_path / "A"), str(tmp_path / "B")]
+    code, local_out, local_err = run_cli(capsys, "local", *trees, "--format", "json")
+    assert code == 0, local_err
+    code, scan_out, _ = run_cli(capsys, "scan", *trees, "--format", "json")
+    assert code == 0
+    local, scan = json.loads(local_out), json.loads(scan_out)
+    assert local["summaries"] == scan["summaries"]
+    assert comparable(local) == expected_totals(written)
+
+
 def test_demo_folder_matches_its_expected_summaries(capsys):
     expected = json.loads((REPO / "demo" / "EXPECTED.json").read_text())
     code, out, err = run_cli(capsys, "local", str(REPO / "demo" / "trails"), "--format", "json")

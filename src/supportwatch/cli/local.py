@@ -102,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
         s3 = aws.client("s3")
         deliveries = []
         undelivered = []
-        for number, (path, relative) in enumerate(inputs.files):
-            key = delivered_key(relative, stack)
+        for number, (path, key) in enumerate(inputs.keyed(lambda relative: delivered_key(relative, stack))):
             body = path.read_bytes()
             etag = s3.put_object(Bucket=stack.bucket, Key=key, Body=body, Metadata=signature_of(path))["ETag"]
             if not key.endswith(stack.key_suffix):

@@ -95,8 +95,7 @@ def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> None:
     inputs = discover(paths)
     note_ignored(inputs.ignored)
     s3 = aws.client("s3")
-    for path, relative in inputs.files:
-        key = delivered_key(relative, stack)
+    for path, key in inputs.keyed(lambda relative: delivered_key(relative, stack)):
         s3.put_object(Bucket=stack.bucket, Key=key, Body=path.read_bytes())
         if not key.endswith(stack.key_suffix):
             sys.stderr.write(

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         allowlist=tuple(args.allowlist),
         min_severity=args.min_severity,
     )
-    refs = [ObjectRef("", str(path)) for path, _ in inputs.files]
+    refs = [ObjectRef("", str(file.path)) for file in inputs.files]
     jobs = min(args.jobs, len(refs))
     reports = []
     with decoder(jobs) as decode, Progress(len(refs)) as progress:
