@@ -128,3 +128,14 @@ def test_query_and_its_export_hide_what_expired(table, capsys):
     assert list(json.loads(capsys.readouterr().out)["summaries"]) == [OTHER]
     assert main(["query", "--table", table, "--since", "2023-09-01", "--until", "2023-09-30", "--format", "json"]) == 0
     assert [row["identity"] for row in json.loads(capsys.readouterr().out)["days"]] == [OTHER]
+
+
+def test_the_report_hides_what_expired(table, tmp_path):
+    commit(table, "2023-09-11T17:00:00Z", "a.json.gz", record(ADMIN, "2023-09-11T16:34:13Z"))
+    commit(table, "2023-09-11T17:00:00Z", "b.json.gz", record(OTHER, "2023-09-11T16:00:00Z"), retention=0)
+    page = tmp_path / "report.html"
+    argv = ["report", "--table", table, "--since", "2023-09-01", "--until", "2023-09-30", "-o", str(page)]
+    assert main(argv) == 0
+    html = page.read_text(encoding="utf-8")
+    data = json.loads(html.split('id="supportwatch-data">', 1)[1].split("</script>", 1)[0])
+    assert list(data["summaries"]) == [OTHER] and ADMIN not in html
