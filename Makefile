@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 # python3.12 beside the machine's 3.11, for `sam build` without Docker (pyenv machines).
 export PYENV_VERSION ?= 3.11.7:3.12.1
 
-.PHONY: demo test lint install install-dev sam-cli checkov chromium report-screenshot dashboard-preview build clean
+.PHONY: demo test check lint install install-dev sam-cli checkov chromium report-screenshot dashboard-preview build clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,8 +71,16 @@ report-screenshot: install chromium
 dashboard-preview: install
 	$(VENV)/bin/python tools/dashboard_preview.py -o docs/images/dashboard-preview.png demo/trails
 
+# The whole suite, as CI runs it: one worker per core (pytest-xdist), the 15 slowest tests listed at the end.
 test: install-dev sam-cli lint chromium
-	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) $(VENV)/bin/pytest -q
+	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) \
+		$(VENV)/bin/pytest -q -n auto --durations=15
+
+# The inner loop (under 90 s): ruff and the unit tests, which touch no AWS and no server.
+check: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q -n auto tests/unit
 
 build: sam-cli
 	$(SAM_VENV)/bin/sam build
