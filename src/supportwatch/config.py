@@ -37,8 +37,8 @@ def _days(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
-def _switch(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "true").strip().lower() or "true"
+def _switch(env: Mapping[str, str], name: str, default: str = "true") -> bool:
+    raw = env.get(name, default).strip().lower() or default
     if raw not in ("true", "false"):
         raise ConfigError(f"{name} must be true or false, got {raw!r}")
     return raw == "true"
@@ -115,6 +115,9 @@ class Settings:
     digest_public_keys: str = ""  # "": CloudTrail's ListPublicKeys; "none": not verifiable; else a keys file
     stack_name: str = ""  # named in the fixes alerts suggest
     retention_days: int = 0  # days summaries are kept after their day / last seen; 0: forever
+    security_hub_product_arn: str = ""  # "": no findings imported (contract section 11)
+    eventbridge_alerts: bool = False
+    chat_topic_arn: str = ""  # "": no chat notifications
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -136,4 +139,7 @@ class Settings:
             digest_public_keys=env.get("DIGEST_PUBLIC_KEYS", "").strip(),
             stack_name=env.get("STACK_NAME", "").strip(),
             retention_days=_days(env, "RETENTION_DAYS"),
+            security_hub_product_arn=env.get("SECURITY_HUB_PRODUCT_ARN", "").strip(),
+            eventbridge_alerts=_switch(env, "EVENTBRIDGE_ALERTS", "false"),
+            chat_topic_arn=env.get("CHAT_TOPIC_ARN", "").strip(),
         )

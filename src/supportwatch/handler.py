@@ -27,11 +27,14 @@ from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 from supportwatch.alerting import Alerting
 from supportwatch.aws.clients import client
 from supportwatch.aws.digests import integrity_parts
+from supportwatch.aws.findings import alert_routes
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import Settings
-from supportwatch.models import ObjectRef
+from supportwatch.findings.asff import finding_id
+from supportwatch.findings.routes import RoutedPublisher
+from supportwatch.models import Alert, ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
 from supportwatch.triggers import BatchOperationsJob, Objects, QueueBatch, UnknownEnvelope, message_refs, parse
 
@@ -68,7 +71,8 @@ def processor() -> Processor:
     store = SummaryStore(
         client("dynamodb"), settings.table_name, settings.marker_ttl_days, retention_days=settings.retention_days
     )
-    publisher = SnsPublisher(client("sns"), settings.topic_arn, store)
+    topic = SnsPublisher(client("sns"), settings.topic_arn, store)
+    publisher = RoutedPublisher(topic, alert_routes(settings, client, store), refused=report_refused)
     log_book, digests = integrity_parts(
         settings, client("s3"), client("dynamodb"), lambda region: client("cloudtrail", region_name=region)
     )
@@ -81,6 +85,20 @@ def processor() -> Processor:
         exact_max_bytes=settings.exact_max_bytes,
         log_book=log_book,
         digests=digests,
+    )
+
+
+def report_refused(route: str, refused: dict[Alert, str]) -> None:
+    """A route (Security Hub, EventBridge, chat) refused alerts after its retries: they stay published
+    on the topic; one error line (the AlertsNotRouted alarm watches its metric)."""
+    metrics.add_metric(name="AlertsNotRouted", unit=MetricUnit.Count, value=len(refused))
+    logger.error(
+        f"{len(refused)} alerts not delivered to {route}; they are on the alert topic",
+        extra={
+            "route": route,
+            "reason": next(iter(refused.values())),
+            "alerts": [{"rule": alert.rule, "window": alert.window, "id": finding_id(alert)} for alert in refused],
+        },
     )
 
 

@@ -213,3 +213,25 @@ def test_mixed_time_forms_order_as_instants_in_scan_and_local(tmp_path, capsys):
         "2023-09-11T15:10:00Z",  # the UTC instants, written as CloudTrail writes them
         "2023-09-11T16:34:14Z",
     )
+
+
+def test_local_with_every_route_receives_one_of_each_per_alert(capsys):
+    code, out, err = run_cli(
+        capsys, "local", str(REPO / "demo" / "trails"), "--format", "asff", "--security-hub", "--eventbridge", "--chat"
+    )
+    assert code == 0, err
+    count = len(json.loads(out))
+    assert count > 0
+    assert f"received: {count} Security Hub findings, {count} EventBridge events, {count} chat notifications\n" in err
+
+
+def test_sandbox_instructions_name_each_routes_inbox():
+    from supportwatch.aws.local import LocalStack, RouteInboxes, Routes
+    from supportwatch.cli.sandbox import instructions
+
+    stack = LocalStack("b", "t", "arn:topic", {}, "AWSLogs/", ".json.gz", Routes(True, True, True), "arn:chat")
+    text = instructions("http://127.0.0.1:1", stack, "http://inbox", RouteInboxes(True, "http://events", "http://chat"))
+    assert "EVENT_INBOX_URL=http://events" in text and "CHAT_INBOX_URL=http://chat" in text
+    assert "CHAT_TOPIC_ARN=arn:chat" in text and "aws securityhub get-findings" in text
+    plain = instructions("http://127.0.0.1:1", LocalStack("b", "t", "arn:topic", {}, "AWSLogs/", ".json.gz"), "i")
+    assert "INBOX_URL=i" in plain and "securityhub" not in plain and "EVENT_INBOX" not in plain

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -18,7 +19,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.server import ThreadedMotoServer
 
 from supportwatch import handler
-from supportwatch.aws.local import LocalStack, deploy, subscribe_queue
+from supportwatch.aws.local import NO_ROUTES, LocalStack, Routes, deploy, subscribe_queue
 from tests.helpers import TEMPLATE, MotoAccount, gzip_document, s3_event
 
 
@@ -75,16 +76,23 @@ def serve_one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+@contextlib.contextmanager
+def deployed(monkeypatch: pytest.MonkeyPatch, routes: Routes = NO_ROUTES) -> Iterator[Stack]:
+    """The stack in a fresh moto, with the handler's environment set; `routes` switched on."""
     serve_one_request_at_a_time(monkeypatch)
     with mock_aws():
-        resources = deploy(MotoAccount(), TEMPLATE)
+        resources = deploy(MotoAccount(), TEMPLATE, routes)
         for name, value in resources.function_environment.items():
             monkeypatch.setenv(name, value)
         handler.processor.cache_clear()
         yield Stack(resources)
         handler.processor.cache_clear()
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with deployed(monkeypatch) as found:
+        yield found
 
 
 @pytest.fixture

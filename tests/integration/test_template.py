@@ -25,6 +25,8 @@ PSEUDO = {
     "AWS::StackName": "supportwatch",
 }
 BUCKET = "supportwatch-trail-111122223333-us-east-1"
+CHAT_TOPIC = "arn:aws:sns:us-east-1:111122223333:security-chat"
+PRODUCT = "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default"
 PARAMETER_SETS = [
     {},
     {"CreateTrail": "false"},
@@ -33,6 +35,10 @@ PARAMETER_SETS = [
     {"CreateTrail": "false", "LogKeyPrefix": "team-a/logs", "TrailKmsKeyArn": KMS_KEY},
     {"OpsEmail": "ops@example.com", "ReservedConcurrency": "5", "AccessLogBucketName": "access-logs-111122223333"},
     {"VerifyDigests": "false", "DigestGraceMinutes": "30"},
+    {"SecurityHubFindings": "enabled"},
+    {"EventBridgeAlerts": "enabled"},
+    {"ChatTopicArn": CHAT_TOPIC},
+    {"SecurityHubFindings": "enabled", "EventBridgeAlerts": "enabled", "ChatTopicArn": CHAT_TOPIC},
 ]
 PARAMETER_IDS = [",".join(p) or "defaults" for p in PARAMETER_SETS]
 EXISTING = "org-log-archive-444455556666"
@@ -123,6 +129,8 @@ def evaluator(template: dict, parameters: dict) -> Callable[[object], object]:
             return not ev(arg[0])
         if fn == "Fn::And":
             return all(map(ev, arg))
+        if fn == "Fn::Or":
+            return any(map(ev, arg))
         if fn == "Condition":
             return condition(arg)
         if fn == "Fn::Sub":
@@ -378,6 +386,12 @@ def test_least_privilege_every_grant_of_the_role(parameters):
     allowed |= {("sns:Publish", "<AlertTopic>"), ("sqs:SendMessage", "<DeadLetterQueue.Arn>")}
     if parameters.get("VerifyDigests") != "false":  # digest signatures; ListPublicKeys has no resource scope
         allowed |= {("cloudtrail:ListPublicKeys", "*")}
+    if parameters.get("SecurityHubFindings") == "enabled":
+        allowed |= {("securityhub:BatchImportFindings", PRODUCT)}
+    if parameters.get("EventBridgeAlerts") == "enabled":
+        allowed |= {("events:PutEvents", "arn:aws:events:us-east-1:111122223333:event-bus/default")}
+    if chat_topic := parameters.get("ChatTopicArn"):
+        allowed |= {("sns:Publish", chat_topic)}
     if parameters.get("ExistingBucketTrigger") == "SQS":
         consume = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")
         allowed |= {(f"sqs:{action}", "<IngestQueue.Arn>") for action in consume}
@@ -392,6 +406,23 @@ def test_least_privilege_every_grant_of_the_role(parameters):
     # The only role in the stack is the function's.
     roles = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
     assert roles == ["ProcessorFunctionRole"]
+
+
+@pytest.mark.parametrize("parameters", PARAMETER_SETS, ids=PARAMETER_IDS)
+def test_alert_routes_are_on_only_when_switched_on(parameters):
+    """The function's environment switches each route of contract section 11; off by default."""
+    from supportwatch.aws.findings import alert_routes
+    from supportwatch.config import Settings
+
+    variables = resolve(translate(parameters), parameters)["ProcessorFunction"]["Properties"]["Environment"]
+    settings = Settings.from_env({name: str(value) for name, value in variables["Variables"].items()})
+    on = parameters.get("SecurityHubFindings") == "enabled"
+    assert settings.security_hub_product_arn == (PRODUCT if on else "")
+    assert settings.eventbridge_alerts == (parameters.get("EventBridgeAlerts") == "enabled")
+    assert settings.chat_topic_arn == parameters.get("ChatTopicArn", "")
+    names = [route.name for route in alert_routes(settings, lambda service: boto3.client(service, "us-east-1"), None)]
+    expected = {"securityhub": on, "eventbridge": settings.eventbridge_alerts, "chat": bool(settings.chat_topic_arn)}
+    assert names == [name for name, wanted in expected.items() if wanted]
 
 
 @pytest.mark.parametrize("parameters", PARAMETER_SETS + EXISTING_SETS, ids=PARAMETER_IDS + EXISTING_IDS)
@@ -485,7 +516,10 @@ def test_alarms_cover_the_function_and_every_dead_letter_queue(parameters):
         0,
         "GreaterThanThreshold",
     )
-    assert len(alarms) == 4 + len(depth) + len(age)
+    routes = watched("SupportWatch", "AlertsNotRouted")
+    routed = {"SecurityHubFindings", "EventBridgeAlerts", "ChatTopicArn"} & set(parameters)
+    assert set(routes) == ({"supportwatch"} if routed else set())
+    assert len(alarms) == 4 + len(depth) + len(age) + len(routes)
 
     assert ("OpsEmailSubscription" in resources) == bool(parameters.get("OpsEmail"))
     if "OpsEmailSubscription" in resources:
@@ -572,11 +606,17 @@ CHECKOV_VARIANTS = {
     "create": {},
     "existing-EventBridge": {"TrailBucketMode": ("create", "existing")},
     "existing-SQS": {"TrailBucketMode": ("create", "existing"), "ExistingBucketTrigger": ("EventBridge", "SQS")},
+    "routes": {
+        "SecurityHubFindings": ("disabled", "enabled"),
+        "EventBridgeAlerts": ("disabled", "enabled"),
+        "ChatTopicArn": ('""', f'"{CHAT_TOPIC}"'),
+    },
 }
 CHECKOV_SCANS = {
     "create": {"TrailBucket", "Trail", "ProcessorFunction", "SummaryTable", "DeadLetterQueue", "OpsTopicKey"},
     "existing-EventBridge": {"EventsDeadLetterQueue", "ObjectCreatedRulePermission"},
     "existing-SQS": {"IngestQueue", "IngestDeadLetterQueue"},
+    "routes": {"ProcessorFunction"},
 }
 
 

@@ -1,5 +1,6 @@
 """An embedded AWS for `supportwatch local` and the end-to-end tests: moto's server on loopback,
-with the bucket, table and topic created from template.yaml's own resource properties.
+with the bucket, table and topic created from template.yaml's own resource properties, and, when
+their switches are on, Security Hub, a rule of the default bus to a queue and a chat topic.
 """
 
 from __future__ import annotations
@@ -94,6 +95,18 @@ class EmbeddedAws:
 
 
 @dataclass(frozen=True, slots=True)
+class Routes:
+    """The routes of contract section 11 that are switched on (the template's parameters)."""
+
+    security_hub: bool = False
+    eventbridge: bool = False
+    chat: bool = False
+
+
+NO_ROUTES = Routes()
+
+
+@dataclass(frozen=True, slots=True)
 class LocalStack:
     """What `deploy` created, named as the function sees it."""
 
@@ -103,6 +116,8 @@ class LocalStack:
     function_environment: dict[str, str]
     key_prefix: str
     key_suffix: str
+    routes: Routes = NO_ROUTES
+    chat_topic_arn: str = ""
 
 
 class Account(Protocol):
@@ -128,14 +143,28 @@ def _notification_filter(resolver: Resolver, function: dict[str, Any]) -> tuple[
     raise TemplateError("the function has no S3 event in template.yaml")
 
 
-def deploy(aws: Account, template_path: Path) -> LocalStack:
-    """Create the bucket, table and topic with the template's properties."""
+def _switch_routes(aws: Account, routes: Routes) -> dict[str, str]:
+    """Security Hub enabled and the chat topic created for the routes that are on; their parameters."""
+    parameters = {}
+    if routes.security_hub:
+        aws.client("securityhub").enable_security_hub(EnableDefaultStandards=False)
+        parameters["SecurityHubFindings"] = "enabled"
+    if routes.eventbridge:
+        parameters["EventBridgeAlerts"] = "enabled"
+    if routes.chat:
+        parameters["ChatTopicArn"] = aws.client("sns").create_topic(Name=f"{STACK_NAME}-chat")["TopicArn"]
+    return parameters
+
+
+def deploy(aws: Account, template_path: Path, routes: Routes = NO_ROUTES) -> LocalStack:
+    """Create the bucket, table and topic with the template's properties (and what `routes` need)."""
     template = load_template(template_path)
     bucket = _resource(template, "TrailBucket", "AWS::S3::Bucket")
     table = _resource(template, "SummaryTable", "AWS::DynamoDB::Table")
     topic = _resource(template, "AlertTopic", "AWS::SNS::Topic")
     function = _resource(template, "ProcessorFunction", "AWS::Serverless::Function")
     pseudo = {"AWS::StackName": STACK_NAME, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
+    pseudo["AWS::Partition"] = "aws"
 
     bucket_name = Resolver(template, refs={}, parameters=pseudo).resolve(bucket["BucketName"])
     aws.client("s3").create_bucket(Bucket=bucket_name)
@@ -144,15 +173,18 @@ def deploy(aws: Account, template_path: Path) -> LocalStack:
         Attributes={"KmsMasterKeyId": topic["KmsMasterKeyId"]} if "KmsMasterKeyId" in topic else {},
     )["TopicArn"]
     table_name = f"{STACK_NAME}-summaries"
+    switched = _switch_routes(aws, routes)
     resolver = Resolver(
         template,
         refs={"SummaryTable": table_name, "AlertTopic": topic_arn, "TrailBucket": bucket_name},
-        parameters=pseudo,
+        parameters={**pseudo, **switched},
     )
     _create_table(aws.client("dynamodb"), table_name, resolver.resolve(table))
     environment = resolver.resolve(function.get("Environment", {}).get("Variables", {}))
     prefix, suffix = _notification_filter(resolver, function)
-    return LocalStack(bucket_name, table_name, topic_arn, {k: str(v) for k, v in environment.items()}, prefix, suffix)
+    variables = {name: str(value) for name, value in environment.items()}
+    chat = switched.get("ChatTopicArn", "")
+    return LocalStack(bucket_name, table_name, topic_arn, variables, prefix, suffix, routes, chat)
 
 
 def _create_table(dynamodb: Any, name: str, properties: dict[str, Any]) -> None:
@@ -204,9 +236,7 @@ def s3_notification(bucket: str, key: str, size: int, etag: str, sequencer: int)
 
 def subscribe_queue(aws: Account, topic_arn: str) -> str:
     """An SQS queue subscribed to the alert topic, as a subscriber would see the alerts."""
-    sqs = aws.client("sqs")
-    queue_url = sqs.create_queue(QueueName=f"{STACK_NAME}-alert-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url, queue_arn = _queue(aws, f"{STACK_NAME}-alert-inbox")
     aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return queue_url
 
@@ -214,9 +244,7 @@ def subscribe_queue(aws: Account, topic_arn: str) -> str:
 def notification_queue(aws: Account, stack: LocalStack) -> str:
     """An SQS queue that the bucket notifies of every object created under the function's prefix and
     suffix filter (moto sends S3's event there): what the embedded function is invoked from."""
-    sqs = aws.client("sqs")
-    queue_url = sqs.create_queue(QueueName=f"{STACK_NAME}-object-created")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url, queue_arn = _queue(aws, f"{STACK_NAME}-object-created")
     rules = [
         {"Name": name, "Value": value} for name, value in (("prefix", stack.key_prefix), ("suffix", stack.key_suffix))
     ]
@@ -237,10 +265,86 @@ def notification_queue(aws: Account, stack: LocalStack) -> str:
 
 def received_alerts(aws: Account, queue_url: str) -> list[dict[str, Any]]:
     """Every alert that reached the queue through SNS (the `default` body of each notification)."""
+    return [json.loads(body["Message"]) for body in _drain(aws, queue_url)]
+
+
+def event_inbox(aws: Account) -> str:
+    """An SQS queue that a rule of the default bus sends every supportwatch alert event to (docs/alerts.md's rule)."""
+    from supportwatch.findings.events import DETAIL_TYPE, SOURCE
+
+    queue_url, queue_arn = _queue(aws, f"{STACK_NAME}-event-inbox")
+    events = aws.client("events")
+    pattern = {"source": [SOURCE], "detail-type": [DETAIL_TYPE]}
+    events.put_rule(Name=f"{STACK_NAME}-alerts", EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_targets(Rule=f"{STACK_NAME}-alerts", Targets=[{"Id": "inbox", "Arn": queue_arn}])
+    return queue_url
+
+
+def chat_inbox(aws: Account, chat_topic_arn: str) -> str:
+    """An SQS queue subscribed to the chat topic, as AWS's chat integration would receive it."""
+    queue_url, queue_arn = _queue(aws, f"{STACK_NAME}-chat-inbox")
+    aws.client("sns").subscribe(TopicArn=chat_topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
+
+
+def _queue(aws: Account, name: str) -> tuple[str, str]:
     sqs = aws.client("sqs")
-    alerts = []
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    return queue_url, attributes["QueueArn"]
+
+
+def _drain(aws: Account, queue_url: str) -> list[dict[str, Any]]:
+    """Every message body of the queue, as JSON, each deleted once read."""
+    sqs = aws.client("sqs")
+    bodies = []
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
-            alerts.append(json.loads(json.loads(message["Body"])["Message"]))
+            bodies.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return alerts
+    return bodies
+
+
+def received_events(aws: Account, queue_url: str) -> list[dict[str, Any]]:
+    """Every EventBridge event the rule delivered to the queue (whole: `source`, `detail-type`, `detail`)."""
+    return _drain(aws, queue_url)
+
+
+def received_chat(aws: Account, queue_url: str) -> list[dict[str, Any]]:
+    """Every chat notification that reached the queue through the chat topic."""
+    return [json.loads(body["Message"]) for body in _drain(aws, queue_url)]
+
+
+def imported_findings(aws: Account) -> list[dict[str, Any]]:
+    """Every finding Security Hub holds."""
+    pages = aws.client("securityhub").get_paginator("get_findings").paginate()
+    return [found for page in pages for found in page["Findings"]]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInboxes:
+    """Where the routes that are on can be read back: Security Hub itself, and a queue for the bus's
+    rule and for the chat topic."""
+
+    security_hub: bool = False
+    events: str = ""
+    chat: str = ""
+
+    @classmethod
+    def of(cls, aws: Account, stack: LocalStack) -> RouteInboxes:
+        return cls(
+            stack.routes.security_hub,
+            event_inbox(aws) if stack.routes.eventbridge else "",
+            chat_inbox(aws, stack.chat_topic_arn) if stack.chat_topic_arn else "",
+        )
+
+    def received(self, aws: Account) -> dict[str, list[dict[str, Any]]]:
+        """What each route that is on received (read once: the queues are emptied)."""
+        found = {}
+        if self.security_hub:
+            found["Security Hub findings"] = imported_findings(aws)
+        if self.events:
+            found["EventBridge events"] = received_events(aws, self.events)
+        if self.chat:
+            found["chat notifications"] = received_chat(aws, self.chat)
+        return found

@@ -29,14 +29,16 @@ class SnsPublisher:
         self.topic_arn = topic_arn
         self._table = table
 
-    def _message(self, alert: Alert) -> dict[str, Any]:
+    def dig_in(self, alert: Alert) -> tuple[str, ...]:
+        """The commands that look the alert's identity up in the table (none without an identity)."""
         if not alert.identity:
-            return sns_message(alert)
+            return ()
         region = self._sns.meta.region_name  # the table's too: both clients come from one configuration
         identity = alert.identity
-        return sns_message(
-            alert, (query_command(self._table.table_name, region, identity), self._table.lookup_command(identity))
-        )
+        return query_command(self._table.table_name, region, identity), self._table.lookup_command(identity)
+
+    def _message(self, alert: Alert) -> dict[str, Any]:
+        return sns_message(alert, self.dig_in(alert))
 
     def publish(self, alerts: Sequence[Alert]) -> dict[Alert, str]:
         failed: dict[Alert, str] = {}

@@ -21,6 +21,8 @@ from supportwatch.aws.local import (
     REGION,
     EmbeddedAws,
     LocalStack,
+    RouteInboxes,
+    Routes,
     deploy,
     received_alerts,
     s3_notification,
@@ -97,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = discover(args.paths)
     note_ignored(inputs.ignored)
     with EmbeddedAws() as aws, patched_environ(aws.environment()):
-        stack = deploy(aws, find_template(args.template))
+        stack = deploy(aws, find_template(args.template), routes_of(args))
         inbox = subscribe_queue(aws, stack.topic_arn)
+        routed = RouteInboxes.of(aws, stack)
         s3 = aws.client("s3")
         deliveries = []
         undelivered = []
@@ -121,9 +124,21 @@ def run(args: argparse.Namespace) -> int:
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
         render(summaries, args.format, alerts, args.wide, skip_reasons(reports), (ACCOUNT_ID, REGION))
+        note_routes(routed.received(aws))
         if args.report:
             _report(args.report, store, summaries, alerts, args.paths)
     return 0
+
+
+def routes_of(args: argparse.Namespace) -> Routes:
+    """The routes of contract section 11 switched on by --security-hub, --eventbridge and --chat."""
+    return Routes(args.security_hub, args.eventbridge, args.chat)
+
+
+def note_routes(received: dict[str, list]) -> None:
+    """One line on stderr: how many of each route's messages arrived (one per alert)."""
+    if received:
+        sys.stderr.write("received: " + ", ".join(f"{len(found)} {name}" for name, found in received.items()) + "\n")
 
 
 def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inputs: list[Path]) -> None:

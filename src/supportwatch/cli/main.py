@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="`aws cloudtrail list-public-keys` output: digest files are verified (default: not verifiable)",
     )
-
+    _route_options(local)
     _wide(local)
 
     sandbox = commands.add_parser(
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=port, default=0, help="loopback port to listen on (default: a free one)")
     sandbox.add_argument("--template", type=Path, help="template.yaml to build the stack from")
     sandbox.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
+    _route_options(sandbox)
 
     query = command("query", _lazy("query"), "Read the summaries table back.", ("table", "json", "csv"))
     _wide(query)
@@ -258,6 +259,17 @@ def _key_option(
 
 def _wide(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--wide", action="store_true", help="tables: every column with full values, however wide")
+
+
+def _route_options(sub: argparse.ArgumentParser) -> None:
+    """The template's switches of contract section 11, on in the embedded stack."""
+    sub.add_argument(
+        "--security-hub", action="store_true", help="SecurityHubFindings=enabled: import each alert as a finding"
+    )
+    sub.add_argument(
+        "--eventbridge", action="store_true", help="EventBridgeAlerts=enabled: each alert on the default bus"
+    )
+    sub.add_argument("--chat", action="store_true", help="ChatTopicArn: each alert to a chat topic")
 
 
 def _aws_options(sub: argparse.ArgumentParser) -> None:

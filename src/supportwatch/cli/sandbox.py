@@ -26,6 +26,7 @@ from supportwatch.aws.local import (
     REGION,
     EmbeddedAws,
     LocalStack,
+    RouteInboxes,
     deploy,
     notification_queue,
     subscribe_queue,
@@ -38,6 +39,7 @@ from supportwatch.cli.local import (
     function_runtime,
     invoke,
     patched_environ,
+    routes_of,
 )
 from supportwatch.cli.output import note_ignored, note_skipped
 from supportwatch.models import ObjectRef
@@ -103,9 +105,19 @@ def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> None:
             )
 
 
-def instructions(endpoint: str, stack: LocalStack, inbox: str) -> str:
+def instructions(endpoint: str, stack: LocalStack, inbox: str, routed: RouteInboxes | None = None) -> str:
     """Lines to paste into a shell: every one is a comment or an `export`."""
     names = {"BUCKET": stack.bucket, "TABLE": stack.table, "TOPIC_ARN": stack.topic_arn, "INBOX_URL": inbox}
+    routes = []
+    routed = routed or RouteInboxes()
+    if routed.security_hub:
+        routes.append("#   aws securityhub get-findings   # one finding per alert")
+    if routed.events:
+        names["EVENT_INBOX_URL"] = routed.events
+        routes.append("#   aws sqs receive-message --queue-url $EVENT_INBOX_URL   # bus events")
+    if routed.chat:
+        names |= {"CHAT_TOPIC_ARN": stack.chat_topic_arn, "CHAT_INBOX_URL": routed.chat}
+        routes.append("#   aws sqs receive-message --queue-url $CHAT_INBOX_URL   # chat messages")
 
     def export(values: dict[str, str]) -> str:
         return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
@@ -124,6 +136,7 @@ def instructions(endpoint: str, stack: LocalStack, inbox: str) -> str:
             "#   supportwatch backfill s3://$BUCKET --table $TABLE --topic-arn $TOPIC_ARN",
             "#   supportwatch query --table $TABLE",
             "#   aws sqs receive-message --queue-url $INBOX_URL --max-number-of-messages 10   # the alerts",
+            *routes,
             READY,
         ]
     )
@@ -133,8 +146,9 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     template = find_template(args.template)
     with stopped_by_signals(stop), EmbeddedAws(args.port) as aws, patched_environ(aws.environment()):
-        stack = deploy(aws, template)
+        stack = deploy(aws, template, routes_of(args))
         inbox = subscribe_queue(aws, stack.topic_arn)
+        routed = RouteInboxes.of(aws, stack)
         notifications = Notifications(aws.client("sqs"), notification_queue(aws, stack))
         out = sys.stdout  # the function's prints go to stderr, the instructions to stdout
         with function_runtime(function_environment(stack, args.verbose)):
@@ -142,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
                 upload(aws, stack, args.paths)
                 while not stop.is_set() and notifications.deliver():
                     pass
-            out.write(instructions(aws.endpoint_url, stack, inbox) + "\n")
+            out.write(instructions(aws.endpoint_url, stack, inbox, routed) + "\n")
             out.flush()
             while not stop.is_set():
                 if not notifications.deliver():
