@@ -70,6 +70,56 @@ def support_record(
     return record
 
 
+def reveal_record(
+    pseudonym: str,
+    *,
+    arn: str = "arn:aws:sts::111122223333:assumed-role/Security/bob@example.com",
+    name: str = "Decrypt",
+    time: str = "2026-12-06T10:00:00Z",
+    event_id: str | None = None,
+    ip: str = "203.0.113.50",
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The CloudTrail record of a KMS Decrypt of the identity sealed under `pseudonym` (`supportwatch reveal`),
+    shaped as KMS's records are."""
+    account = arn.split(":")[4]
+    record = {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLEID:bob@example.com",
+            "arn": arn,
+            "accountId": account,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{account}:role/Security"}},
+        },
+        "eventTime": time,
+        "eventSource": "kms.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": ip,
+        "userAgent": "Boto3/1.35.0 supportwatch",
+        "requestParameters": {
+            "encryptionContext": {"supportwatch:pseudonym": pseudonym},
+            "encryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        },
+        "responseElements": None,
+        "requestID": str(uuid.uuid4()),
+        "eventID": event_id or str(uuid.uuid4()),
+        "readOnly": True,
+        "resources": [
+            {"accountId": account, "type": "AWS::KMS::Key", "ARN": f"arn:aws:kms:us-east-1:{account}:key/1234abcd"}
+        ],
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    if error:
+        record["errorCode"] = error
+        record["errorMessage"] = "User is not authorized to perform: kms:Decrypt"
+    return record
+
+
 def random_support_records(count: int, seed: int, identities: int = 5, days: int = 3) -> list[dict[str, Any]]:
     """Support records spread over a few identities, roles, days, IPs, regions and errors."""
     rng = random.Random(seed)

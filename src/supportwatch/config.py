@@ -58,6 +58,7 @@ RULES = (
     "digest-invalid",
     "digest-missing",
     "unavailable-log",
+    "identity-revealed",  # contract section 10 (pseudonymous mode)
 )
 SEVERITIES = ("low", "medium", "high", "critical")
 

@@ -30,6 +30,8 @@ ADVICE = {
     "digest-invalid": "A digest file fails its signature or chain: find who changed it; run supportwatch verify.",
     "digest-missing": "A digest file was deleted: find who deleted it; run supportwatch verify over those hours.",
     "unavailable-log": "Restore the function's read access (bucket or KMS key policy) or the object, then redrive it.",
+    "identity-revealed": "Check that the reveal was authorised (an investigation, a data subject's request) and "
+    "recorded; whoever revealed is named in the alert.",
 }
 
 
@@ -49,7 +51,15 @@ def _raised(alert: Alert) -> str:
         return "raised once ever for this " + ("event name" if alert.rule == "new-event-name" else "identity")
     if alert.window == "object":
         return "raised once per log file"
-    return f"raised once per identity per UTC day, here {alert.window}"
+    subject = "pseudonym" if alert.revealed_by else "identity"
+    return f"raised once per {subject} per UTC day, here {alert.window}"
+
+
+def who(alert: Alert) -> str:
+    """Whom an alert is about: the identity, its type and principal; a revealed pseudonym and who revealed it."""
+    if alert.revealed_by:
+        return f"{alert.identity}, revealed by {alert.revealed_by}"
+    return f"{alert.identity} ({alert.identity_type}), principal {alert.principal}"
 
 
 def query_command(table: str, region: str | None, identity: str) -> str:
@@ -68,7 +78,7 @@ def email_body(alert: Alert, dig_in: Sequence[str] = ()) -> str:
     ]
     if alert.identity:
         lines += [
-            f"Who: {alert.identity} ({alert.identity_type}), principal {alert.principal}",
+            f"Who: {who(alert)}",
             f"Account: {alert.account_id or 'unknown'}",
             f"From: {alert.source_ip or 'unknown source IP'}, region {alert.region or 'unknown'}",
             f"User agent: {alert.user_agent or 'unknown'}",

@@ -47,6 +47,14 @@ class SupportEvent(msgspec.Struct, frozen=True, gc=False):
     user_agent: str | None = None  # for alerts only; not stored in the table
 
 
+class Reveal(msgspec.Struct, frozen=True, gc=False):
+    """A KMS Decrypt that revealed the identity sealed under `pseudonym` (contract section 10); `call`
+    holds the Decrypt record's fields as a SupportEvent holds a support record's: who called, when, from where."""
+
+    pseudonym: str
+    call: SupportEvent
+
+
 @dataclass(slots=True)
 class Summary:
     """Contract section 3 for one identity (`day` None) or one identity on one UTC day.
@@ -111,6 +119,7 @@ class Alert:
     user_agent: str | None = None
     bucket: str | None = None
     key: str | None = None
+    revealed_by: str | None = None  # identity-revealed: the identity key of who revealed `identity`, in clear
 
     @property
     def subject(self) -> str:
@@ -129,10 +138,14 @@ class Alert:
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> Alert:
         """The alert of its JSON (`to_json`), e.g. as a subscriber received it."""
-        return cls(**{name: document.get(key) for key, name in ALERT_FIELDS.items()})
+        return cls(
+            **{name: document.get(key) for key, name in ALERT_FIELDS.items()}, revealed_by=document.get(REVEALED_BY)
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {key: getattr(self, name) for key, name in ALERT_FIELDS.items()}
+        """The alert JSON; `revealedBy` only on identity-revealed alerts (every other alert reads as before)."""
+        found = {key: getattr(self, name) for key, name in ALERT_FIELDS.items()}
+        return found if self.revealed_by is None else {**found, REVEALED_BY: self.revealed_by}
 
 
 ALERT_FIELDS = {  # the alert JSON's keys (contract section 5), in the order they are written
@@ -154,3 +167,4 @@ ALERT_FIELDS = {  # the alert JSON's keys (contract section 5), in the order the
     "bucket": "bucket",
     "key": "key",
 }
+REVEALED_BY = "revealedBy"  # identity-revealed only: who revealed the pseudonym (contract section 10)

@@ -62,10 +62,12 @@ Fetch = Callable[[ObjectRef], bytes]
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How far a log object may inflate: in all, and on the exact path (None: as far as `max_bytes`)."""
+    """How far a log object may inflate: in all, and on the exact path (None: as far as `max_bytes`); and
+    whether the reveals of sealed identities are looked for too (pseudonymous mode)."""
 
     max_bytes: int
     exact_max_bytes: int | None = None
+    reveals: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ def decode_log(key: str, data: bytes, limits: Limits, hashed: bool) -> Read:
     """A log object's bytes -> its support events, or why they cannot be read; pure and picklable."""
     content = ContentHash() if hashed else None
     try:
-        extraction = read_events(data, limits.max_bytes, limits.exact_max_bytes, content)
+        extraction = read_events(data, limits.max_bytes, limits.exact_max_bytes, content, limits.reveals)
     except UnreadableLog as error:
         reason = error.reason
         if key.endswith(".gz") and not data.startswith(GZIP_MAGIC) and reason.startswith("not JSON"):
@@ -197,7 +199,10 @@ class Processor:
         days = {(event.identity, event.day) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
         ours = result.ours if self.privacy is None else _real(result.ours, extraction.events)
-        raised = self.alerting.raise_alerts(rules.evaluate(ref, ours, calls, self.alert_settings, show), owner)
+        alerts = rules.evaluate(ref, ours, calls, self.alert_settings, show)
+        if self.privacy is not None and extraction.reveals:
+            alerts += rules.revealed(ref, extraction.reveals, self.alert_settings, self.privacy.source_ip)
+        raised = self.alerting.raise_alerts(alerts, owner)
         return ObjectReport(
             ref,
             "counted",
@@ -226,7 +231,8 @@ class Processor:
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.max_bytes, self.exact_max_bytes)
+        # only a pseudonymous deployment seals identities, so only it looks for their reveals
+        return Limits(self.max_bytes, self.exact_max_bytes, reveals=self.privacy is not None)
 
     def _record(self, ref: ObjectRef, read: Read, outcome: str) -> None:
         if self.log_book is not None:

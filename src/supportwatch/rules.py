@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from supportwatch import KNOWN_EVENT_NAMES
 from supportwatch.config import AlertSettings
 from supportwatch.messages import subject_line
-from supportwatch.models import Alert, ObjectRef, SupportEvent
+from supportwatch.models import Alert, ObjectRef, Reveal, SupportEvent
 
 SEVERITY = {
     "new-identity": "low",
@@ -27,6 +27,7 @@ SEVERITY = {
     "digest-invalid": "critical",
     "digest-missing": "high",
     "unavailable-log": "high",
+    "identity-revealed": "medium",  # contract section 10
 }
 DENIED_MARKERS = ("AccessDenied", "Unauthorized")
 Show = Callable[[SupportEvent], SupportEvent]  # an event as it may be written (contract section 10)
@@ -170,6 +171,42 @@ def evaluate(
                     ref,
                 )
             )
+    return [alert for alert in alerts if settings.publishes(alert.rule, alert.severity)]
+
+
+def revealed(
+    ref: ObjectRef, reveals: Iterable[Reveal], settings: AlertSettings, address: Callable[[str], str]
+) -> list[Alert]:
+    """`identity-revealed` (contract section 10) for the first reveal of each pseudonym and UTC day in a log:
+    whom (the pseudonym) and who revealed it (`revealedBy`, in clear: whoever reveals is accountable); the
+    caller's address is written as every address is (`address`)."""
+    first: dict[tuple[str, str], Reveal] = {}
+    for reveal in sorted(reveals, key=lambda found: (found.call.instant, found.call.event_id)):
+        first.setdefault((reveal.pseudonym, reveal.call.day), reveal)
+    alerts = []
+    for (pseudonym, day), reveal in sorted(first.items()):
+        call = reveal.call
+        alerts.append(
+            Alert(
+                rule="identity-revealed",
+                severity=SEVERITY["identity-revealed"],
+                window=day,
+                title=subject_line(f"Identity {pseudonym} revealed by {call.identity}", call.identity),
+                detail=f"{call.identity} decrypted the identity sealed under {pseudonym} (KMS Decrypt at "
+                f"{call.event_time}).",
+                identity=pseudonym,
+                account_id=call.account_id,
+                event_name=call.event_name,
+                event_time=call.event_time,
+                event_id=call.event_id,
+                source_ip=None if call.source_ip is None else address(call.source_ip),
+                region=call.region,
+                user_agent=call.user_agent,
+                bucket=ref.bucket or None,
+                key=ref.key,
+                revealed_by=call.identity,
+            )
+        )
     return [alert for alert in alerts if settings.publishes(alert.rule, alert.severity)]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding import UnreadableLog, fastpath, inflate, read_events, read_events_exactly
-from tests.helpers import FIXTURES, support_record
+from tests.helpers import FIXTURES, reveal_record, support_record
 
 CAP = 2 << 30
 TRAPS = FIXTURES / "traps"
@@ -25,18 +25,22 @@ FILES = sorted(
 STREAMED = ["records.json.gz", "multimember.json.gz", "array.json", "malformed-entries.json", "nested-records.json.gz"]
 
 
-def outcome(read, data: bytes, cap: int = CAP) -> tuple:
+def outcome(read, data: bytes, cap: int = CAP, reveals: bool = False) -> tuple:
     try:
-        found = read(data, cap)
+        found = read(data, cap, reveals=reveals)
     except UnreadableLog:
         return ("unreadable",)
-    return found.events, found.entries, found.skipped, dict(found.reasons)
+    return found.events, found.entries, found.skipped, dict(found.reasons), found.reveals
 
 
 def assert_same(data: bytes, cap: int = CAP) -> tuple:
+    """Both paths agree, without and with the reveals (pseudonymous mode), which add nothing else."""
     exact = outcome(read_events_exactly, data, cap)
     assert outcome(read_events, data, cap) == exact
-    return exact
+    with_reveals = outcome(read_events_exactly, data, cap, reveals=True)
+    assert outcome(read_events, data, cap, reveals=True) == with_reveals
+    assert exact == with_reveals or (exact[:-1], exact[-1]) == (with_reveals[:-1], [])
+    return with_reveals
 
 
 @pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
@@ -101,13 +105,16 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
 KEYS = [
     *("eventSource", "eventName", "eventTime", "eventID", "userIdentity", "errorCode", "eventVersion", "x"),
     *("sourceIPAddress", "recipientAccountId", "awsRegion", "userAgent", "accountId", "arn", "type"),
+    *("requestParameters", "encryptionContext", "supportwatch:pseudonym"),
 ]
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(10**20), 10**20),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from([SUPPORT_EVENT_SOURCE, "ec2.amazonaws.com", "", "2023-09-11T16:34:13Z", "not a time"]),
+    st.sampled_from(
+        [SUPPORT_EVENT_SOURCE, "ec2.amazonaws.com", "kms.amazonaws.com", "Decrypt", "", "2023-09-11T16:34:13Z", "x"]
+    ),
     st.text(max_size=6),
 )
 VALUES = st.recursive(
@@ -121,6 +128,11 @@ RECORDS = st.one_of(
         st.sampled_from(["StartSupportTroubleshooting", "Other", ""]),
         st.sampled_from(["2023-09-11T16:34:13Z", "2023-02-30T00:00:00Z", "x"]),
         st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=3),
+    ),
+    st.builds(
+        lambda error, extra: {**reveal_record("p-abc", error=error), **extra},
+        st.sampled_from([None, "AccessDenied"]),
+        st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=2),
     ),
     st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=6),
     VALUES,
@@ -180,13 +192,21 @@ def entry(kind: str, number: int) -> object:
         "bad-time": {**support_record(event_id=f"t{number}"), "eventTime": "yesterday"},
         "junk": [None, 7, "x", [], {"eventName": ""}][number % 5],
         "nested": {**other, "responseElements": {"items": [support_record(event_id=f"n{number}")]}},
+        "reveal": reveal_record(f"p-{number}", event_id=f"r{number}"),
+        "refused-reveal": reveal_record(f"p-{number}", event_id=f"d{number}", error="AccessDenied"),
+        "seal": reveal_record(f"p-{number}", event_id=f"e{number}", name="Encrypt"),  # the function's own
+        "reveal-decoy": {**other, "requestParameters": {"supportwatch:pseudonym": "p-x"}},
     }[kind]
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     kinds=st.lists(
-        st.sampled_from(["quiet"] * 6 + ["support", "no-id", "decoy", "named-malformed", "bad-time", "junk", "nested"]),
+        st.sampled_from(
+            ["quiet"] * 6
+            + ["support", "no-id", "decoy", "named-malformed", "bad-time", "junk", "nested"]
+            + ["reveal", "refused-reveal", "seal", "reveal-decoy"]
+        ),
         max_size=40,
     ),
     seed=st.integers(0, 2**32),
@@ -200,3 +220,15 @@ def test_records_around_hits_are_cut_out_exactly(monkeypatch, kinds, seed, piece
     document = (escaped(text, rng) if rng.random() < 0.3 else text).encode()
     assert_same(document)
     assert_same(gzip.compress(document))
+
+
+def test_a_reveal_is_found_by_the_streaming_path_only_when_asked():
+    quiet = [{**support_record(event_id=f"o{n}"), "eventSource": "ec2.amazonaws.com"} for n in range(200)]
+    text = json.dumps({"Records": [*quiet, reveal_record("p-x", event_id="r"), *quiet]}, separators=(",", ":"))
+    spelled = text.replace("supportwatch:pseudonym", "supportwatch:\\u0070seudonym")  # the same key, escaped
+    for document in (text, spelled):
+        data = gzip.compress(document.encode())
+        assert [(r.pseudonym, r.call.event_id) for r in fastpath.scan(data, CAP, reveals=True).reveals] == [
+            ("p-x", "r")
+        ]
+        assert fastpath.scan(data, CAP).reveals == []

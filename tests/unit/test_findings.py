@@ -18,8 +18,8 @@ from supportwatch.findings.routes import RoutedPublisher, send_with_retries
 from supportwatch.models import Alert, ObjectRef
 from supportwatch.rules import SEVERITY, object_alert
 from tests.asff_model import invalid, problems
-from tests.helpers import CANARY, REPO, support_record
-from tests.unit.test_rules import ADMIN, REF, ROOT, alerts_for
+from tests.helpers import CANARY, REPO, reveal_record, support_record
+from tests.unit.test_rules import ADMIN, REF, ROOT, alerts_for, reveal_alerts
 
 NOW = datetime(2026, 12, 3, 19, 0, 0, 123000, tzinfo=UTC)
 ROLE = "arn:aws:sts::111122223333:assumed-role/Oncall/dana@example.com"
@@ -51,7 +51,8 @@ def every_kind_of_alert() -> list[Alert]:
         for rule in SEVERITY
         if rule.endswith("-log") or rule.startswith("digest-")
     ]
-    return alerts + objects
+    revealed = reveal_alerts([reveal_record("p-" + "a" * 26)])  # pseudonymous mode
+    return alerts + objects + revealed
 
 
 def test_every_rule_has_types_in_asff_namespaces():

@@ -10,9 +10,9 @@ from supportwatch.alerting import Alerting, AlertsUndelivered, CollectingPublish
 from supportwatch.config import AlertSettings, ConfigError
 from supportwatch.decoding.records import extract
 from supportwatch.messages import email_body, sns_message
-from supportwatch.models import ObjectRef
-from supportwatch.rules import evaluate, unavailable, unreadable
-from tests.helpers import CANARY, support_record
+from supportwatch.models import Alert, ObjectRef
+from supportwatch.rules import evaluate, revealed, unavailable, unreadable
+from tests.helpers import CANARY, reveal_record, support_record
 
 REF = ObjectRef("trail", "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/f.json.gz")
 ADMIN = "arn:aws:iam::111122223333:user/Admin"
@@ -206,3 +206,48 @@ def test_once_per_window_and_a_failed_publish_is_not_swallowed():
     flaky = FlakyPublisher(failures=1)
     with pytest.raises(AlertsUndelivered, match="1 of 1 alerts could not be published: Throttled"):
         Alerting(MemoryClaims(), flaky).raise_alerts(alerts, "a")
+
+
+P_ALICE, P_CAROL = "p-" + "a" * 26, "p-" + "c" * 26
+BOB = "arn:aws:sts::111122223333:assumed-role/Security/bob@example.com"
+
+
+def reveal_alerts(records, settings=None):
+    return revealed(REF, extract(records, reveals=True).reveals, settings or AlertSettings(), lambda ip: f"P({ip})")
+
+
+def test_identity_revealed_once_per_pseudonym_and_day_naming_who_revealed():
+    records = [
+        reveal_record(P_ALICE, time="2026-12-06T10:00:00Z", event_id="r1"),
+        reveal_record(P_ALICE, time="2026-12-06T09:00:00Z", event_id="r2"),  # the day's first: it is the alert
+        reveal_record(P_ALICE, time="2026-12-07T09:00:00Z", event_id="r3"),
+        reveal_record(P_CAROL, time="2026-12-06T11:00:00Z", event_id="r4"),
+        reveal_record(P_CAROL, event_id="denied", error="AccessDenied"),  # refused: revealed nothing
+        reveal_record(P_CAROL, event_id="sealed", name="Encrypt"),  # the function sealing, not a reveal
+        support_record(),
+    ]
+    alerts = reveal_alerts(records)
+    assert [(a.identity, a.window, a.event_id) for a in alerts] == [
+        (P_ALICE, "2026-12-06", "r2"),
+        (P_ALICE, "2026-12-07", "r3"),
+        (P_CAROL, "2026-12-06", "r4"),
+    ]
+    alert = alerts[0]
+    assert (alert.rule, alert.severity, alert.revealed_by, alert.source_ip) == (
+        "identity-revealed",
+        "medium",
+        BOB,
+        "P(203.0.113.50)",  # the caller's address is written as every address is
+    )
+    # the whole ARN would make the Subject 102 characters: shortened as every title shortens identities
+    assert alert.title == f"Identity {P_ALICE} revealed by 111122223333:Security/bob@example.com"
+    assert alert.to_json()["revealedBy"] == BOB and Alert.from_json(alert.to_json()) == alert
+    assert alert.claim_key == f"identity-revealed#2026-12-06#{P_ALICE}"
+    assert f"Who: {P_ALICE}, revealed by {BOB}" in email_body(alert)
+    assert "once per pseudonym per UTC day" in email_body(alert)
+    assert reveal_alerts(records, AlertSettings(rules=frozenset({"new-identity"}))) == []
+
+
+def test_other_alerts_carry_no_revealed_by():
+    (alert,) = alerts_for([support_record()])
+    assert "revealedBy" not in alert.to_json() and Alert.from_json(alert.to_json()) == alert

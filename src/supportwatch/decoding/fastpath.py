@@ -19,7 +19,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from functools import reduce
+from functools import cache, reduce
 from typing import Any
 
 import msgspec
@@ -29,17 +29,21 @@ from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
 from supportwatch.decoding.instants import parse_event_time
 from supportwatch.decoding.records import (
+    KMS_SOURCE,
     Extraction,
     Texts,
     Who,
     bounded,
+    is_well_formed,
     names_source,
     skip_reason,
     support_event,
+    to_reveal,
     to_support_event,
     who,
 )
 from supportwatch.models import SupportEvent
+from supportwatch.privacy.seals import CONTEXT_KEY
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
 HOLD = 64 << 20  # a piece that still has no provable cut at this size goes to the exact path
@@ -57,6 +61,7 @@ HEAD_BYTES = 64
 IDENTITY_CACHE = 4096  # distinct `userIdentity` texts decoded once per document (they repeat)
 SOURCE_TEXT = json.dumps(SUPPORT_EVENT_SOURCE).encode()
 MARKER = SOURCE_TEXT[1:-1]  # the whole name: the longest needle is the fastest to search for
+REVEAL_MARKER = CONTEXT_KEY.encode()  # what a reveal's encryption context names (pseudonymous mode only)
 ESCAPE = b"\\u00"
 SPLIT_HITS = 4  # a piece with more hits than this is decoded whole by msgspec
 DEEP = 256  # simdjson reads 1,024 levels, json fewer: pieces go this deep, so simdjson refuses first
@@ -166,19 +171,37 @@ def _positions(text: bytes, needle: bytes) -> list[int]:
     return found
 
 
-def _hits(text: bytes) -> list[int]:
-    """Where `text` may name the support source: the source's text, and any `\\u00` escape (which can
-    spell any of its letters). Elsewhere no entry can name it, so only its syntax needs checking."""
+def _hits(text: bytes, reveals: bool) -> list[int]:
+    """Where `text` may name the support source (or with `reveals` a reveal's context key): its text, and
+    any `\\u00` escape (which can spell any of its letters). Elsewhere no entry can name it, so only its
+    syntax needs checking."""
     hits = _positions(text, MARKER)
+    if reveals and (context := _positions(text, REVEAL_MARKER)):
+        hits = sorted(hits + context)
     if b"\\" in text:  # a one-byte search first: most pieces hold no escape at all
         hits = sorted(hits + _positions(text, ESCAPE))
     return hits
+
+
+def _from_kms(head: Any) -> bool:
+    if isinstance(head, Fields):
+        return head.source == KMS_SOURCE
+    return isinstance(head, Loose) and _string(head.source) and _value(bytes(head.source)) == KMS_SOURCE
+
+
+def _reveals(texts: Raws, heads: list[Any], found: Extraction) -> None:
+    """The reveals among decoded entries (`to_reveal`): each KMS record read whole, as the exact path reads it."""
+    for index, head in enumerate(heads):
+        record = json.loads(bytes(texts()[index])) if _from_kms(head) else None
+        if is_well_formed(record) and (reveal := to_reveal(record)) is not None:
+            found.reveals.append(reveal)
 
 
 def _merge(into: Extraction, found: Extraction) -> None:
     into.entries += found.entries
     into.skipped += found.skipped
     into.events += found.events
+    into.reveals += found.reveals
     if found.skipped:
         into.reasons.update(found.reasons)
 
@@ -186,8 +209,9 @@ def _merge(into: Extraction, found: Extraction) -> None:
 class Pieces:
     """Decoding state of one document: the counts so far, and the parser and caches it reuses."""
 
-    def __init__(self) -> None:
+    def __init__(self, reveals: bool = False) -> None:
         self.found = Extraction()
+        self.reveals = reveals  # pseudonymous mode: also find the KMS Decrypts that revealed an identity
         self.identities: dict[bytes, Who] = {}  # `userIdentity` texts repeat: each decoded once
         self.parser = simdjson.Parser()  # one per document: a parser is not shared between threads
         self.digits = sys.get_int_max_str_digits()
@@ -201,7 +225,7 @@ class Pieces:
         validated. Whatever simdjson refuses, or where a record cannot be cut out, msgspec decodes whole.
         """
         wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
-        hits = _hits(wrapped)
+        hits = _hits(wrapped, self.reveals)
         found = None  # records dense with hits are decoded whole: cutting each out would cost more
         if not hits:
             found = self._count(wrapped)
@@ -266,21 +290,23 @@ class Pieces:
         nesting = _nesting(text)
         wrapped = b"".join((nesting.open, text, nesting.close))
         found = Extraction()
+        texts = cache(lambda: nesting.unwrap(nesting.raw.decode(wrapped)))
         try:
             try:
                 heads: list[Any] = nesting.unwrap(nesting.fields.decode(wrapped))
                 support = [index for index, head in enumerate(heads) if head.source == SUPPORT_EVENT_SOURCE]
             except msgspec.ValidationError:  # some entry is not a well-formed record
                 heads = nesting.unwrap(nesting.loose.decode(wrapped))
-                raws = (lambda: nesting.unwrap(nesting.raw.decode(wrapped))) if named else None
-                support = self._classify(heads, raws, found)
+                support = self._classify(heads, texts if named else None, found)
         except msgspec.DecodeError:
             return None
         except RecursionError:
             raise NotProven("nesting near the recursion limit") from None
         found.entries = len(heads)
         if support:
-            self._events(lambda: nesting.unwrap(nesting.raw.decode(wrapped)), heads, support, found)
+            self._events(texts, heads, support, found)
+        if self.reveals:
+            _reveals(texts, heads, found)
         return found
 
     def _classify(self, heads: list[Any], texts: Raws | None, found: Extraction) -> list[int]:
@@ -404,10 +430,10 @@ def _pieces(state: Pieces, rest: bytes, chunk: bytes) -> bytes:
     return rest + chunk[start:] if rest else chunk[start:]
 
 
-def scan(data: bytes, max_bytes: int, content: ContentHash | None = None) -> Extraction:
-    """The support events and entry counts of a log object, exactly as the full parse finds them
-    (`content` sees every inflated piece)."""
-    state = Pieces()
+def scan(data: bytes, max_bytes: int, content: ContentHash | None = None, reveals: bool = False) -> Extraction:
+    """The support events and entry counts of a log object (with `reveals` its reveals too), exactly as the
+    full parse finds them (`content` sees every inflated piece)."""
+    state = Pieces(reveals)
     rest, closing = b"", b""
     for chunk in _utf8_checked(_text(data, max_bytes, content)):
         if not closing:

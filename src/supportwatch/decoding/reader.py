@@ -88,20 +88,25 @@ def decode(data: bytes, max_bytes: int, content: ContentHash | None = None) -> l
     return parse_entries(data)
 
 
-def read_events_exactly(data: bytes, max_bytes: int) -> Extraction:
+def read_events_exactly(data: bytes, max_bytes: int, reveals: bool = False) -> Extraction:
     """The exact path: the whole document parsed by `json`, every entry examined."""
-    return extract(decode(data, max_bytes))
+    return extract(decode(data, max_bytes), reveals)
 
 
 def read_events(
-    data: bytes, max_bytes: int, exact_max_bytes: int | None = None, content: ContentHash | None = None
+    data: bytes,
+    max_bytes: int,
+    exact_max_bytes: int | None = None,
+    content: ContentHash | None = None,
+    reveals: bool = False,
 ) -> Extraction:
     """The support events of one log object's bytes; raises UnreadableLog (nothing is half-counted).
 
     The exact path holds the whole document and json's objects of it (several times its size):
     `exact_max_bytes` bounds what it may inflate, so a document the fast path cannot read (a
     decompression bomb of zeros, say) cannot exhaust the function's memory. `content` takes the
-    SHA-256 of the uncompressed content from the pass that reads it to the end.
+    SHA-256 of the uncompressed content from the pass that reads it to the end. `reveals` (pseudonymous
+    mode) also finds the KMS Decrypts that revealed a sealed identity: one more search per piece.
     """
     inflated = content if data.startswith(GZIP_MAGIC) else None
     if content is not None and inflated is None:  # not compressed: the bytes are the content
@@ -111,14 +116,14 @@ def read_events(
     try:
         if inflated is not None:
             inflated.restart()
-        return scan(data, max_bytes, inflated)
+        return scan(data, max_bytes, inflated, reveals)
     except NotProven:
         pass
     budget = min(max_bytes, exact_max_bytes or max_bytes)
     try:
         if inflated is not None:
             inflated.restart()
-        return extract(decode(data, budget, inflated))
+        return extract(decode(data, budget, inflated), reveals)
     except OverCap:
         if budget == max_bytes:
             raise

@@ -15,7 +15,11 @@ import msgspec
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.identity import Identity, identify, nonempty_text
 from supportwatch.decoding.instants import Moment, parse_event_time
-from supportwatch.models import SupportEvent
+from supportwatch.models import Reveal, SupportEvent
+from supportwatch.privacy.seals import CONTEXT_KEY
+
+KMS_SOURCE = "kms.amazonaws.com"
+REVEAL_EVENT = "Decrypt"
 
 # The values that become DynamoDB keys or parts of them (summary and day items, the byPrincipal and
 # byDay index keys, event markers, alert claims; the address for per-address items, issue 11 item 4)
@@ -43,6 +47,7 @@ class Extraction:
     entries: int = 0
     skipped: int = 0
     reasons: Counter[str] = field(default_factory=Counter)  # the skipped entries by `skip_reason`
+    reveals: list[Reveal] = field(default_factory=list)  # pseudonymous mode: the sealed identities revealed
 
     def skip(self, reason: str) -> None:
         self.skipped += 1
@@ -198,8 +203,22 @@ def skip_reason(entry: Any) -> str:
     return "text not Unicode (a lone surrogate)"
 
 
-def extract(entries: Iterable[Any]) -> Extraction:
-    """Keep the support events of a log's entries; count the malformed entries that name the source."""
+def to_reveal(record: dict[str, Any]) -> Reveal | None:
+    """The reveal a well-formed record stands for: a KMS Decrypt that succeeded (no `errorCode`: a refused
+    one revealed nothing) whose encryption context names a pseudonym (contract section 10); else None."""
+    if record["eventSource"] != KMS_SOURCE or record["eventName"] != REVEAL_EVENT or record.get("errorCode"):
+        return None
+    parameters = record.get("requestParameters")
+    context = parameters.get("encryptionContext") if isinstance(parameters, dict) else None
+    pseudonym = nonempty_text(context.get(CONTEXT_KEY)) if isinstance(context, dict) else None
+    if pseudonym is None or not _unicode(pseudonym) or (call := to_support_event(record)) is None:
+        return None
+    return Reveal(key_safe(pseudonym, KEY_BYTES["identity"]), call)
+
+
+def extract(entries: Iterable[Any], reveals: bool = False) -> Extraction:
+    """Keep the support events of a log's entries (and with `reveals` the reveals, `to_reveal`); count the
+    malformed entries that name the source."""
     result = Extraction()
     for entry in entries:
         result.entries += 1
@@ -211,4 +230,6 @@ def extract(entries: Iterable[Any]) -> Extraction:
                 result.skip(skip_reason(entry))
             else:
                 result.events.append(event)
+        elif reveals and (reveal := to_reveal(entry)) is not None:
+            result.reveals.append(reveal)
     return result

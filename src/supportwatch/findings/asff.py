@@ -39,6 +39,7 @@ TYPES: dict[str, tuple[str, ...]] = {
     "digest-invalid": (DEFENSE_EVASION, "Effects/Data Destruction"),
     "digest-missing": (DEFENSE_EVASION, "Effects/Data Destruction"),
     "unavailable-log": (BEST_PRACTICES,),
+    "identity-revealed": ("Sensitive Data Identifications/PII", "Effects/Data Exposure"),
 }
 LOG_KEY = re.compile(r"AWSLogs/(?:o-[a-z0-9]+/)?(\d{12})/CloudTrail(?:-Digest)?/([a-z0-9-]+)/")
 OFFLINE_ACCOUNT = "000000000000"

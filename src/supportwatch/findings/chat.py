@@ -23,7 +23,9 @@ def _description(alert: Alert) -> str:
     lines = [alert.detail, f"*Rule:* `{alert.rule}` · *Severity:* {alert.severity} · *Window:* {alert.window}"]
     if alert.identity:
         lines += [
-            f"*Who:* `{alert.identity}` ({alert.identity_type}) · *Account:* {alert.account_id or 'unknown'}",
+            f"*Who:* `{alert.identity}` "
+            + (f"revealed by `{alert.revealed_by}`" if alert.revealed_by else f"({alert.identity_type})")
+            + f" · *Account:* {alert.account_id or 'unknown'}",
             f"*From:* {alert.source_ip or 'unknown'} in {alert.region or 'unknown'} · *When:* {alert.event_time}"
             f" ({alert.event_name})",
         ]
