@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import boto3
@@ -115,6 +116,18 @@ def test_malformed_entries_are_skipped_and_named(stack, handler_logs):
     assert (report["counted"], report["skippedEntries"]) == (1, 1)
     (warning,) = [line for line in handler_logs() if line["level"] == "WARNING"]
     assert (warning["key"], warning["skippedEntries"], warning["skipReasons"]) == (KEY, 1, {"eventName missing": 1})
+
+
+def test_a_record_whose_bytes_are_not_utf8_is_one_skipped_entry(stack, handler_logs):
+    """Issue 20: the byte FF in one record's typed message skips that record, not the file."""
+    records = [support_record(event_id=f"e{number}") for number in range(3)]
+    text = json.dumps({"Records": records}).encode().replace(CANARY.encode(), b"\xff" + CANARY.encode(), 1)
+    stack.put(KEY, gzip.compress(text))
+    (report,) = stack.invoke(KEY)["reports"]
+    assert (report["outcome"], report["counted"], report["skippedEntries"]) == ("counted", 2, 1)
+    (warning,) = [line for line in handler_logs() if line["level"] == "WARNING"]
+    assert warning["skipReasons"] == {"bytes not UTF-8": 1} and CANARY not in json.dumps(handler_logs())
+    assert table_export(stack)["summaries"][records[0]["userIdentity"]["arn"]]["totalCalls"] == 2
 
 
 def test_test_event_is_a_no_op_and_unknown_envelopes_fail(stack):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supportwatch.decoding import UnreadableLog, decode
-from supportwatch.decoding.records import extract
+from supportwatch.decoding.records import NotUtf8, extract
 from tests.helpers import FIXTURES
 
 FORMS = FIXTURES / "forms"
@@ -104,9 +104,12 @@ def test_bom_prefixed_json_is_read_like_without_bom():
     assert decode(bom + b"\n".join(json.dumps(r).encode() for r in RECORDS), CAP) == RECORDS
 
 
-def test_invalid_utf8_is_unreadable():
-    with pytest.raises(UnreadableLog, match="not JSON"):
-        decode(b'{"Records": ["\xe9"]}', CAP)
+def test_an_entry_that_is_not_utf8_is_kept_apart_and_other_bad_bytes_are_unreadable():
+    assert decode(b'{"Records": ["\xe9", 1]}', CAP) == [NotUtf8(b'"\xe9"'), 1]
+    assert decode(b'[1, {"a": "\xe9"}]', CAP) == [1, NotUtf8(b'{"a": "\xe9"}')]
+    for outside in (b'{"Records": [1], "x": "\xe9"}', b'{"Records": [1]\xe9}', b'"\xe9"', b"[1]\n\xe9"):
+        with pytest.raises(UnreadableLog, match="not JSON"):
+            decode(outside, CAP)
 
 
 def test_json_lines_with_blank_lines():

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding import UnreadableLog, fastpath, inflate, read_events, read_events_exactly
+from supportwatch.decoding.records import NOT_UTF8
 from tests.helpers import FIXTURES, reveal_record, support_record
 
 CAP = 2 << 30
@@ -63,7 +64,7 @@ def test_the_common_forms_stream(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["bom.json", "nan.json", "lone-surrogate.json", "invalid-utf8.json", "big-integer.json", "deep-inside-record.json"],
+    ["bom.json", "nan.json", "lone-surrogate.json", "big-integer.json", "deep-inside-record.json"],
 )
 def test_what_msgspec_and_json_disagree_on_goes_the_exact_way(name):
     with pytest.raises(fastpath.NotProven):
@@ -232,3 +233,42 @@ def test_a_reveal_is_found_by_the_streaming_path_only_when_asked():
             ("p-x", "r")
         ]
         assert fastpath.scan(data, CAP).reveals == []
+
+
+NOT_UTF8_BYTES = [b"\xff", b"\x80", b"\xc0\xaf", b"\xe2\x82", b"\xf4\x90\x80\x80"]
+NAMING = {"support", "no-id", "decoy", "named-malformed", "bad-time", "nested"}  # the kinds that name the source
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=st.lists(st.sampled_from(["quiet"] * 4 + sorted(NAMING) + ["junk"]), min_size=2, max_size=30),
+    seed=st.integers(0, 2**32),
+    piece=st.sampled_from([300, 2000, 1 << 16]),
+    shape=st.sampled_from(["records", "array", "lines"]),
+)
+def test_an_entry_that_is_not_utf8_is_one_skipped_entry(monkeypatch, kinds, seed, piece, shape):
+    """Bytes that are not UTF-8 in a record's string (a typed message, an ARN) skip that record alone,
+    tallied when it names the source; the fast path (each piece checked, one that is not split
+    apart) finds what the exact path finds."""
+    monkeypatch.setattr(fastpath, "PIECE", piece)
+    rng = random.Random(seed)
+    entries, broken = [], []
+    for number, kind in enumerate(kinds):
+        found = entry(kind, number)
+        if isinstance(found, dict) and rng.random() < 0.4:
+            found = {**found, "additionalEventData": {"message": "NOT-UTF8"}}
+            broken.append(kind)
+        entries.append(found)
+    if shape == "lines":
+        text = "\n".join(json.dumps(found) for found in entries)
+    else:
+        text = json.dumps({"Records": entries} if shape == "records" else entries, separators=(",", ":"))
+    document = text.encode()
+    while b"NOT-UTF8" in document:
+        document = document.replace(b"NOT-UTF8", rng.choice(NOT_UTF8_BYTES) + b"typed", 1)
+    exact = assert_same(document)
+    assert assert_same(gzip.compress(document)) == exact
+    if shape != "lines":  # the fast path itself answered (no NotProven)
+        assert outcome(fastpath.scan, gzip.compress(document)) == exact
+    assert exact[1] == len(kinds)
+    assert exact[3].get(NOT_UTF8, 0) == sum(kind in NAMING for kind in broken)

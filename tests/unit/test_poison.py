@@ -20,7 +20,7 @@ from supportwatch.decoding.records import KEY_BYTES, extract, key_safe, to_suppo
 from supportwatch.messages import sns_message
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import Processor
-from tests.helpers import support_record
+from tests.helpers import CANARY, support_record
 
 KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTrail_us-east-1_x.json.gz"
 ADMIN = "arn:aws:iam::111122223333:user/Admin"
@@ -134,6 +134,25 @@ def test_scan_prints_the_good_files_beside_a_poisoned_one(tmp_path, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["summaries"][ADMIN]["totalCalls"] == 2
     assert f"skipped {len(POISON)} of {len(POISON) + 1} entries" in captured.err
+
+
+def not_utf8(records: list) -> bytes:
+    """A Records document in which the typed message of the first record holds the byte FF."""
+    text = json.dumps({"Records": records}).encode()
+    return text.replace(CANARY.encode(), b"\xff" + CANARY.encode(), 1)
+
+
+def test_scan_skips_a_record_whose_bytes_are_not_utf8_and_counts_the_rest(tmp_path, capsys):
+    """Issue 20: one byte that is not UTF-8 in `requestParameters.message` skips its record (tallied),
+    not its file; the typed text reaches no output."""
+    records = [support_record(event_id=f"e{number}") for number in range(3)]
+    (tmp_path / "one.json").write_bytes(not_utf8(records))
+    (tmp_path / "two.json.gz").write_bytes(gzip.compress(not_utf8(records[1:])))
+    assert main(["scan", str(tmp_path), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["summaries"][ADMIN]["totalCalls"] == 2  # e1 and e2: e0 is skipped
+    assert captured.err.count("skipped 1 of ") == 2 and captured.err.count(": 1 bytes not UTF-8") == 2
+    assert CANARY not in captured.out + captured.err
 
 
 TEXT = st.text(st.characters(codec=None), max_size=20) | st.sampled_from(["\ud800", "x" * 3000, "", "0001-01-01"])

@@ -10,6 +10,10 @@ its own, so a wrong cut (a record nested inside another's array) fails and the p
 whole or grows. Whatever this module cannot prove equal to a full `json` parse raises NotProven and
 the caller takes the exact path: another input form, a BOM, NaN, lone surrogates, nesting near the
 recursion limit, an integer longer than Python's digit limit, trailing data.
+
+A document whose bytes are not all UTF-8 is read a second time, each piece checked on its own: the
+entries of a piece that is not are split apart (msgspec does not check the strings it passes over),
+and each entry that is not UTF-8 is skipped (`records.NotUtf8`), as the exact path does.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCa
 from supportwatch.decoding.instants import parse_event_time
 from supportwatch.decoding.records import (
     KMS_SOURCE,
+    NOT_UTF8,
     Extraction,
+    NotUtf8,
     Texts,
     Who,
     bounded,
+    is_utf8,
     is_well_formed,
     names_source,
     skip_reason,
@@ -71,6 +78,10 @@ ABSENT = msgspec.Raw(b"")
 
 class NotProven(Exception):
     """This document needs the exact path."""
+
+
+class NotUtf8Document(NotProven):
+    """This document's bytes are not all UTF-8: it is read again, piece by piece."""
 
 
 def _field(name: str) -> Any:
@@ -209,7 +220,8 @@ def _merge(into: Extraction, found: Extraction) -> None:
 class Pieces:
     """Decoding state of one document: the counts so far, and the parser and caches it reuses."""
 
-    def __init__(self, reveals: bool = False) -> None:
+    def __init__(self, reveals: bool = False, apart: bool = False) -> None:
+        self.apart = apart  # check each piece's UTF-8 (the document's is not): split those that are not
         self.found = Extraction()
         self.reveals = reveals  # pseudonymous mode: also find the KMS Decrypts that revealed an identity
         self.identities: dict[bytes, Who] = {}  # `userIdentity` texts repeat: each decoded once
@@ -224,6 +236,8 @@ class Pieces:
         one that may, each record around a hit is decoded on its own and the text between them
         validated. Whatever simdjson refuses, or where a record cannot be cut out, msgspec decodes whole.
         """
+        if self.apart and not (is_utf8(first) and is_utf8(bytes(piece))):
+            return self._apart(first + bytes(piece))
         wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
         hits = _hits(wrapped, self.reveals)
         found = None  # records dense with hits are decoded whole: cutting each out would cost more
@@ -235,6 +249,28 @@ class Pieces:
             found = self._records(wrapped[len(DEEP_OPEN) : -len(DEEP_CLOSE)], named=bool(hits))
         if found is None:
             return False
+        _merge(self.found, found)
+        return True
+
+    def _apart(self, text: bytes) -> bool:
+        """Count the entries of a piece that is not UTF-8 one by one; False when they do not parse."""
+        nesting = _nesting(text)
+        try:
+            raws = nesting.unwrap(nesting.raw.decode(b"".join((nesting.open, text, nesting.close))))
+        except msgspec.DecodeError:
+            return False
+        except RecursionError:
+            raise NotProven("nesting near the recursion limit") from None
+        found = Extraction()
+        for raw in raws:
+            if is_utf8(entry := bytes(raw)):
+                if (part := self._records(entry, named=True)) is None:
+                    return False
+                _merge(found, part)
+            else:
+                found.entries += 1
+                if NotUtf8(entry).names_source():
+                    found.skip(NOT_UTF8)
         _merge(self.found, found)
         return True
 
@@ -391,7 +427,7 @@ def _utf8_checked(chunks: Iterable[bytes]) -> Iterator[bytes]:
             yield chunk
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise NotProven("not UTF-8") from None
+        raise NotUtf8Document("not UTF-8") from None
 
 
 def _cut(text: bytes, low: int, high: int) -> tuple[int, int] | None:
@@ -433,9 +469,18 @@ def _pieces(state: Pieces, rest: bytes, chunk: bytes) -> bytes:
 def scan(data: bytes, max_bytes: int, content: ContentHash | None = None, reveals: bool = False) -> Extraction:
     """The support events and entry counts of a log object (with `reveals` its reveals too), exactly as the
     full parse finds them (`content` sees every inflated piece)."""
-    state = Pieces(reveals)
+    try:
+        return _scan(data, max_bytes, content, Pieces(reveals))
+    except NotUtf8Document:
+        if content is not None:
+            content.restart()
+        return _scan(data, max_bytes, content, Pieces(reveals, apart=True))
+
+
+def _scan(data: bytes, max_bytes: int, content: ContentHash | None, state: Pieces) -> Extraction:
     rest, closing = b"", b""
-    for chunk in _utf8_checked(_text(data, max_bytes, content)):
+    chunks = _text(data, max_bytes, content)
+    for chunk in chunks if state.apart else _utf8_checked(chunks):
         if not closing:
             rest += chunk
             if len(rest) < HEAD_BYTES:

@@ -13,9 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
+
 from supportwatch.decoding.fastpath import NotProven, scan
 from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash, OverCap, UnreadableLog, pieces
-from supportwatch.decoding.records import Extraction, extract
+from supportwatch.decoding.records import Extraction, NotUtf8, extract, is_utf8
+
+# The structure of a text that is not all UTF-8: msgspec passes over strings without checking them.
+_TOP = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
+_ENTRIES = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 def _json_lines(document: bytes) -> list[Any]:
@@ -25,11 +31,47 @@ def _json_lines(document: bytes) -> list[Any]:
             continue
         try:
             value = json.loads(line)
+        except UnicodeDecodeError:
+            entries += _apart(line, f"line {number} of a JSON Lines document")
+            continue
         except (ValueError, RecursionError):
             raise UnreadableLog(f"not JSON: line {number} of a JSON Lines document does not parse") from None
         records = value.get("Records") if isinstance(value, dict) else None
         entries.extend(records) if isinstance(records, list) else entries.append(value)
     return entries
+
+
+def _entry(text: bytes) -> Any:
+    """One entry's JSON text as json reads it, or NotUtf8."""
+    try:
+        return json.loads(text)
+    except UnicodeDecodeError:
+        return NotUtf8(text)
+    except RecursionError:
+        raise UnreadableLog("nesting too deep to parse") from None
+    except ValueError as error:
+        raise UnreadableLog(f"not JSON: {error}") from None
+
+
+def _apart(text: bytes, what: str = "the document") -> list[Any]:
+    """The entries of a JSON text whose bytes are not all UTF-8 (a Records object, an array, one
+    object), each read by json on its own: an entry that is not UTF-8 is NotUtf8, not its file's end.
+    Bytes that are not UTF-8 outside every entry leave the text unreadable."""
+    try:
+        value = _TOP.decode(text)
+        if isinstance(value, dict) and "Records" in value:
+            records = _ENTRIES.decode(bytes(value.pop("Records")))
+            for other in value.values():
+                if not is_utf8(bytes(other)):
+                    raise UnreadableLog(f"not JSON: {what} holds bytes that are not UTF-8 outside its records")
+                _entry(other)  # what json would refuse in the rest of the document
+        elif isinstance(value, dict):
+            return [NotUtf8(text)]  # a single record
+        else:
+            records = value
+    except (msgspec.DecodeError, RecursionError):
+        raise UnreadableLog(f"not JSON: {what} is not UTF-8") from None
+    return [_entry(bytes(raw)) for raw in records]
 
 
 def parse_entries(document: bytes) -> list[Any]:
@@ -44,7 +86,14 @@ def parse_entries(document: bytes) -> list[Any]:
         if error.msg != "Extra data":
             raise UnreadableLog(f"not JSON: {error.msg} at byte {error.pos}") from None
         return _json_lines(document)
-    except ValueError as error:  # undecodable bytes (UnicodeDecodeError)
+    except UnicodeDecodeError:  # bytes that are not UTF-8: in one record, or in JSON Lines
+        try:
+            return _apart(document)
+        except UnreadableLog:
+            if len(document.strip().splitlines()) < 2:
+                raise
+            return _json_lines(document)
+    except ValueError as error:
         raise UnreadableLog(f"not JSON: {error.__class__.__name__}") from None
     if isinstance(value, list):
         return value

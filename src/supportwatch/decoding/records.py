@@ -54,6 +54,36 @@ class Extraction:
         self.reasons[reason] += 1
 
 
+NOT_UTF8 = "bytes not UTF-8"
+
+
+@dataclass(frozen=True, slots=True)
+class NotUtf8:
+    """An entry whose bytes are not UTF-8 (as `json.loads(bytes)` reads it: encoded surrogates pass):
+    never counted, tallied when it names the support source."""
+
+    text: bytes
+
+    def names_source(self) -> bool:
+        """Whether it names the source, its undecodable bytes read as lone surrogates; an entry json
+        cannot read even so (nested too deep) is taken to name it."""
+        try:
+            return names_source(json.loads(self.text.decode("utf-8", "surrogateescape")))
+        except (ValueError, RecursionError):
+            return True
+
+
+def is_utf8(text: bytes) -> bool:
+    """Whether `json.loads(text)` can decode `text` (UTF-8, encoded surrogates included)."""
+    if text.isascii():
+        return True
+    try:
+        text.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def event_id(record: dict[str, Any]) -> str:
     """`eventID`, or for a record without one a hash of its canonical JSON."""
     if isinstance(found := record.get("eventID"), str) and found:
@@ -222,7 +252,10 @@ def extract(entries: Iterable[Any], reveals: bool = False) -> Extraction:
     result = Extraction()
     for entry in entries:
         result.entries += 1
-        if not is_well_formed(entry):
+        if isinstance(entry, NotUtf8):
+            if entry.names_source():
+                result.skip(NOT_UTF8)
+        elif not is_well_formed(entry):
             if names_source(entry):
                 result.skip(skip_reason(entry))
         elif entry["eventSource"] == SUPPORT_EVENT_SOURCE:
