@@ -26,6 +26,7 @@ ROLE = "arn:aws:iam::111122223333:role/SupportEngineers"
 ALICE = "arn:aws:sts::111122223333:assumed-role/SupportEngineers/alice@example.com"
 KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTrail_us-east-1_20230911T1635Z_a.json.gz"
 PSEUDONYM_KEY = b"forget-test-key"
+INVESTIGATOR = "arn:aws:sts::111122223333:assumed-role/Investigators/dana@example.com"
 
 
 def records() -> list[dict[str, Any]]:
@@ -132,6 +133,18 @@ def test_a_run_cut_short_is_finished_by_the_next(table, capsys, monkeypatch):
     assert naming(table, ADMIN) == [] and export(table) == without(before, ADMIN)
 
 
+def revealed_alert(pseudonym: str) -> Alert:
+    return Alert(
+        rule="identity-revealed",
+        severity="medium",
+        window="2023-09-12",
+        title=f"Identity revealed: {pseudonym}",
+        detail=f"{INVESTIGATOR} revealed {pseudonym}.",
+        identity=pseudonym,
+        revealed_by=INVESTIGATOR,
+    )
+
+
 def test_a_pseudonymous_table_forgets_a_pseudonym_or_an_identity_through_its_key(stack, capsys, tmp_path):
     table = stack.resources.table
     privacy = Pseudonymizer(PSEUDONYM_KEY)
@@ -141,6 +154,9 @@ def test_a_pseudonymous_table_forgets_a_pseudonym_or_an_identity_through_its_key
     store.commit("s3://b/k", events)
     for written in {event.identity for event in events}:
         store.put_seal(written, b"ciphertext")
+    for revealed in (ADMIN, ALICE):  # an investigator revealed both: named in clear, as accountable
+        alert = revealed_alert(privacy.of(revealed))
+        assert store.claim(alert, "function") and store.published(alert, "function") is None
     key, wrong = tmp_path / "key", tmp_path / "wrong"
     key.write_bytes(PSEUDONYM_KEY + b"\n")
     wrong.write_text("another key")
@@ -149,8 +165,10 @@ def test_a_pseudonymous_table_forgets_a_pseudonym_or_an_identity_through_its_key
     code, out, err = forget(capsys, ADMIN, "--table", table, "--pseudonymize-key", str(wrong))
     assert (code, out) == (2, "") and "the key given is not table" in err
     code, out, _ = forget(capsys, ADMIN, "--table", table, "--pseudonymize-key", str(key))
-    assert code == 0 and out.splitlines()[1] == "1 summary, 2 days, 10 set members, 0 alerts, 1 sealed identity"
+    assert code == 0 and out.splitlines()[1] == "1 summary, 2 days, 10 set members, 1 alert, 1 sealed identity"
+    code, out, _ = forget(capsys, INVESTIGATOR, "--table", table, "--pseudonymize-key", str(key))
+    assert code == 0 and out.splitlines()[1] == "0 summaries, 0 days, 0 set members, 1 alert, 0 sealed identities"
     code, out, _ = forget(capsys, privacy.of(ALICE), "--table", table)
     assert code == 0 and out.splitlines()[1] == "1 summary, 1 day, 10 set members, 0 alerts, 1 sealed identity"
-    assert naming(table, privacy.of(ADMIN), privacy.of(ALICE), privacy.of("198.51.100.7")) == []
+    assert naming(table, privacy.of(ADMIN), privacy.of(ALICE), privacy.of("198.51.100.7"), INVESTIGATOR) == []
     assert store.identity_mode() == IdentityMode("pseudonymous", privacy.fingerprint)
