@@ -121,6 +121,30 @@ def writes_table() -> None:
         )
 
 
+def routes_table() -> None:
+    """Requests and time the routes of issue 23 add to an invocation raising 25 alerts (bench/routes.py)."""
+    found = child(str(HERE / "routes.py"), "25")
+    print(
+        "\n| routes on | alerts | requests (all) | Security Hub | EventBridge | chat topic "
+        "| route requests per alert | route ms on moto per alert |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for row in found["invocations"]:
+        requests = row["requests"]
+        routed = {
+            name: sum(count for call, count in requests.items() if call.startswith(prefix))
+            for name, prefix in (("securityhub", "securityhub:"), ("events", "events:"), ("chat", "chat sns:"))
+        }
+        route_ms = sum(ms for name, ms in row["sending_ms"].items() if name != "topic")
+        print(
+            f"| {row['routes']} | {row['alerts']} | {sum(requests.values())} | {routed['securityhub']} "
+            f"| {routed['events']} | {routed['chat']} | {sum(routed.values()) / row['alerts']:.2f} "
+            f"| {route_ms / row['alerts']:.2f} |"
+        )
+    built = ", ".join(f"{name} {micros:.0f} µs" for name, micros in found["build"].items())
+    print(f"pure work per alert (no AWS): {built}")
+
+
 def reads_table(sizes: list[int]) -> None:
     """Read cost against table size (bench/reads.py): each size in its own process and moto table."""
     print("\n| markers | read | requests | items read | printed | seconds (moto) |")
@@ -180,12 +204,13 @@ def import_time(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="passes per measurement, the best counts")
-    parser.add_argument("--only", choices=["speed", "memory", "writes", "reads", "bomb", "import"], action="append")
+    steps = ["speed", "memory", "writes", "reads", "bomb", "import", "routes"]
+    parser.add_argument("--only", choices=steps, action="append")
     parser.add_argument(
         "--markers", type=int, nargs="+", default=[1000, 10000, 100000], help="table sizes of the reads bench"
     )
     chosen = parser.parse_args()
-    if not chosen.only or set(chosen.only) - {"reads"}:
+    if not chosen.only or set(chosen.only) - {"reads", "routes"}:
         generate.generate()
     cpu = platform.processor() or platform.platform()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {cpu}, Python {platform.python_version()}")
@@ -197,6 +222,7 @@ def main() -> None:
         "reads": lambda: reads_table(chosen.markers),
         "bomb": bomb_table,
         "import": lambda: import_time(chosen.repeats),
+        "routes": routes_table,
     }
     for name, step in steps.items():
         if not chosen.only or name in chosen.only:
