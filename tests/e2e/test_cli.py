@@ -227,11 +227,34 @@ def test_local_with_every_route_receives_one_of_each_per_alert(capsys):
 
 def test_sandbox_instructions_name_each_routes_inbox():
     from supportwatch.aws.local import LocalStack, RouteInboxes, Routes
-    from supportwatch.cli.sandbox import instructions
+    from supportwatch.cli.sandbox import instructions, tour
 
     stack = LocalStack("b", "t", "arn:topic", {}, "AWSLogs/", ".json.gz", Routes(True, True, True), "arn:chat")
-    text = instructions("http://127.0.0.1:1", stack, "http://inbox", RouteInboxes(True, "http://events", "http://chat"))
+    routed = RouteInboxes(True, "http://events", "http://chat")
+    text = "\n".join(instructions("http://127.0.0.1:1", stack, "http://inbox", routed) + tour(stack, routed))
     assert "EVENT_INBOX_URL=http://events" in text and "CHAT_INBOX_URL=http://chat" in text
-    assert "CHAT_TOPIC_ARN=arn:chat" in text and "aws securityhub get-findings" in text
-    plain = instructions("http://127.0.0.1:1", LocalStack("b", "t", "arn:topic", {}, "AWSLogs/", ".json.gz"), "i")
+    assert "CHAT_TOPIC_ARN=arn:chat" in text and "--endpoint-url $AWS_ENDPOINT_URL securityhub get-findings" in text
+    stack = LocalStack("b", "t", "arn:topic", {}, "AWSLogs/", ".json.gz")
+    plain = "\n".join(instructions("http://127.0.0.1:1", stack, "i") + tour(stack))
     assert "INBOX_URL=i" in plain and "securityhub" not in plain and "EVENT_INBOX" not in plain
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_local_prints_no_metrics_json_unless_verbose(tmp_path, capsys, verbose):
+    """Powertools' Metrics prints its EMF document when a metric holds 100 values, whatever
+    POWERTOOLS_METRICS_DISABLED says: over 110 files, local's output is the export and nothing else."""
+    for number in range(110):
+        key = (
+            f"AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/"
+            f"111122223333_CloudTrail_us-east-1_20230911T{10 + number // 60:02d}{number % 60:02d}Z_q{number}.json.gz"
+        )
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(gzip_document([support_record(time="2023-09-11T10:00:00Z")]))
+    code, out, err = run_cli(capsys, "local", str(tmp_path), "--format", "json", *(["--verbose"] if verbose else []))
+    assert code == 0, err
+    assert json.loads(out)["summaries"]  # stdout: one JSON document
+    emf = [line for line in err.splitlines() if '"_aws"' in line]
+    if verbose:
+        assert emf  # the function's metrics, as Lambda would print them
+    else:
+        assert err == ""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 import signal
 import subprocess
@@ -24,9 +26,10 @@ STARTUP_SECONDS = 300  # a loaded machine; the sandbox itself starts in a few se
 def write_trail(root: Path, day: int, files: int, seed: int) -> Path:
     """Trail files of one day under AWSLogs/ keys, support events of a few identities in each."""
     for number in range(files):
+        stamp = f"202309{day:02d}T{12 + number // 60:02d}{number % 60:02d}Z"
         key = (
             f"AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/{day:02d}/"
-            f"111122223333_CloudTrail_us-east-1_202309{day:02d}T12{number:02d}Z_f{seed}{number}.json.gz"
+            f"111122223333_CloudTrail_us-east-1_{stamp}_f{seed}{number}.json.gz"
         )
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         (root / key).write_bytes(gzip_document(random_support_records(15, seed=seed * 100 + number)))
@@ -40,16 +43,15 @@ def run(capsys, *args: str) -> tuple[int, dict]:
     return code, json.loads(captured.out)
 
 
-@pytest.fixture
-def sandbox(tmp_path):
-    """The sandbox started with one folder to load; yields (process, the variables of its export lines)."""
-    loaded = write_trail(tmp_path / "loaded", day=11, files=2, seed=1)
+def start(tmp_path: Path, argv: list[str], **environ: str) -> tuple[subprocess.Popen, list[str]]:
+    """The sandbox started by `argv` from the repository root; its process and the lines it printed up to READY."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(loaded)],
+        argv,
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=(tmp_path / "stderr").open("w"),  # a file: a full pipe would block the sandbox
         text=True,
+        env={**os.environ, **environ},
     )
     watchdog = threading.Timer(STARTUP_SECONDS, process.kill)
     watchdog.start()
@@ -60,15 +62,27 @@ def sandbox(tmp_path):
             break
     watchdog.cancel()
     assert lines and lines[-1] == READY, (lines, (tmp_path / "stderr").read_text())
+    return process, lines
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """The sandbox started with one folder to load; yields (process, the variables of its export lines)."""
+    loaded = write_trail(tmp_path / "loaded", day=11, files=2, seed=1)
+    process, lines = start(tmp_path, [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(loaded)])
     variables = {}
     for line in lines:
         assert line.startswith(("#", "export ")), line  # every line pastes into a shell
         if line.startswith("export "):
             variables.update(word.split("=", 1) for word in shlex.split(line)[1:])
     yield process, variables, loaded, tmp_path / "stderr"
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    stop(process)
 
 
 def test_uploads_reach_the_function_backfill_and_query_agree_with_scan_and_ctrl_c_stops(
@@ -109,7 +123,9 @@ def test_uploads_reach_the_function_backfill_and_query_agree_with_scan_and_ctrl_
     errors = stderr.read_text()
     assert "Traceback" not in errors
     assert errors.rstrip().endswith("sandbox stopped")
-    assert f"s3://{bucket}/AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/" in errors  # loaded, line by line
+    # files loaded at the start make no line each (a count on stdout); each one put later does, within 80 columns
+    assert "_f10.json.gz" not in errors and "_f20.json.gz: 15 support events, 15 counted now" in errors
+    assert max(map(len, errors.splitlines())) <= 80
 
 
 def test_sigterm_stops_it_cleanly_too(sandbox):
@@ -126,3 +142,40 @@ def test_option_errors_are_one_line_before_anything_starts(capsys, tmp_path):
         main(["sandbox", "--port", "70000"])
     assert exited.value.code == 2
     assert "must be a port from 0 to 65535, got 70000" in capsys.readouterr().err
+
+
+def test_many_files_load_quietly_within_80_columns_exports_first(tmp_path):
+    """150 files: no metrics JSON (Powertools prints its EMF at 100 values, disabled or not), no line per
+    file, every line within 80 columns; the exports before the loading, the count after it."""
+    loaded = write_trail(tmp_path / "loaded", day=11, files=150, seed=4)
+    argv = [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(loaded)]
+    process, lines = start(tmp_path, argv, COLUMNS="80")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    stop(process)
+    assert (tmp_path / "stderr").read_text() == "sandbox stopped\n"
+    assert [line for line in lines if len(line) > 80] == []
+    exports = [number for number, line in enumerate(lines) if line.startswith("export ")]
+    loaded_line = lines.index("# Loaded 150 files through the function.")
+    assert exports and max(exports) < loaded_line
+
+
+README_BLOCK = re.compile(r"^```sh needs-aws sandbox-(\w+)\n(.*?)^```", re.M | re.S)
+
+
+def test_the_readme_tour_runs_as_written_in_a_new_shell(tmp_path):
+    """README's sandbox blocks verbatim: terminal 1's command, then in a shell whose PATH has no
+    supportwatch, the lines the sandbox printed and terminal 2's block, with bash (every command exits 0)."""
+    blocks = dict(README_BLOCK.findall((REPO / "README.md").read_text()))
+    (command,) = [line for line in blocks["terminal1"].splitlines() if line and not line.startswith("#")]
+    process, lines = start(tmp_path, ["bash", "-c", f"exec {command}"])
+    try:
+        script = "set -euo pipefail\n" + "\n".join(lines) + "\n" + blocks["terminal2"]
+        shell = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path)), "COLUMNS": "80"}
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=shell, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert "dana@example.com" in done.stdout and "7 identities, 23 calls" in done.stderr  # as scan counts
+    finally:
+        stop(process)

@@ -236,7 +236,7 @@ def s3_notification(bucket: str, key: str, size: int, etag: str, sequencer: int)
 
 def subscribe_queue(aws: Account, topic_arn: str) -> str:
     """An SQS queue subscribed to the alert topic, as a subscriber would see the alerts."""
-    queue_url, queue_arn = _queue(aws, f"{STACK_NAME}-alert-inbox")
+    queue_url, queue_arn = _queue(aws, f"{STACK_NAME}-inbox")  # INBOX_URL's export within 80 columns
     aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return queue_url
 

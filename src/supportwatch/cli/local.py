@@ -88,6 +88,15 @@ def invoke(ref: ObjectRef, event: dict) -> ObjectReport:
     return ObjectReport(ref, "unavailable", f"failed {ATTEMPTS} times, would go to the DLQ: {failure}")
 
 
+def note_undelivered(keys: list[str], stack: LocalStack) -> None:
+    """One line for the files put into the bucket whose key the function is not notified of."""
+    if keys:
+        sys.stderr.write(
+            f"uploaded but not delivered ({len(keys)}): the function is notified only for keys "
+            f"ending in {stack.key_suffix!r}; `supportwatch scan` reads them: {', '.join(keys[:3])}\n"
+        )
+
+
 def signature_of(path: Path) -> dict[str, str]:
     """A digest file's S3 metadata: its signature from `NAME.signature` beside it (downloads lose metadata;
     `aws s3api head-object --query Metadata.signature --output text` prints it)."""
@@ -113,12 +122,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             ref = ObjectRef(stack.bucket, key)
             deliveries.append((ref, s3_notification(stack.bucket, key, len(body), etag, number)))
-        if undelivered:
-            sys.stderr.write(
-                f"uploaded but not delivered ({len(undelivered)}): the function is notified only for keys "
-                f"ending in {stack.key_suffix!r}; `supportwatch scan` reads them: "
-                f"{', '.join(undelivered[:3])}\n"
-            )
+        note_undelivered(undelivered, stack)
         reports = _deliver(deliveries, function_environment(stack, args.verbose, args.public_keys), args.concurrency)
         note_reports(reports)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
@@ -170,18 +174,28 @@ def function_environment(stack: LocalStack, verbose: bool, public_keys: str | No
 @contextlib.contextmanager
 def function_runtime(environment: dict[str, str]) -> Iterator[None]:
     """The handler with the function's environment, its logs and prints on stderr, for as long as this lasts."""
-    with patched_environ(environment), contextlib.redirect_stdout(sys.stderr):
-        from supportwatch import handler
+    # Powertools' Metrics prints its EMF blob whenever a metric reaches 100 values, disabled or not (it
+    # only skips the flush, so values pile up across invocations): the function's prints go to stderr
+    # only when its metrics are on (--verbose), else nowhere.
+    quiet = environment.get("POWERTOOLS_METRICS_DISABLED") == "true"
+    with patched_environ(environment):
+        from supportwatch import handler  # imported outside the redirect: its Logger keeps the real stdout
 
         handler.processor.cache_clear()
-        log_stream = handler.logger.registered_handler.setStream(sys.stderr)
+        # swapped, not setStream(): that flushes the stream the handler had, which may be closed by now
+        log_handler = handler.logger.registered_handler
+        log_stream, log_handler.stream = log_handler.stream, sys.stderr
         log_level = handler.logger.log_level
         handler.logger.setLevel(environment.get("POWERTOOLS_LOG_LEVEL", "INFO"))
         try:
-            yield
+            with (
+                open(os.devnull, "w") if quiet else contextlib.nullcontext(sys.stderr) as prints,
+                contextlib.redirect_stdout(prints),
+            ):
+                yield
         finally:
             handler.processor.cache_clear()
-            handler.logger.registered_handler.setStream(log_stream)
+            log_handler.stream = log_stream
             handler.logger.setLevel(log_level)
 
 

@@ -16,14 +16,15 @@ import json
 import shlex
 import signal
 import sys
+import sysconfig
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
 from urllib.parse import unquote_plus
 
 from supportwatch.aws.local import (
     CREDENTIALS,
-    REGION,
     EmbeddedAws,
     LocalStack,
     RouteInboxes,
@@ -38,10 +39,14 @@ from supportwatch.cli.local import (
     function_environment,
     function_runtime,
     invoke,
+    note_undelivered,
     patched_environ,
     routes_of,
 )
-from supportwatch.cli.output import note_ignored, note_skipped
+from supportwatch.cli.output import note_ignored, note_skipped, plural
+from supportwatch.cli.progress import Progress
+from supportwatch.cli.render import width
+from supportwatch.identities.short import ELLIPSIS, shorten_texts
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
 
@@ -67,79 +72,133 @@ class Notifications:
         self._sqs = sqs
         self._queue_url = queue_url
 
-    def deliver(self) -> int:
-        """Invoke the function for the events waiting (up to ten); how many messages there were."""
+    def deliver(self, done: Callable[[ObjectReport], None]) -> int:
+        """Invoke the function for the events waiting (up to ten), `done` hears each report; how many
+        messages there were."""
         messages = self._sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10).get("Messages", [])
         for message in messages:
             event = json.loads(message["Body"])
             for record in event.get("Records", []):  # S3's s3:TestEvent has none
                 found = record["s3"]
                 ref = ObjectRef(found["bucket"]["name"], unquote_plus(found["object"]["key"]))
-                note(invoke(ref, {"Records": [record]}))
+                done(invoke(ref, {"Records": [record]}))
             self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
 
 
 def note(report: ObjectReport) -> None:
-    """One line on stderr for each object the function was invoked for."""
+    """One line on stderr, within the terminal's width, for an object the function was invoked for (its
+    folders left out, then its name cut in the middle, when the URI does not fit)."""
     if report.outcome != "counted":
-        sys.stderr.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
-        return
-    alerts = f", {report.alerts} alert{'s' if report.alerts != 1 else ''}" if report.alerts else ""
-    sys.stderr.write(
-        f"{report.ref.uri}: {report.support_events} support events, {report.counted} counted now, "
-        f"{report.duplicates} already counted{alerts}\n"
-    )
+        what = f"{report.outcome}: {report.reason}"
+    else:
+        what = ", ".join(
+            [f"{report.support_events} support events", f"{report.counted} counted now"]
+            + ([f"{report.duplicates} already counted"] if report.duplicates else [])
+            + ([plural(report.alerts, "alert")] if report.alerts else [])
+        )
+    line, room = f"{report.ref.uri}: {what}", width()
+    if len(line) > room:
+        name = report.ref.key.rsplit("/", 1)[-1]
+        (line,) = shorten_texts([f"{ELLIPSIS}/{name}: {what}"], [name], room)
+    sys.stderr.write(line + "\n")
     note_skipped(report)
 
 
-def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> None:
+def note_problem(report: ObjectReport) -> None:
+    """A line for a loaded object only when it was not counted whole."""
+    if report.outcome != "counted":
+        note(report)
+    else:
+        note_skipped(report)
+
+
+def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> int:
+    """Put the files into the bucket; how many of them the function is notified of."""
     inputs = discover(paths)
     note_ignored(inputs.ignored)
     s3 = aws.client("s3")
+    undelivered = []
     for path, key in inputs.keyed(lambda relative: delivered_key(relative, stack)):
         s3.put_object(Bucket=stack.bucket, Key=key, Body=path.read_bytes())
         if not key.endswith(stack.key_suffix):
-            sys.stderr.write(
-                f"s3://{stack.bucket}/{key}: uploaded, not delivered: its key does not end in {stack.key_suffix}\n"
-            )
+            undelivered.append(key)
+    note_undelivered(undelivered, stack)
+    return len(inputs.files) - len(undelivered)
 
 
-def instructions(endpoint: str, stack: LocalStack, inbox: str, routed: RouteInboxes | None = None) -> str:
-    """Lines to paste into a shell: every one is a comment or an `export`."""
+def load(aws: EmbeddedAws, stack: LocalStack, paths: list, notifications: Notifications, stop: threading.Event) -> int:
+    """Upload PATHs and hand their events to the function, with a progress line; how many were delivered."""
+    expected = upload(aws, stack, paths)
+    progress = Progress(expected)
+
+    def done(report: ObjectReport) -> None:
+        progress.advance_report(report)
+        note_problem(report)
+
+    try:
+        while not stop.is_set() and notifications.deliver(done):
+            pass
+    finally:
+        progress.close()
+    return progress.done
+
+
+def instructions(endpoint: str, stack: LocalStack, inbox: str, routed: RouteInboxes | None = None) -> list[str]:
+    """Lines to paste into a shell, each a comment or an `export` of one variable: `supportwatch` on PATH,
+    the endpoint, dummy credentials, the region and the stack's names (the routes' inboxes too)."""
     names = {"BUCKET": stack.bucket, "TABLE": stack.table, "TOPIC_ARN": stack.topic_arn, "INBOX_URL": inbox}
+    routed = routed or RouteInboxes()
+    if routed.events:
+        names["EVENT_INBOX_URL"] = routed.events
+    if routed.chat:
+        names |= {"CHAT_TOPIC_ARN": stack.chat_topic_arn, "CHAT_INBOX_URL": routed.chat}
+    values = {"AWS_ENDPOINT_URL": endpoint, **CREDENTIALS, **names}
+    return [
+        "# supportwatch sandbox: an embedded AWS with the stack of template.yaml.",
+        "# Paste these lines into another shell:",
+        *path_export(Path(sysconfig.get_path("scripts")), Path.home()),
+        *(f"export {name}={shlex.quote(value)}" for name, value in values.items()),
+    ]
+
+
+def path_export(scripts: Path, home: Path) -> list[str]:
+    """The export that puts this `supportwatch` on PATH (the folder under $HOME written so)."""
+    if not (scripts / "supportwatch").exists():
+        return []
+    folder = shlex.quote(str(scripts))
+    if scripts.is_relative_to(home) and scripts != home:
+        folder = '"$HOME"/' + shlex.quote(scripts.relative_to(home).as_posix())
+    return [f'export PATH={folder}:"$PATH"']
+
+
+def tour(stack: LocalStack, routed: RouteInboxes | None = None) -> list[str]:
+    """What to try, once the files are loaded (the AWS CLI v1 reads no AWS_ENDPOINT_URL: each `aws`
+    command names the endpoint)."""
+    aws = "#   aws --endpoint-url $AWS_ENDPOINT_URL"
     routes = []
     routed = routed or RouteInboxes()
     if routed.security_hub:
-        routes.append("#   aws securityhub get-findings   # one finding per alert")
+        routes.append(f"{aws} securityhub get-findings   # findings")
     if routed.events:
-        names["EVENT_INBOX_URL"] = routed.events
-        routes.append("#   aws sqs receive-message --queue-url $EVENT_INBOX_URL   # bus events")
+        routes += [f"{aws} sqs receive-message \\", "#       --queue-url $EVENT_INBOX_URL   # bus events"]
     if routed.chat:
-        names |= {"CHAT_TOPIC_ARN": stack.chat_topic_arn, "CHAT_INBOX_URL": routed.chat}
-        routes.append("#   aws sqs receive-message --queue-url $CHAT_INBOX_URL   # chat messages")
+        routes += [f"{aws} sqs receive-message \\", "#       --queue-url $CHAT_INBOX_URL   # chat messages"]
+    return [
+        f"# Objects put at s3://$BUCKET/{stack.key_prefix}*{stack.key_suffix} reach the function. Try:",
+        "#   supportwatch query --table $TABLE --top 10",
+        "#   supportwatch backfill s3://$BUCKET --table $TABLE --topic-arn $TOPIC_ARN",
+        "#   aws --endpoint-url $AWS_ENDPOINT_URL s3 cp --recursive DIR s3://$BUCKET/",
+        "#   aws --endpoint-url $AWS_ENDPOINT_URL sqs receive-message \\",
+        "#       --queue-url $INBOX_URL --max-number-of-messages 10   # the alerts",
+        *routes,
+        READY,
+    ]
 
-    def export(values: dict[str, str]) -> str:
-        return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in values.items())
 
-    credentials = {name: value for name, value in CREDENTIALS.items() if not name.endswith("REGION")}
-    return "\n".join(
-        [
-            f"# supportwatch sandbox: an embedded AWS at {endpoint} with the stack of template.yaml.",
-            f"# Paste into another shell (or give each command --endpoint-url {endpoint} --region {REGION}):",
-            export({"AWS_ENDPOINT_URL": endpoint}),
-            export(credentials),
-            export({"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}),
-            export(names),
-            f"# Objects put under s3://$BUCKET/{stack.key_prefix} ending in {stack.key_suffix} reach the function:",
-            "#   aws s3 cp --recursive demo/trails s3://$BUCKET/   # demo/trails holds AWSLogs/...",
-            "#   supportwatch backfill s3://$BUCKET --table $TABLE --topic-arn $TOPIC_ARN",
-            "#   supportwatch query --table $TABLE",
-            "#   aws sqs receive-message --queue-url $INBOX_URL --max-number-of-messages 10   # the alerts",
-            *routes,
-            READY,
-        ]
-    )
+def say(out: TextIO, lines: list[str]) -> None:
+    out.write("".join(line + "\n" for line in lines))
+    out.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,16 +209,15 @@ def run(args: argparse.Namespace) -> int:
         inbox = subscribe_queue(aws, stack.topic_arn)
         routed = RouteInboxes.of(aws, stack)
         notifications = Notifications(aws.client("sqs"), notification_queue(aws, stack))
-        out = sys.stdout  # the function's prints go to stderr, the instructions to stdout
+        out = sys.stdout  # the function's prints go elsewhere while it runs
+        say(out, instructions(aws.endpoint_url, stack, inbox, routed))
         with function_runtime(function_environment(stack, args.verbose)):
             if args.paths:
-                upload(aws, stack, args.paths)
-                while not stop.is_set() and notifications.deliver():
-                    pass
-            out.write(instructions(aws.endpoint_url, stack, inbox, routed) + "\n")
-            out.flush()
+                loaded = load(aws, stack, args.paths, notifications, stop)
+                say(out, [f"# Loaded {plural(loaded, 'file')} through the function."])
+            say(out, tour(stack, routed))
             while not stop.is_set():
-                if not notifications.deliver():
+                if not notifications.deliver(note):
                     stop.wait(POLL_SECONDS)
     sys.stderr.write("sandbox stopped\n")
     return 0
