@@ -294,3 +294,38 @@ def test_each_switch_turns_on_its_route_only_and_off_means_no_call(monkeypatch, 
         assert ("securityhub" in services) == routes.security_hub
         assert ("events" in services) == routes.eventbridge
         assert topics == {stack.resources.topic_arn, *([stack.resources.chat_topic_arn] if routes.chat else [])}
+
+
+def test_backfill_of_a_stack_routes_its_alerts_as_the_function_does(routed, capsys):
+    """`backfill --stack` reads the route parameters of the stack (a plain CloudFormation stack on moto
+    with the same outputs and parameters stands in for the SAM one) and routes each alert it publishes."""
+    from supportwatch.cli.main import main
+
+    stack, inboxes = routed
+    stack.put_records(DAY + "a.json.gz", [support_record(arn=ROOT), support_record()])
+    parameters = {
+        "SecurityHubFindings": "enabled",
+        "EventBridgeAlerts": "enabled",
+        "ChatTopicArn": stack.resources.chat_topic_arn,
+    }
+    template = {
+        "Parameters": {name: {"Type": "String"} for name in parameters},
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "SummaryTableName": {"Value": stack.resources.table},
+            "AlertTopicArn": {"Value": stack.resources.topic_arn},
+        },
+    }
+    boto3.client("cloudformation").create_stack(
+        StackName="supportwatch",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    )
+    assert main(["backfill", f"s3://{stack.bucket}/", "--stack", "supportwatch", "--format", "json"]) == 0
+    capsys.readouterr()
+    alerts, events, chat = inboxes.read()
+    ids = sorted(finding_id(Alert.from_json(alert)) for alert in inboxes.exported())
+    assert len(ids) == len(alerts) == 3
+    assert sorted(f["Id"] for f in imported_findings(MotoAccount())) == ids
+    assert sorted(finding_id(Alert.from_json(e["detail"])) for e in events) == ids
+    assert sorted(message["id"] for message in chat) == ids

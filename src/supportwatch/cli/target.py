@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,11 +17,14 @@ from botocore.exceptions import ClientError
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.aws.clients import client, error_code
 from supportwatch.aws.digests import integrity_parts
+from supportwatch.aws.findings import alert_routes
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import AlertSettings, Settings
-from supportwatch.models import ObjectRef
+from supportwatch.findings.asff import product_arn
+from supportwatch.findings.routes import RoutedPublisher
+from supportwatch.models import Alert, ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor, Read
 
 ATTEMPTS = 3  # like an asynchronous Lambda invocation: the first try and two retries
@@ -83,8 +87,27 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
         "DIGEST_GRACE_MINUTES": parameters.get("DigestGraceMinutes", ""),
         "RETENTION_DAYS": parameters.get("RetentionDays", ""),
         "STACK_NAME": stack,
+        **stack_routes(found["StackId"], parameters),
     }
     return Settings.from_env(environment)
+
+
+def stack_routes(stack_id: str, parameters: dict[str, str]) -> dict[str, str]:
+    """The function's route settings (contract section 11) from the stack's parameters; the Security Hub
+    product is the stack's account's, in its region."""
+    _, _, _, region, account, _ = stack_id.split(":", 5)
+    security_hub = parameters.get("SecurityHubFindings") == "enabled"
+    return {
+        "SECURITY_HUB_PRODUCT_ARN": product_arn(account, region) if security_hub else "",
+        "EVENTBRIDGE_ALERTS": "true" if parameters.get("EventBridgeAlerts") == "enabled" else "false",
+        "CHAT_TOPIC_ARN": parameters.get("ChatTopicArn", ""),
+    }
+
+
+def note_not_routed(route: str, refused: dict[Alert, str]) -> None:
+    """A route refused alerts after its retries: they are on the alert topic; one line says so."""
+    reason = next(iter(refused.values()))
+    sys.stderr.write(f"{len(refused)} alerts not delivered to {route} (they are on the alert topic): {reason}\n")
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -124,8 +147,12 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
     )
     if settings.alerts.rules:
         sns = client("sns", endpoint_url=args.endpoint_url, region_name=args.region)
+        routes = alert_routes(
+            settings, lambda service: client(service, endpoint_url=args.endpoint_url, region_name=args.region), store
+        )
+        publisher = RoutedPublisher(SnsPublisher(sns, settings.topic_arn, store), routes, refused=note_not_routed)
         # wait_for_others: the command never reports success before every alert of its files is out
-        alerting = Alerting(store, SnsPublisher(sns, settings.topic_arn, store), wait_for_others=True)
+        alerting = Alerting(store, publisher, wait_for_others=True)
     else:  # no rule is on: nothing is claimed or published
         alerting = Alerting(MemoryClaims(), CollectingPublisher())
     s3 = client("s3", endpoint_url=args.endpoint_url, region_name=args.region)
