@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import random
 import sys
@@ -12,6 +14,7 @@ import pytest
 
 from supportwatch.aggregate import Ledger
 from supportwatch.aws.store import SummaryStore
+from supportwatch.cli import local
 from supportwatch.cli.main import main
 from supportwatch.decoding import decode
 from supportwatch.decoding.records import extract
@@ -258,3 +261,40 @@ def test_local_prints_no_metrics_json_unless_verbose(tmp_path, capsys, verbose):
         assert emf  # the function's metrics, as Lambda would print them
     else:
         assert err == ""
+
+
+def test_scan_says_skipped_digests_in_one_line_and_prints_csv(tmp_path, capsys):
+    trail_folder(tmp_path)
+    digests = tmp_path / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2023/09/10"
+    digests.mkdir(parents=True)
+    for name in ("a", "b", "c"):
+        (digests / f"111122223333_CloudTrail-Digest_us-east-1_{name}.json.gz").write_bytes(gzip_document([]))
+    code, out, err = run_cli(capsys, "scan", str(tmp_path), "--format", "json")
+    assert code == 0 and "skipped 3 digest files\n" in err and "Digest_us-east-1_a" not in err
+    exported = json.loads(out)["summaries"]
+    code, out, _ = run_cli(capsys, "scan", str(tmp_path), "--output", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and {row["identity"]: int(row["totalCalls"]) for row in rows} == {
+        identity: summary["totalCalls"] for identity, summary in exported.items()
+    }
+    assert [int(row["totalCalls"]) for row in rows] == sorted((int(row["totalCalls"]) for row in rows), reverse=True)
+
+
+def test_ctrl_c_in_local_says_how_far_it_got(tmp_path, capsys, monkeypatch):
+    trail_folder(tmp_path)
+    invoked = []
+    invoke = local.invoke
+
+    def ctrl_c_at_the_second_file(*args):
+        if len(invoked) == 1:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C there
+        invoked.append(invoke(*args))
+        return invoked[-1]
+
+    monkeypatch.setattr(local, "invoke", ctrl_c_at_the_second_file)
+    code, out, err = run_cli(capsys, "local", str(tmp_path), "--concurrency", "1")
+    assert (code, out) == (130, "")
+    assert err.splitlines()[-1] == (
+        f"supportwatch: interrupted after {len(invoked)} of 4 files; "
+        "the embedded AWS stops with it: re-run to start again"
+    )

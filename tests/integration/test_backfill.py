@@ -308,3 +308,44 @@ def test_backfill_counts_the_new_events_of_an_object_put_again(stack, capsys):
     assert counted == [(2, 0), (1, 2), (0, 3)]
     summaries = export_document(SummaryStore(boto3.client("dynamodb"), stack.resources.table).identities())
     assert comparable(summaries) == expected_totals(records)
+
+
+def test_unreadable_files_are_named_and_ctrl_c_says_how_to_resume(stack, capsys, monkeypatch):
+    records = put_trail(stack.put)
+    broken = f"{ORG}/111122223333/CloudTrail/us-east-1/2023/09/10/111122223333_CloudTrail_us-east-1_broken.json.gz"
+    stack.put(broken, b"not gzip, not JSON")
+    location = f"s3://{stack.bucket}/trails/"
+    attempts, finished = [], []
+    retried = backfill.with_retries
+
+    def ctrl_c_at_the_third_file(*args: Any) -> Any:
+        attempts.append(args)
+        if len(attempts) == 3:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C there
+        finished.append(retried(*args))  # a file already begun is finished, whole
+        return finished[-1]
+
+    monkeypatch.setattr(backfill, "with_retries", ctrl_c_at_the_third_file)
+    code, out, err = run(capsys, "backfill", location, *target(stack.resources)[:4], "--workers", "1")
+    assert (code, out) == (130, "")
+    assert err.splitlines()[0] == "found 6 log files dated 2023-09-10 to 2023-09-13 in 3 region folders"
+    assert 2 <= len(finished) < 6 and err.splitlines()[-1] == (
+        f"supportwatch: interrupted after {len(finished)} of 6 files; re-run to resume (counted work is kept)"
+    )
+    monkeypatch.undo()
+    code, out, err = run(capsys, "backfill", location, *target(stack.resources)[:4], "--workers", "1")
+    assert code == 0, err
+    assert f"s3://{stack.bucket}/{broken}: unreadable: " in err  # named, as scan and local name it
+    lines = out.splitlines()
+    assert lines[0].startswith("files           6 (") and "1 unreadable" in lines[0]
+    summaries = export_document(SummaryStore(boto3.client("dynamodb"), stack.resources.table).identities())
+    assert comparable(summaries) == expected_totals(records)  # the first run's files counted once
+
+
+def test_nothing_to_do_reads_as_nothing(stack, capsys, monkeypatch):
+    put_trail(stack.put)
+    period = ["--since", "2024-01-01", "--until", "2024-01-31"]
+    code, out, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", *target(stack.resources)[:4], *period)
+    assert code == 0, err
+    assert err.splitlines()[0] == "found 0 log files in 3 region folders (days 2024-01-01 to 2024-01-31 listed)"
+    assert out.splitlines()[0] == "files           0"  # not `files 0 ()`

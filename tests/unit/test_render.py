@@ -8,7 +8,7 @@ import pytest
 
 from supportwatch.aggregate import Ledger
 from supportwatch.cli import doctor
-from supportwatch.cli.output import render
+from supportwatch.cli.output import alert_table, render
 from supportwatch.cli.render import Column, alerts_by_severity, print_table
 from supportwatch.config import AlertSettings
 from supportwatch.decoding.records import extract
@@ -85,6 +85,21 @@ def test_alerts_are_listed_by_severity_then_time(monkeypatch, capsys):
     assert [ranks.index(a["severity"]) for a in ordered] == sorted(ranks.index(a["severity"]) for a in alerts)
     lows = [a["eventTime"] for a in ordered if a["severity"] == "low"]
     assert lows == sorted(lows)
+
+
+def test_severities_are_coloured_on_a_terminal_only(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "120")
+    alerts = [
+        {"severity": severity, "rule": "root-usage", "window": "2023-09-10", "title": f"{severity} alert"}
+        for severity in ("critical", "high", "medium", "low")
+    ]
+    alert_table(alerts)
+    assert "\x1b[" not in capsys.readouterr().out
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    alert_table(alerts)
+    out = capsys.readouterr().out
+    assert "\x1b[1;31mCRITICAL" in out and "\x1b[31mHIGH" in out and "\x1b[33mMEDIUM" in out
+    assert any(line.startswith("LOW ") for line in out.splitlines())  # low: plain
 
 
 def test_values_are_text_not_markup(monkeypatch, capsys):

@@ -21,7 +21,7 @@ from typing import Any
 from supportwatch.aws.clients import client, emulated_endpoint
 from supportwatch.aws.listing import S3Listing
 from supportwatch.cli.jobs import decoder, read_ahead
-from supportwatch.cli.output import note_skipped, reasons_text
+from supportwatch.cli.output import Interrupted, note_unread, plural, reasons_text
 from supportwatch.cli.progress import Progress, duration
 from supportwatch.cli.target import ATTEMPTS, processor_for, with_retries
 from supportwatch.export import to_json
@@ -38,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
     listing = S3Listing(client("s3", endpoint_url=args.endpoint_url, region_name=args.region))
     found = plan(listing, bucket, prefix, since, until)
     refs = list_logs(listing, found.bucket, found.prefixes(), args.workers)
-    span = f"{found.since} to {found.until}"
-    sys.stderr.write(f"found {len(refs)} log files in {len(found.regions)} region folders, {span}\n")
+    sys.stderr.write(_found(refs, len(found.regions), f"{found.since} to {found.until}" if since or until else ""))
     if args.emit_manifest:
         return _manifest(refs, args.emit_manifest)
     if args.dry_run:
@@ -50,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
     with decoder(jobs) as decode:
         reports, failures = process(replace(processor, decode=decode), refs, owner, workers_for(args), jobs)
     totals = Totals.of(reports, failures, time.monotonic() - started)
-    for report in reports:
-        note_skipped(report)
+    note_unread(reports)  # unreadable files by name, as scan and local do
     _print_totals(totals, args.format)
     for ref, reason in failures[:5]:
         sys.stderr.write(f"{ref.uri}: failed {ATTEMPTS} times: {reason}\n")
@@ -62,6 +60,18 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _found(refs: Sequence[ObjectRef], regions: int, listed: str) -> str:
+    """`found 6 log files dated 2023-09-10 to 2023-09-13 in 3 region folders`: the files' own days, and
+    the days listed when --since or --until chose them."""
+    days = sorted(parsed.day for ref in refs if (parsed := parse_log_key(ref.key)))
+    dated = f" dated {days[0]} to {days[-1]}" if days else ""
+    return (
+        f"found {plural(len(refs), 'log file')}{dated} in {plural(regions, 'region folder')}"
+        + (f" (days {listed} listed)" if listed else "")
+        + "\n"
+    )
 
 
 def workers_for(args: argparse.Namespace) -> int:
@@ -141,6 +151,7 @@ def process(
         progress.advance_report(report)
 
     pool = ThreadPoolExecutor(max_workers=workers)
+    interrupted = False
     try:
         pending: deque[Future[None]] = deque()
         for ref, read in read_ahead(_or_later(processor.prefetch), refs, jobs):
@@ -149,9 +160,13 @@ def process(
                 pending.popleft().result()
         for future in pending:
             future.result()
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
-        pool.shutdown(cancel_futures=True)
+        pool.shutdown(cancel_futures=True)  # files begun are finished: each is committed whole
         progress.close()
+    if interrupted:
+        raise Interrupted(progress.done, len(refs))
     return reports, failures
 
 
@@ -215,9 +230,10 @@ def _print_totals(totals: Totals, output_format: str) -> None:
     if output_format == "json":
         sys.stdout.write(to_json(totals.document()) + "\n")
         return
-    outcomes = ", ".join(f"{count} {name}" for name, count in sorted(totals.outcomes.items()))
+    outcomes = [f"{count} {name}" for name, count in sorted(totals.outcomes.items())]
+    outcomes += [f"{totals.failed} failed"] if totals.failed else []
     lines = [
-        f"files           {totals.files} ({outcomes}{f', {totals.failed} failed' if totals.failed else ''})",
+        f"files           {totals.files}" + (f" ({', '.join(outcomes)})" if outcomes else ""),
         f"events read     {totals.entries}",
         *([f"skipped         {totals.skipped.total()} ({reasons_text(totals.skipped)})"] if totals.skipped else []),
         f"support events  {totals.support_events}",

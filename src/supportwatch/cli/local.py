@@ -30,7 +30,7 @@ from supportwatch.aws.local import (
 )
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.inputs import discover
-from supportwatch.cli.output import note_ignored, note_reports, render, skip_reasons
+from supportwatch.cli.output import Interrupted, note_ignored, note_reports, render, skip_reasons
 from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import ATTEMPTS
 from supportwatch.models import ObjectRef
@@ -203,11 +203,17 @@ def _deliver(deliveries: list, environment: dict[str, str], concurrency: int) ->
     """Hand each notification to the handler, several at a time as Lambda would; logs go to stderr."""
     with function_runtime(environment):
         progress = Progress(len(deliveries))
+        pool = ThreadPoolExecutor(max_workers=concurrency)
+        interrupted = False
         try:
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                reports = list(pool.map(lambda item: _advance(progress, invoke(*item)), deliveries))
+            reports = list(pool.map(lambda item: _advance(progress, invoke(*item)), deliveries))
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
+            pool.shutdown(cancel_futures=True)
             progress.close()
+    if interrupted:
+        raise Interrupted(progress.done, len(deliveries), kept=False)
     return reports
 
 

@@ -44,7 +44,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-FINDING_FORMATS = ("table", "json", "asff")  # asff: Security Hub findings (one per alert)
+FINDING_FORMATS = ("table", "json", "csv", "asff")  # csv: the summaries; asff: Security Hub findings per alert
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, NothingRead, FileNotFoundError, ValueError) as error:
         sys.stderr.write(f"supportwatch: {error}\n")
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:  # a run over files says how far it got (cli/output.Interrupted)
+        if str(interrupt):
+            sys.stderr.write(f"supportwatch: {interrupt}\n")
         return 130
     except BrokenPipeError:  # `supportwatch ... | head`: the reader has what it wanted
         sys.stderr.close()

@@ -19,6 +19,7 @@ from supportwatch.cli.render import (
     severity_style,
     shorten_identities,
 )
+from supportwatch.cli.summary_csv import by_calls, write_csv
 from supportwatch.export import export_document, to_json
 from supportwatch.findings.asff import findings
 from supportwatch.identities.short import shorten_texts
@@ -28,6 +29,22 @@ from supportwatch.pipeline import ObjectReport
 
 class NothingRead(Exception):
     """No object could be read: the command fails with this one-line reason."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run over files: how far it got, and what running it again does (exit 130)."""
+
+    def __init__(self, done: int, total: int, kept: bool = True) -> None:
+        super().__init__(done, total, kept)
+        self.done, self.total, self.kept = done, total, kept
+
+    def __str__(self) -> str:
+        again = (
+            "re-run to resume (counted work is kept)"
+            if self.kept
+            else "the embedded AWS stops with it: re-run to start again"
+        )
+        return f"interrupted after {self.done} of {self.total} files; {again}"
 
 
 def note_ignored(ignored: Sequence[Path]) -> None:
@@ -42,13 +59,30 @@ def note_ignored(ignored: Sequence[Path]) -> None:
             )
 
 
-def note_reports(reports: Sequence[ObjectReport]) -> None:
-    """A line for each object that was not read whole, and the verdict when none was read."""
+def note_unread(reports: Sequence[ObjectReport]) -> None:
+    """A line for each object that could not be read or had entries skipped, and one line per kind of
+    object skipped by its key (`skipped 24 digest files`)."""
+    skipped: Counter[str] = Counter()
     for report in reports:
-        if report.outcome in ("unreadable", "unavailable", "skipped"):
+        if report.outcome == "skipped":
+            skipped[report.reason or "file"] += 1
+        elif report.outcome in ("unreadable", "unavailable"):
             sys.stderr.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
         else:
             note_skipped(report)
+    for kind, count in sorted(skipped.items()):
+        sys.stderr.write(f"skipped {count} {kind if count == 1 else _plural_of(kind)}\n")
+
+
+def _plural_of(kind: str) -> str:
+    """`digest file` -> `digest files`, `Config file, not a CloudTrail log` -> `Config files, not ...`."""
+    head, comma, tail = kind.partition(",")
+    return f"{head}s{comma}{tail}" if not head.endswith("s") else kind
+
+
+def note_reports(reports: Sequence[ObjectReport]) -> None:
+    """The lines of `note_unread`, and the verdict when no object was read."""
+    note_unread(reports)
     if not any(report.outcome == "counted" for report in reports):
         if not reports:
             raise NothingRead("no log files found")
@@ -97,6 +131,9 @@ def render(
     document = export_document(summaries, alerts)
     if output_format == "json":
         sys.stdout.write(to_json(document) + "\n")
+        return
+    if output_format == "csv":  # the summaries only, as `query --format csv` prints them
+        write_csv(by_calls(summaries))
         return
     if output_format == "asff":
         found = findings(map(Alert.from_json, document["alerts"]), datetime.now(UTC), *importer)

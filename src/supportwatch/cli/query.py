@@ -26,6 +26,7 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import plural, render
 from supportwatch.cli.render import Column, clip, print_table, shorten_identities, shorten_identity, width
+from supportwatch.cli.summary_csv import by_calls, counts_text, write_csv
 from supportwatch.cli.target import NotFound, existing_table, stack_settings
 from supportwatch.export import to_json
 from supportwatch.identities.match import match_identity, shortest_name
@@ -46,21 +47,6 @@ ACTIVE_FIELDS = (
 )
 
 IDENTITY = Column("IDENTITY", together=shorten_identities, least=36)
-CSV_FIELDS = (
-    "day",
-    "identity",
-    "identityType",
-    "principal",
-    "totalCalls",
-    "errorCalls",
-    "firstSeen",
-    "lastSeen",
-    "calls",
-    "errors",
-    "accountIds",
-    "sourceIps",
-    "regions",
-)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             since, until = _range(args)
             return _top_of_period(read_period(store, since, until), args.top, args.format, args.wide)
         if args.top is not None:
-            everyone = _by_calls(store.identities())
+            everyone = by_calls(store.identities())
             return _identities(everyone[: args.top], args.format, {}, "top", args.wide, ranked=True, of=everyone)
         if args.errors:
             since, until = today() - timedelta(days=args.days - 1), today()
@@ -105,48 +91,15 @@ def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[d
     return since, parse_day(args.until) if args.until else today()
 
 
-def _by_calls(summaries: Sequence[Summary]) -> list[Summary]:
-    return sorted(summaries, key=lambda s: (-s.total_calls, s.identity, s.day or ""))
-
-
 def _row(summary: Summary) -> dict[str, Any]:
     """An identity (or identity-day) summary as JSON: the export fields plus its keys."""
     keys = {"identity": summary.identity} | ({"day": summary.day} if summary.day else {})
     return keys | summary.to_export()
 
 
-def _counts(counts: dict[str, int], separator: str = ";") -> str:
-    return separator.join(f"{name}={count}" for name, count in sorted(counts.items()))
-
-
 def _codes(errors: dict[str, int]) -> str:
     """The error codes of a row; the count only when there are several (ERRORS has the total)."""
-    return next(iter(errors)) if len(errors) == 1 else _counts(errors, ", ")
-
-
-def _csv(summaries: Sequence[Summary]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for s in summaries:
-        writer.writerow(
-            [
-                s.day or "",
-                s.identity,
-                s.identity_type,
-                s.principal,
-                s.total_calls,
-                s.error_calls,
-                s.first_seen,
-                s.last_seen,
-                _counts(s.calls),
-                _counts(s.errors),
-                ";".join(sorted(s.account_ids)),
-                ";".join(sorted(s.source_ips)),
-                ";".join(sorted(s.regions)),
-            ]
-        )
-    sys.stdout.write(buffer.getvalue())
+    return next(iter(errors)) if len(errors) == 1 else counts_text(errors, ", ")
 
 
 def _json(document: dict[str, Any]) -> None:
@@ -158,9 +111,9 @@ def _everyone(store: SummaryStore, output_format: str, wide: bool) -> int:
     if output_format == "json":
         render(summaries, "json", store.alerts())  # the contract's export document: summaries and alerts
     elif output_format == "csv":
-        _csv(_by_calls(summaries))
+        write_csv(by_calls(summaries))
     else:
-        _identity_table(_by_calls(summaries), wide)
+        _identity_table(by_calls(summaries), wide)
     return 0
 
 
@@ -200,11 +153,11 @@ def _identities(
     ranked: bool = False,
     of: Sequence[Summary] = (),
 ) -> int:
-    ordered = summaries if ranked else _by_calls(summaries)
+    ordered = summaries if ranked else by_calls(summaries)
     if output_format == "json":
         _json(about | {key: [_row(s) for s in ordered]})
     elif output_format == "csv":
-        _csv(ordered)
+        write_csv(ordered)
     else:
         _identity_table(ordered, wide, ranked, of)
     return 0
@@ -252,15 +205,17 @@ def _identity(store: SummaryStore, text: str, output_format: str, wide: bool) ->
         _json({"identity": identity, "summary": summary.to_export(), "days": [_row(day) for day in days]})
         return 0
     if output_format == "csv":
-        _csv([summary, *days])
+        write_csv([summary, *days])
         return 0
     lines = [
         identity if wide else shorten_identity(identity, width()),
         _field("type", summary.identity_type),
         _field("principal", summary.principal if wide else shorten_identity(summary.principal, width() - 13)),
         _field("accounts", ", ".join(sorted(summary.account_ids))),
-        _field("calls", f"{summary.total_calls} ({_counts(summary.calls, ', ')})"),
-        _field("errors", f"{summary.error_calls}" + (f" ({_counts(summary.errors, ', ')})" if summary.errors else "")),
+        _field("calls", f"{summary.total_calls} ({counts_text(summary.calls, ', ')})"),
+        _field(
+            "errors", f"{summary.error_calls}" + (f" ({codes})" if (codes := counts_text(summary.errors, ", ")) else "")
+        ),
         _field("first seen", summary.first_seen),
         _field("last seen", summary.last_seen),
         _field("source IPs", ", ".join(sorted(summary.source_ips))),
@@ -296,7 +251,7 @@ def _days(summaries: list[Summary], since: date, until: date, output_format: str
     if output_format == "json":
         _json({"since": since.isoformat(), "until": until.isoformat(), "days": [_row(s) for s in ordered]})
     elif output_format == "csv":
-        _csv(ordered)
+        write_csv(ordered)
     elif not ordered:
         sys.stdout.write(f"no Support Recommendations events from {since} to {until}\n")
     else:
@@ -327,7 +282,7 @@ def _errors(summaries: list[Summary], since: date, until: date, output_format: s
     if output_format == "json":
         _json({"since": since.isoformat(), "until": until.isoformat(), "errors": [_row(s) for s in ordered]})
     elif output_format == "csv":
-        _csv(ordered)
+        write_csv(ordered)
     elif not ordered:
         sys.stdout.write(f"no failed calls from {since} to {until}\n")
     else:
@@ -395,7 +350,7 @@ def _top_of_period(period: Period, limit: int, output_format: str, wide: bool) -
             }
         )
     elif output_format == "csv":
-        _csv([rows[r.name] for r in top])
+        write_csv([rows[r.name] for r in top])
     elif not top:
         sys.stdout.write(f"no Support Recommendations events from {period.since} to {period.until}\n")
     else:

@@ -1,0 +1,63 @@
+"""Summaries as CSV: one header for the all-time summaries and the day summaries (`day` empty for
+the former), what `query` and `scan --format csv` print."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Sequence
+
+from supportwatch.models import Summary
+
+CSV_FIELDS = (
+    "day",
+    "identity",
+    "identityType",
+    "principal",
+    "totalCalls",
+    "errorCalls",
+    "firstSeen",
+    "lastSeen",
+    "calls",
+    "errors",
+    "accountIds",
+    "sourceIps",
+    "regions",
+)
+
+
+def by_calls(summaries: Sequence[Summary]) -> list[Summary]:
+    """Most calls first, then by identity and day (the same order every run)."""
+    return sorted(summaries, key=lambda s: (-s.total_calls, s.identity, s.day or ""))
+
+
+def counts_text(counts: dict[str, int], separator: str = ";") -> str:
+    """`Name=count;...` by name."""
+    return separator.join(f"{name}={count}" for name, count in sorted(counts.items()))
+
+
+def write_csv(summaries: Sequence[Summary]) -> None:
+    """The summaries, in the order given, as CSV on stdout."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for s in summaries:
+        writer.writerow(
+            [
+                s.day or "",
+                s.identity,
+                s.identity_type,
+                s.principal,
+                s.total_calls,
+                s.error_calls,
+                s.first_seen,
+                s.last_seen,
+                counts_text(s.calls),
+                counts_text(s.errors),
+                ";".join(sorted(s.account_ids)),
+                ";".join(sorted(s.source_ips)),
+                ";".join(sorted(s.regions)),
+            ]
+        )
+    sys.stdout.write(buffer.getvalue())
