@@ -149,6 +149,30 @@ def test_a_period_without_events_renders_an_empty_state(stack, tmp_path, capsys)
     assert "No Support Recommendations calls between 2024-01-01 and 2024-01-07." in html
     assert "<svg" not in html and "No identity called the service in this period." in html
     assert "No alert in this period." in html
+    assert capsys.readouterr().err.splitlines()[-1] == "the table holds no Support Recommendations calls yet"
+
+
+def test_an_empty_period_says_where_the_data_is(stack, tmp_path, capsys, monkeypatch):
+    records = [
+        support_record(time="2023-07-10T10:00:00Z", event_id="old"),
+        support_record(arn="arn:aws:iam::111122223333:user/Ops", time="2026-02-22T10:00:00Z", event_id="new"),
+    ]
+    SummaryStore(boto3.client("dynamodb"), stack.resources.table).commit("corpus", extract(records).events)
+    monkeypatch.setattr(report_cli, "today", lambda: date(2026, 12, 3))  # the default 30 days hold nothing
+    out = str(tmp_path / "r.html")
+    assert main(["report", "--table", stack.resources.table, "-o", out]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2].endswith(": 0 identities, 0 calls from 2026-11-04 to 2026-12-03")
+    assert err[-1] == "the table holds 2023-07-10 to 2026-02-22; try --since 2023-07-01"
+    assert (
+        main(["report", "--table", stack.resources.table, "--since", "2020-01-01", "--until", "2020-12-31", "-o", out])
+        == 0
+    )
+    assert (
+        capsys.readouterr().err.splitlines()[-1] == "the table holds 2023-07-10 to 2026-02-22; try --until 2026-02-22"
+    )
+    assert main(["report", "--table", stack.resources.table, "--since", "2023-07-01", "-o", out]) == 0
+    assert capsys.readouterr().err.splitlines()[-1].endswith(": 2 identities, 2 calls from 2023-07-01 to 2026-12-03")
 
 
 def test_report_needs_a_table_and_a_sane_period(tmp_path, capsys):
@@ -172,7 +196,7 @@ def test_hostile_strings_stay_text():
     assert {tag for tag, *_ in page.attributes} <= {
         "html", "meta", "style", "body", "header", "p", "strong", "bdi", "main", "section", "ul", "li", "h2",
         "figure", "figcaption", "table", "thead", "tbody", "tr", "th", "td", "footer", "code", "script", "span",
-        "svg", "title", "desc", "defs", "g", "path", "use", "clippath", "rect", "text", "h1",
+        "svg", "title", "desc", "defs", "g", "path", "use", "clippath", "rect", "text", "h1", "wbr",
     }  # fmt: skip
     data = page.data()
     assert set(data["summaries"]) == set(HOSTILE)
@@ -182,6 +206,18 @@ def test_hostile_strings_stay_text():
         assert identity in text  # shown as text, exactly
     assert "$x^2$ </script><script>alert(2)</script>" in text  # the event name in the chart's legend
     assert "<bdi" in html  # right-to-left marks cannot reorder the text around an identity
+
+
+def test_long_identities_wrap_between_their_parts_and_timestamps_not_at_all():
+    long = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_1b74cd717d47002b/dana@example.com"
+    ledger = ledger_of([support_record(arn=long, time="2023-09-11T10:00:00Z", event_id="l1")])
+    period = Period.of(date(2023, 9, 10), date(2023, 9, 14), [s for (_, d), s in ledger.summaries.items() if d], [])
+    html = render_report(period, [], Deployment("table", "t"))
+    shown = "arn:<wbr>aws:<wbr>sts:<wbr>:<wbr>111122223333:<wbr>assumed-role/<wbr>"
+    assert f"{shown}AWSReservedSSO_AdministratorAccess_1b74cd717d47002b/<wbr>dana@<wbr>example.com" in html
+    assert "overflow-wrap: anywhere" not in html  # which broke them anywhere, mid-token
+    assert '<td class="t">2023-09-11T10:00:00Z</td>' in html and ".t { white-space: nowrap; }" in html
+    assert long in "".join(Page(html).text)  # the text is the whole key
 
 
 def test_a_report_reads_only_its_period(stack, tmp_path, monkeypatch):

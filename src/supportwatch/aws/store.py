@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from supportwatch.aggregate import CommitResult, first_by_id, summarize
 from supportwatch.aws.clients import error_code
 from supportwatch.config import DEFAULT_MARKER_TTL_DAYS
+from supportwatch.decoding.instants import utc_day
 from supportwatch.ledger import items
 from supportwatch.ledger.commits import CommitFailed, chunks, existing_markers
 from supportwatch.models import Alert, Summary, SupportEvent
@@ -213,6 +214,15 @@ class SummaryStore:
         """Every per-identity summary in the table (index listing: no marker, claim or day is read)."""
         listed = self._query(**items.listing_query(items.LISTED_SUMMARY))
         return self._complete(map(items.summary_from_item, self._live(listed)))
+
+    def span(self) -> tuple[str, str] | None:
+        """The first and the last UTC day of the table's calls, None when it holds none (one index
+        listing of the identity summaries; their set members are not read)."""
+        listed = self._live(self._query(**items.listing_query(items.LISTED_SUMMARY)))
+        summaries = [items.summary_from_item(item) for item in listed]
+        if not summaries:
+            return None
+        return utc_day(min(s.first_instant for s in summaries)), utc_day(max(s.last_instant for s in summaries))
 
     def between(self, since: str, until: str, errors_only: bool = False) -> list[Summary]:
         """The per-day summaries of the UTC days since..until, both included, only those with a failed

@@ -15,6 +15,7 @@ from typing import Any
 
 from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
+from supportwatch.cli.output import plural
 from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import existing_table, stack_settings
 from supportwatch.decoding.instants import utc_day
@@ -43,7 +44,23 @@ def run(args: argparse.Namespace) -> int:
         period = read_period(store, since, until, lambda read, found: progress.advance(read, summaries=found))
         alerts = store.alerts_between(since.isoformat(), until.isoformat())  # the period's published alerts
     write_report(args.output, period, alerts, Deployment(deployment, args.stack or table))
+    if not period.summaries():
+        sys.stderr.write(where_the_data_is(store.span(), since, until) + "\n")
     return 0
+
+
+def where_the_data_is(span: tuple[str, str] | None, since: date, until: date) -> str:
+    """For a period without calls: the days the table holds, and the options that reach them
+    (`the table holds 2023-07-10 to 2026-02-22; try --since 2023-07-01`)."""
+    if span is None:
+        return "the table holds no Support Recommendations calls yet"
+    first, last = span
+    options = []
+    if first < since.isoformat():
+        options.append(f"--since {first[:8]}01")
+    if last > until.isoformat():
+        options.append(f"--until {last}")
+    return f"the table holds {first} to {last}" + (f"; try {' '.join(options)}" if options else "")
 
 
 def data_span(summaries: Sequence[Summary], alerts: Sequence[dict[str, Any]] = ()) -> tuple[date, date]:
@@ -61,5 +78,6 @@ def write_report(path: Path, period: Period, alerts: list[dict[str, Any]] | None
     summaries = period.summaries()
     calls = sum(summary.total_calls for summary in summaries)
     sys.stderr.write(
-        f"wrote {path}: {len(summaries)} identities, {calls} calls from {period.since} to {period.until}\n"
+        f"wrote {path}: {plural(len(summaries), 'identity', 'identities')}, {plural(calls, 'call')} "
+        f"from {period.since} to {period.until}\n"
     )

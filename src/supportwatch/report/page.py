@@ -9,12 +9,13 @@ and `'`, so no identity string can close the script element or open a tag.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from supportwatch.config import SEVERITIES
 from supportwatch.export import alert_day, export_document
@@ -31,6 +32,17 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+BREAKS = re.compile(r"(?<=[/:@])")  # where a long identity may wrap: after its separators, never inside a name
+
+
+def breakable(text: str) -> Markup:
+    """`text` escaped, with a line-break opportunity (`<wbr>`) after each `/`, `:` and `@`: a long ARN
+    wraps between its parts instead of mid-token."""
+    return Markup("<wbr>").join(escape(part) for part in BREAKS.split(str(text)))
+
+
+_environment.filters["breakable"] = breakable
 
 
 @dataclass(frozen=True, slots=True)
