@@ -119,6 +119,7 @@ class Settings:
     security_hub_product_arn: str = ""  # "": no findings imported (contract section 11)
     eventbridge_alerts: bool = False
     chat_topic_arn: str = ""  # "": no chat notifications
+    pseudonym_key_secret: str = ""  # contract section 10: the secret holding the pseudonym key; "": plain
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -143,4 +144,5 @@ class Settings:
             security_hub_product_arn=env.get("SECURITY_HUB_PRODUCT_ARN", "").strip(),
             eventbridge_alerts=_switch(env, "EVENTBRIDGE_ALERTS", "false"),
             chat_topic_arn=env.get("CHAT_TOPIC_ARN", "").strip(),
+            pseudonym_key_secret=env.get("PSEUDONYM_KEY_SECRET", "").strip(),
         )

@@ -36,6 +36,7 @@ from supportwatch.findings.asff import finding_id
 from supportwatch.findings.routes import RoutedPublisher
 from supportwatch.models import Alert, ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
+from supportwatch.privacy import IdentityMode, Pseudonymizer
 from supportwatch.triggers import BatchOperationsJob, Objects, QueueBatch, UnknownEnvelope, message_refs, parse
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ def processor() -> Processor:
     store = SummaryStore(
         client("dynamodb"), settings.table_name, settings.marker_ttl_days, retention_days=settings.retention_days
     )
+    privacy = pseudonymizer(settings.pseudonym_key_secret)
+    store.settle_identity_mode(IdentityMode.of(privacy and privacy.fingerprint))
     topic = SnsPublisher(client("sns"), settings.topic_arn, store)
     publisher = RoutedPublisher(topic, alert_routes(settings, client, store), refused=report_refused)
     log_book, digests = integrity_parts(
@@ -85,6 +88,7 @@ def processor() -> Processor:
         exact_max_bytes=settings.exact_max_bytes,
         log_book=log_book,
         digests=digests,
+        privacy=privacy,
     )
 
 
@@ -100,6 +104,16 @@ def report_refused(route: str, refused: dict[Alert, str]) -> None:
             "alerts": [{"rule": alert.rule, "window": alert.window, "id": finding_id(alert)} for alert in refused],
         },
     )
+
+
+def pseudonymizer(secret_id: str) -> Pseudonymizer | None:
+    """Contract section 10: the pseudonyms of the key in `secret_id` (Secrets Manager, read once per cold
+    start); None in plain mode, which loads nothing of it."""
+    if not secret_id:
+        return None
+    from supportwatch.aws.secrets import pseudonym_key
+
+    return Pseudonymizer(pseudonym_key(secret_id))
 
 
 def log_report(report: ObjectReport) -> None:

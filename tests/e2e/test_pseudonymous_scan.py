@@ -76,3 +76,20 @@ def test_an_unusable_key_is_one_line(capsys, tmp_path: Path) -> None:
     (tmp_path / "empty").write_text("\n")
     code, out, err = scan(capsys, "--pseudonymize-key", str(tmp_path / "empty"))
     assert (code, out) == (2, "") and err.count("\n") == 1 and "empty" in err
+
+
+def test_local_writes_what_scan_prints(capsys, key_file: Path, tmp_path: Path) -> None:
+    """`local --pseudonymize-key` puts the key in its embedded stack's secret: the function's export, its
+    log lines and metrics (--verbose) and the report name no one, and equal scan's pseudonymous export."""
+    demo = str(REPO / "demo" / "trails")
+    assert main(["scan", demo, "--format", "json"]) == 0
+    secrets = real_values(json.loads(capsys.readouterr().out))
+    assert main(["scan", demo, "--format", "json", "--pseudonymize-key", str(key_file)]) == 0
+    scanned = json.loads(capsys.readouterr().out)
+    report = tmp_path / "report.html"
+    argv = ["local", demo, "--format", "json", "--verbose", "--report", str(report)]
+    assert main([*argv, "--pseudonymize-key", str(key_file)]) == 0
+    out, err = capsys.readouterr()
+    assert leaks(out + err + report.read_text(encoding="utf-8"), secrets) == []
+    assert json.loads(out)["summaries"] == scanned["summaries"]
+    assert '"service":"supportwatch"' in err.replace(" ", "")  # the function's log lines were there to grep

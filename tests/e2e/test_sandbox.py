@@ -76,13 +76,18 @@ def sandbox(tmp_path):
     """The sandbox started with one folder to load; yields (process, the variables of its export lines)."""
     loaded = write_trail(tmp_path / "loaded", day=11, files=2, seed=1)
     process, lines = start(tmp_path, [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(loaded)])
+    yield process, exported(lines), loaded, tmp_path / "stderr"
+    stop(process)
+
+
+def exported(lines: list[str]) -> dict[str, str]:
+    """The variables of the sandbox's export lines (every line it printed pastes into a shell)."""
     variables = {}
     for line in lines:
-        assert line.startswith(("#", "export ")), line  # every line pastes into a shell
+        assert line.startswith(("#", "export ")), line
         if line.startswith("export "):
             variables.update(word.split("=", 1) for word in shlex.split(line)[1:])
-    yield process, variables, loaded, tmp_path / "stderr"
-    stop(process)
+    return variables
 
 
 def test_uploads_reach_the_function_backfill_and_query_agree_with_scan_and_ctrl_c_stops(
@@ -177,5 +182,29 @@ def test_the_readme_tour_runs_as_written_in_a_new_shell(tmp_path):
         )
         assert done.returncode == 0, (done.stdout, done.stderr)
         assert "dana@example.com" in done.stdout and "7 identities, 23 calls" in done.stderr  # as scan counts
+    finally:
+        stop(process)
+
+
+def test_a_pseudonymous_sandbox_holds_what_scan_prints_and_refuses_clear_identities(tmp_path, capsys, monkeypatch):
+    """`sandbox --pseudonymize-key` puts the key in its stack's secret: the function writes scan's
+    pseudonyms, and a backfill without the key is refused in one line (contract section 10)."""
+    key = tmp_path / "key"
+    key.write_text("sandbox key\n", encoding="utf-8")
+    loaded = write_trail(tmp_path / "loaded", day=11, files=2, seed=1)
+    argv = [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(loaded), "--pseudonymize-key", str(key)]
+    process, lines = start(tmp_path, argv)
+    try:
+        variables = exported(lines)
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        _, expected = run(capsys, "scan", str(loaded), "--format", "json", "--pseudonymize-key", str(key))
+        _, found = run(capsys, "query", "--table", variables["TABLE"], "--format", "json")
+        assert found["summaries"] == expected["summaries"] and all(name.startswith("p-") for name in found["summaries"])
+        backfill = ["backfill", f"s3://{variables['BUCKET']}", "--table", variables["TABLE"], "--no-alerts"]
+        assert main(backfill) == 2
+        assert "holds pseudonymous identities" in capsys.readouterr().err
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
     finally:
         stop(process)

@@ -39,6 +39,7 @@ PARAMETER_SETS = [
     {"EventBridgeAlerts": "enabled"},
     {"ChatTopicArn": CHAT_TOPIC},
     {"SecurityHubFindings": "enabled", "EventBridgeAlerts": "enabled", "ChatTopicArn": CHAT_TOPIC},
+    {"IdentityMode": "pseudonymous"},
 ]
 PARAMETER_IDS = [",".join(p) or "defaults" for p in PARAMETER_SETS]
 EXISTING = "org-log-archive-444455556666"
@@ -372,7 +373,8 @@ def test_existing_bucket_wiring(parameters):
 def test_least_privilege_every_grant_of_the_role(parameters):
     """The role's inline grants, as (action, resource) pairs, are exactly these: read the log prefix
     (decrypt with the trail key only), write the table, publish to the alert topic, send to the DLQ,
-    read CloudTrail's public keys unless VerifyDigests is off (and consume the ingest queue in SQS mode)."""
+    read CloudTrail's public keys unless VerifyDigests is off (and consume the ingest queue in SQS mode; read
+    the pseudonym key, that secret only, in pseudonymous mode)."""
     resources = resolve(translate(parameters), parameters)
     bucket = EXISTING if parameters.get("TrailBucketMode") == "existing" else BUCKET
     kms_key = parameters.get("TrailKmsKeyArn")
@@ -392,6 +394,8 @@ def test_least_privilege_every_grant_of_the_role(parameters):
         allowed |= {("events:PutEvents", "arn:aws:events:us-east-1:111122223333:event-bus/default")}
     if chat_topic := parameters.get("ChatTopicArn"):
         allowed |= {("sns:Publish", chat_topic)}
+    if parameters.get("IdentityMode") == "pseudonymous":
+        allowed |= {("secretsmanager:GetSecretValue", "<PseudonymKey>")}
     if parameters.get("ExistingBucketTrigger") == "SQS":
         consume = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")
         allowed |= {(f"sqs:{action}", "<IngestQueue.Arn>") for action in consume}
@@ -462,6 +466,22 @@ def test_data_protection(parameters):
         assert "LoggingConfiguration" not in bucket
     function = resources["ProcessorFunction"]["Properties"]
     assert function.get("ReservedConcurrentExecutions") == parameters.get("ReservedConcurrency")
+
+
+@pytest.mark.parametrize("mode", ["plain", "pseudonymous"])
+def test_the_pseudonym_key_exists_only_in_pseudonymous_mode(mode):
+    """Contract section 10: the stack generates the key as a secret, kept with the table, and names it to
+    the function; in plain mode there is no secret and the function is told none."""
+    resources = resolve(translate({"IdentityMode": mode}), {"IdentityMode": mode})
+    variables = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
+    secrets = {i: r for i, r in resources.items() if r["Type"] == "AWS::SecretsManager::Secret"}
+    if mode == "plain":
+        assert secrets == {} and variables["PSEUDONYM_KEY_SECRET"] == ""
+        return
+    assert list(secrets) == ["PseudonymKey"] and variables["PSEUDONYM_KEY_SECRET"] == "<PseudonymKey>"
+    key = secrets["PseudonymKey"]
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    assert key["Properties"]["GenerateSecretString"] == {"PasswordLength": 64, "ExcludePunctuation": True}
 
 
 @pytest.mark.parametrize("parameters", PARAMETER_SETS + EXISTING_SETS, ids=PARAMETER_IDS + EXISTING_IDS)
@@ -611,12 +631,14 @@ CHECKOV_VARIANTS = {
         "EventBridgeAlerts": ("disabled", "enabled"),
         "ChatTopicArn": ('""', f'"{CHAT_TOPIC}"'),
     },
+    "pseudonymous": {"IdentityMode": ("plain", "pseudonymous")},
 }
 CHECKOV_SCANS = {
     "create": {"TrailBucket", "Trail", "ProcessorFunction", "SummaryTable", "DeadLetterQueue", "OpsTopicKey"},
     "existing-EventBridge": {"EventsDeadLetterQueue", "ObjectCreatedRulePermission"},
     "existing-SQS": {"IngestQueue", "IngestDeadLetterQueue"},
     "routes": {"ProcessorFunction"},
+    "pseudonymous": {"PseudonymKey", "ProcessorFunction"},
 }
 
 

@@ -64,6 +64,10 @@ EXAMPLES = {
     "migrate": [
         "supportwatch migrate --table NAME",
     ],
+    "pseudonym": [
+        "supportwatch pseudonym arn:aws:iam::111122223333:user/dana --stack NAME",
+        "supportwatch pseudonym 203.0.113.9 --pseudonymize-key key.txt",
+    ],
 }
 
 # option destination -> its placeholder, where argparse's own (the option's name in capitals) reads badly

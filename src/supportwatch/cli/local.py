@@ -35,6 +35,7 @@ from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import ATTEMPTS
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
+from supportwatch.privacy import load_key
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
@@ -105,10 +106,11 @@ def signature_of(path: Path) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    key = load_key(args.pseudonymize_key) if args.pseudonymize_key else None
     inputs = discover(args.paths)
     note_ignored(inputs.ignored)
     with EmbeddedAws() as aws, patched_environ(aws.environment()):
-        stack = deploy(aws, find_template(args.template), routes_of(args))
+        stack = deploy(aws, find_template(args.template), routes_of(args), key)
         inbox = subscribe_queue(aws, stack.topic_arn)
         routed = RouteInboxes.of(aws, stack)
         s3 = aws.client("s3")
@@ -179,9 +181,12 @@ def function_runtime(environment: dict[str, str]) -> Iterator[None]:
     # only when its metrics are on (--verbose), else nowhere.
     quiet = environment.get("POWERTOOLS_METRICS_DISABLED") == "true"
     with patched_environ(environment):
+        from aws_lambda_powertools.utilities.parameters import clear_caches
+
         from supportwatch import handler  # imported outside the redirect: its Logger keeps the real stdout
 
         handler.processor.cache_clear()
+        clear_caches()  # Powertools' providers keep the client of the AWS they first met: this one's afresh
         # swapped, not setStream(): that flushes the stream the handler had, which may be closed by now
         log_handler = handler.logger.registered_handler
         log_stream, log_handler.stream = log_handler.stream, sys.stderr

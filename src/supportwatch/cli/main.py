@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="`aws cloudtrail list-public-keys` output: digest files are verified (default: not verifiable)",
     )
     _route_options(local)
+    _key_option(local)
+
     _wide(local)
 
     sandbox = commands.add_parser(
@@ -120,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--template", type=Path, help="template.yaml to build the stack from")
     sandbox.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
     _route_options(sandbox)
+    _key_option(sandbox)
 
     query = command("query", _lazy("query"), "Read the summaries table back.", ("table", "json", "csv"))
     _wide(query)
@@ -159,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
     _exact_option(backfill)
     _jobs_option(backfill)
+    _key_option(backfill)
     _alert_options(backfill, {})  # the stack's settings, else the function's defaults
     _aws_options(backfill)
 
@@ -171,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
     redrive.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
     _exact_option(redrive)
+    _key_option(redrive)
     _alert_options(redrive, {})
     _aws_options(redrive)
 
@@ -227,6 +232,19 @@ def build_parser() -> argparse.ArgumentParser:
     _key_option(forget, "the table's pseudonym key: IDENTITY is erased under its pseudonym too")
     _aws_options(forget)
 
+    pseudonym = commands.add_parser(
+        "pseudonym",
+        help="Print the pseudonym a value (an identity key, an address) is written as in pseudonymous mode.",
+        description="Print the pseudonym a value (an identity key, an address) is written as in pseudonymous mode, "
+        "to look a known person up.",
+    )
+    pseudonym.set_defaults(run=_lazy("pseudonym"))
+    pseudonym.add_argument("value", metavar="VALUE", help="e.g. arn:aws:sts::111122223333:assumed-role/Dev/jane")
+    key = pseudonym.add_mutually_exclusive_group(required=True)
+    _key_option(key)
+    key.add_argument("--stack", help="the deployed stack of IdentityMode=pseudonymous: its key, from Secrets Manager")
+    _aws_options(pseudonym)
+
     migrate = commands.add_parser(
         "migrate",
         help="Once after upgrading: index the day summaries and alerts an earlier release wrote; or rewrite a "
@@ -250,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _key_option(
-    sub: argparse.ArgumentParser,
+    sub: argparse._ActionsContainer,  # a parser or a group of it
     help_text: str = "pseudonymous mode: identities of people and source addresses are written as keyed "
     "pseudonyms (the key is FILE's content)",
 ) -> None:

@@ -49,6 +49,7 @@ from supportwatch.cli.render import width
 from supportwatch.identities.short import ELLIPSIS, shorten_texts
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
+from supportwatch.privacy import load_key
 
 POLL_SECONDS = 0.5
 READY = "# Ctrl-C stops the sandbox; everything in it is lost."
@@ -204,8 +205,9 @@ def say(out: TextIO, lines: list[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     template = find_template(args.template)
+    key = load_key(args.pseudonymize_key) if args.pseudonymize_key else None
     with stopped_by_signals(stop), EmbeddedAws(args.port) as aws, patched_environ(aws.environment()):
-        stack = deploy(aws, template, routes_of(args))
+        stack = deploy(aws, template, routes_of(args), key)
         inbox = subscribe_queue(aws, stack.topic_arn)
         routed = RouteInboxes.of(aws, stack)
         notifications = Notifications(aws.client("sqs"), notification_queue(aws, stack))

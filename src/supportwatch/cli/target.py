@@ -20,14 +20,17 @@ from supportwatch.aws.digests import integrity_parts
 from supportwatch.aws.findings import alert_routes
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
+from supportwatch.aws.secrets import pseudonym_key
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import AlertSettings, Settings
 from supportwatch.findings.asff import product_arn
 from supportwatch.findings.routes import RoutedPublisher
 from supportwatch.models import Alert, ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor, Read
+from supportwatch.privacy import IdentityMode, Pseudonymizer, load_key
 
 ATTEMPTS = 3  # like an asynchronous Lambda invocation: the first try and two retries
+SECRET_OUTPUT = "PseudonymKeySecretArn"  # the stack's pseudonym key (IdentityMode=pseudonymous)
 
 
 class AwsProblem(Exception):
@@ -59,8 +62,8 @@ def check_table(dynamodb: Any, table: str) -> None:
         dynamodb.describe_table(TableName=table)
 
 
-def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> Settings:
-    """The deployed function's settings, from the stack's outputs (table, topic) and parameters."""
+def describe_stack(stack: str, endpoint_url: str | None, region: str | None) -> dict[str, Any]:
+    """A deployed stack, as CloudFormation describes it."""
     cloudformation = client("cloudformation", endpoint_url=endpoint_url, region_name=region)
     try:
         (found,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
@@ -69,7 +72,17 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
             raise
         where = cloudformation.meta.region_name
         raise AwsProblem(f"stack {stack} not found in {where}: check --stack and --region") from None
-    outputs = {output["OutputKey"]: output["OutputValue"] for output in found.get("Outputs", [])}
+    return found
+
+
+def outputs_of(found: dict[str, Any]) -> dict[str, str]:
+    return {output["OutputKey"]: output["OutputValue"] for output in found.get("Outputs", [])}
+
+
+def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> Settings:
+    """The deployed function's settings, from the stack's outputs (table, topic, pseudonym key) and parameters."""
+    found = describe_stack(stack, endpoint_url, region)
+    outputs = outputs_of(found)
     parameters = {item["ParameterKey"]: item.get("ParameterValue", "") for item in found.get("Parameters", [])}
     missing = [name for name in ("SummaryTableName", "AlertTopicArn") if name not in outputs]
     if missing:
@@ -88,6 +101,7 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
         "RETENTION_DAYS": parameters.get("RetentionDays", ""),
         "STACK_NAME": stack,
         **stack_routes(found["StackId"], parameters),
+        "PSEUDONYM_KEY_SECRET": outputs.get(SECRET_OUTPUT, ""),
     }
     return Settings.from_env(environment)
 
@@ -145,6 +159,8 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
     store = SummaryStore(
         dynamodb, settings.table_name, settings.marker_ttl_days, retention_days=settings.retention_days
     )
+    privacy = privacy_of(args, settings)
+    store.settle_identity_mode(IdentityMode.of(privacy and privacy.fingerprint))
     if settings.alerts.rules:
         sns = client("sns", endpoint_url=args.endpoint_url, region_name=args.region)
         routes = alert_routes(
@@ -168,8 +184,29 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
         log_book=log_book,
         digests=digests,
         exact_max_bytes=args.exact_max_bytes,
+        privacy=privacy,
     )
     return processor, f"backfill-{uuid.uuid4()}"
+
+
+def privacy_of(args: argparse.Namespace, settings: Settings) -> Pseudonymizer | None:
+    """The run's pseudonyms (contract section 10): of `--pseudonymize-key`, else of the stack's secret;
+    None in plain mode. The table refuses a mode, or a key, other than its own."""
+    if args.pseudonymize_key:
+        return Pseudonymizer(load_key(args.pseudonymize_key))
+    if not settings.pseudonym_key_secret:
+        return None
+    secrets = client("secretsmanager", endpoint_url=args.endpoint_url, region_name=args.region)
+    return Pseudonymizer(pseudonym_key(settings.pseudonym_key_secret, secrets))
+
+
+def stack_key(stack: str, endpoint_url: str | None, region: str | None) -> bytes:
+    """The pseudonym key of a deployed stack of IdentityMode=pseudonymous, from its secret."""
+    outputs = outputs_of(describe_stack(stack, endpoint_url, region))
+    if SECRET_OUTPUT not in outputs:
+        raise AwsProblem(f"stack {stack} has no pseudonym key: it keeps identities in clear (IdentityMode=plain)")
+    secrets = client("secretsmanager", endpoint_url=endpoint_url, region_name=region)
+    return pseudonym_key(outputs[SECRET_OUTPUT], secrets)
 
 
 def with_retries(

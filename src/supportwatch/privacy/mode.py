@@ -23,6 +23,11 @@ class IdentityMode:
     mode: Mode = "plain"
     fingerprint: str | None = None
 
+    @classmethod
+    def of(cls, fingerprint: str | None) -> IdentityMode:
+        """The mode of a run: pseudonymous under the key of `fingerprint`, or plain (None)."""
+        return cls("pseudonymous", fingerprint) if fingerprint else cls()
+
     def describe(self) -> str:
         if self.mode == "plain":
             return "identities in clear"
