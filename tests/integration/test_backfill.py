@@ -215,6 +215,9 @@ def test_since_until_lists_only_the_requested_days(stack, capsys, list_calls):
         ["2023-09-12", "2"],
         ["2023-09-13", "1"],
     ]
+    code, out, err = run(capsys, "backfill", f"s3://{stack.bucket}/trails/", "--since", "2023-09-13", "--dry-run")
+    assert out.splitlines()[-1].endswith(", 1 day)")  # not "1 days"
+    assert err.splitlines()[0].startswith("found 1 log file dated 2023-09-13 in 3 region folders")
 
 
 def test_emit_manifest_writes_the_batch_operations_csv(stack, capsys, tmp_path):

@@ -66,7 +66,7 @@ def _found(refs: Sequence[ObjectRef], regions: int, listed: str) -> str:
     """`found 6 log files dated 2023-09-10 to 2023-09-13 in 3 region folders`: the files' own days, and
     the days listed when --since or --until chose them."""
     days = sorted(parsed.day for ref in refs if (parsed := parse_log_key(ref.key)))
-    dated = f" dated {days[0]} to {days[-1]}" if days else ""
+    dated = "" if not days else f" dated {days[0]}" + (f" to {days[-1]}" if days[-1] != days[0] else "")
     return (
         f"found {plural(len(refs), 'log file')}{dated} in {plural(regions, 'region folder')}"
         + (f" (days {listed} listed)" if listed else "")
@@ -119,7 +119,7 @@ def _dry_run(refs: Sequence[ObjectRef], output_format: str) -> int:
         return 0
     lines = [f"{'DAY':<10}  {'FILES':>8}  {'BYTES':>14}"]
     lines += [f"{day:<10}  {found['files']:>8}  {found['bytes']:>14}" for day, found in ordered.items()]
-    lines += ["", f"{'total':<10}  {files:>8}  {size:>14}  ({_size(size)}, {len(ordered)} days)"]
+    lines += ["", f"{'total':<10}  {files:>8}  {size:>14}  ({_size(size)}, {plural(len(ordered), 'day')})"]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

@@ -20,6 +20,7 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.digests import CloudTrailKeys, read_digest, read_object
 from supportwatch.aws.listing import S3Listing
 from supportwatch.cli.backfill import list_logs
+from supportwatch.cli.output import plural
 from supportwatch.cli.render import Column, print_table
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES
 from supportwatch.decoding.inflate import UnreadableLog
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             "is log file validation on for the trail?"
         )
     present = [ref.key for ref in list_logs(listing, bucket, logs.prefixes(), WORKERS)]
-    sys.stderr.write(f"found {len(digest_keys)} digest files and {len(present)} log files\n")
+    sys.stderr.write(f"found {plural(len(digest_keys), 'digest file')} and {plural(len(present), 'log file')}\n")
     findings = verify(s3, bucket, digest_keys, present, key_for, _progress(len(digest_keys) + len(present)))
     _print(findings, args.format, bucket)
     return 0 if findings.clean else 1
