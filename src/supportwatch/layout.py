@@ -87,22 +87,34 @@ def days_between(since: date, until: date) -> list[date]:
     return [since + timedelta(days=n) for n in range((until - since).days + 1)]
 
 
+def day_after(day: date) -> date | None:
+    """The next UTC day; None after 9999-12-31, the last day a date holds."""
+    return None if day == date.max else day + timedelta(days=1)
+
+
+def days_before(day: date, count: int) -> date:
+    """The day `count` days earlier, or 0001-01-01 when that comes first."""
+    return date.fromordinal(max(1, day.toordinal() - count))
+
+
+def month_end(day: date) -> date:
+    """The last day of the day's month."""
+    return date(day.year, 12, 31) if day.month == 12 else date(day.year, day.month + 1, 1) - timedelta(days=1)
+
+
 def date_folders(since: date, until: date) -> list[str]:
     """The fewest `YYYY/`, `YYYY/MM/` and `YYYY/MM/DD/` folders that hold exactly the days since..until."""
     folders: list[str] = []
-    day = since
-    while day <= until:
-        year_end = date(day.year, 12, 31)
-        next_month = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-        if day.month == 1 and day.day == 1 and year_end <= until:
+    day: date | None = since
+    while day is not None and day <= until:
+        if day.month == 1 and day.day == 1 and (end := date(day.year, 12, 31)) <= until:
             folders.append(f"{day.year:04d}/")
-            day = year_end + timedelta(days=1)
-        elif day.day == 1 and next_month - timedelta(days=1) <= until:
+        elif day.day == 1 and (end := month_end(day)) <= until:
             folders.append(f"{day.year:04d}/{day.month:02d}/")
-            day = next_month
         else:
             folders.append(f"{day.year:04d}/{day.month:02d}/{day.day:02d}/")
-            day += timedelta(days=1)
+            end = day
+        day = day_after(end)
     return folders
 
 
@@ -115,7 +127,7 @@ def _folder_range(parts: list[str]) -> tuple[date, date]:
             return day, day
         if len(numbers) == 2:
             first = date(numbers[0], numbers[1], 1)
-            return first, date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+            return first, month_end(first)
         return date(numbers[0], 1, 1), date(numbers[0], 12, 31)
     except ValueError:
         raise LayoutError(f"{'/'.join(parts)} is not a CloudTrail date folder (YYYY/MM/DD)") from None

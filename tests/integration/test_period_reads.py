@@ -6,6 +6,7 @@ included; moto evaluates key conditions and filters as DynamoDB documents them.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,29 @@ def test_migrate_indexes_what_an_earlier_release_wrote(table, capsys):
     now = today().isoformat()  # an object named with no time is placed on the day it was published
     assert [a["key"] for a in store.alerts_between(now, now)] == ["k"]
     assert store.index_periods() == 0  # once is enough
+
+
+def test_a_range_over_millennia_costs_what_the_table_holds(table, monkeypatch, capsys):
+    """Issue 20 item 7: 0001-01-01..9999-12-31 was 20,000 Queries (a kind and a year each)."""
+    commit(table, record(ADMIN, "2023-07-04T10:00:00Z"), record(OTHER, "2024-01-02T10:00:00Z", error="AccessDenied"))
+    publish(SummaryStore(boto3.client("dynamodb"), table), alert("2024-01-02", OTHER))
+    counted = Counted()
+    store = SummaryStore(counted.client, table)
+    found = store.between("0001-01-01", "9999-12-31")
+    assert sorted((s.day, s.identity) for s in found) == [("2023-07-04", ADMIN), ("2024-01-02", OTHER)]
+    # the listing's summaries and alerts (their first and last days), a Query per kind for 2023 and
+    # 2024, one per identity for its days' set members
+    assert counted.requests == {"Query": 2 + 2 * 2 + 2}
+    assert [a["window"] for a in store.alerts_between("0001-01-01", "9999-12-31")] == ["2024-01-02"]
+    assert counted.requests == {"Query": 8 + 2}  # the days held are read once: a Query per year
+    assert store.between("2025-01-01", "9999-12-31") == [] and counted.requests == {"Query": 10}
+
+    counted = Counted()
+    monkeypatch.setattr("supportwatch.cli.query.client", lambda *args, **kwargs: counted.client)
+    assert main(["query", "--table", table, "--since", "0001-01-01", "--until", "9999-12-31", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["days"]) == 2
+    assert main(["query", "--table", table, "--top", "5", "--since", "0001-01-01", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["top"]) == 2
+    # the days: as above (8); the top: the days held (2), each year's two kinds and its identity's set
+    # members (6), the identities' summaries (a BatchGetItem) and their set members (2)
+    assert counted.requests == {"Query": 8 + 10, "BatchGetItem": 1}

@@ -124,3 +124,20 @@ def test_cloudtrail_keys_are_fetched_per_region_once_and_refetched_for_a_new_fin
         assert keys.key_for(rotated) is None
         stub.assert_no_pending_responses()
     assert regions == ["eu-west-1", "eu-west-1"]
+
+
+def test_an_endpoint_without_list_public_keys_is_one_line(moto_server, capsys):
+    """Issue 20 item 7: moto (and so the sandbox) answers ListPublicKeys with an HTML 500 page, which
+    verify printed whole after eight attempts; it now says once what to do instead."""
+    s3 = boto3.client("s3", endpoint_url=moto_server)
+    s3.create_bucket(Bucket=BUCKET)
+    trail = Trail()
+    trail.hours(2)
+    trail.upload(s3)
+    code, out, err = verify(capsys, f"s3://{BUCKET}", "--endpoint-url", moto_server)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "found 2 digest files and 4 log files",
+        "supportwatch: the endpoint does not implement CloudTrail's ListPublicKeys: pass --public-keys FILE "
+        "(what `aws cloudtrail list-public-keys` prints)",
+    ]

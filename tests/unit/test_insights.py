@@ -24,6 +24,9 @@ class LedgerReader:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
+    def span(self, since: date, until: date) -> tuple[date, date]:
+        return since, until
+
     def between(self, since: str, until: str) -> list[Summary]:
         return [s for (_, day), s in self.ledger.summaries.items() if day and since <= day <= until]
 

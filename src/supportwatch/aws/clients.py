@@ -53,13 +53,17 @@ def client(
     endpoint_url: str | None = None,
     region_name: str | None = None,
     session: boto3.session.Session | None = None,
+    attempts: int | None = None,
 ) -> Any:
     """A client for `service`; `endpoint_url` (or AWS_ENDPOINT_URL) points it at an embedded AWS. Many
-    clients from one `session` share its parsed service models (not thread-safe: create them in one thread)."""
+    clients from one `session` share its parsed service models (not thread-safe: create them in one thread).
+    `attempts` instead of RETRY_CONFIG's 8 (an emulator's answer does not change when asked again)."""
     session = session or boto3.session.Session()
-    return session.client(
-        service, endpoint_url=endpoint_url, region_name=region_name or region_of(session), config=RETRY_CONFIG
-    )
+    config = RETRY_CONFIG
+    if attempts:
+        config = config.merge(Config(retries={"mode": "standard", "max_attempts": attempts}))
+    region = region_name or region_of(session)
+    return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
 
 
 AWS_ERRORS = (BotoCoreError, ClientError)

@@ -63,6 +63,13 @@ def read_object(s3: Any, bucket: str, key: str) -> bytes | None:
         raise
 
 
+def unimplemented(error: ClientError) -> bool:
+    """Whether an endpoint answered that it lacks the operation: an emulator's "not implemented" code,
+    or moto's bare HTTP status (its HTML 500 page) where AWS always names an error code."""
+    code = error_code(error)
+    return code.isdigit() or code in ("NotImplemented", "InvalidAction", "UnknownOperationException")
+
+
 class CloudTrailKeys:
     """CloudTrail's public keys per region, fetched with ListPublicKeys when a digest names one not
     seen yet (keys rotate), and cached for the life of the process."""

@@ -11,6 +11,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import date
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,6 +30,7 @@ CONFLICT_RETRIES = 10
 ALERT_LEASE_SECONDS = 960  # longer than any Lambda invocation: a claim this old has no live owner
 # Rounds of botocore's retries given to recording a sent alert (failing there would send it again).
 RECORD_ROUNDS = 3
+FEW_YEARS = 3  # a period read over more calendar years than this is first bounded by the days held
 
 __all__ = ["ALERT_LEASE_SECONDS", "CONFLICT_RETRIES", "CommitFailed", "SummaryStore"]
 
@@ -51,6 +53,7 @@ class SummaryStore:
         self._retention = retention_days
         self._clock = clock
         self._sleep = sleep
+        self._held: tuple[str, str] | tuple[()] | None = None  # the first and last day held, once read
 
     def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult:
         """Count the events no other object counted; safe to repeat for the same `source`."""
@@ -226,16 +229,37 @@ class SummaryStore:
 
     def between(self, since: str, until: str, errors_only: bool = False) -> list[Summary]:
         """The per-day summaries of the UTC days since..until, both included, only those with a failed
-        call when `errors_only` (index byPeriod: a paginated Query per kind and year, whatever the days
-        without events)."""
+        call when `errors_only` (index byPeriod: a paginated Query per kind and year of `span`, whatever
+        the days without events)."""
         kinds = (items.ERROR_DAY_KIND,) if errors_only else (items.DAY_KIND, items.ERROR_DAY_KIND)
-        found = [item for query in items.period_queries(kinds, since, until) for item in self._query(**query)]
+        found = [item for query in self._period_queries(kinds, since, until) for item in self._query(**query)]
         return self._complete(map(items.summary_from_item, self._live(found)))
 
     def alerts_between(self, since: str, until: str) -> list[dict[str, Any]]:
         """The published alerts of the UTC days since..until, as sent (index byPeriod)."""
-        queries = items.period_queries((items.ALERT_KIND,), since, until)
+        queries = self._period_queries((items.ALERT_KIND,), since, until)
         return [items.alert_from_item(item) for query in queries for item in self._query(**query)]
+
+    def span(self, since: date, until: date) -> tuple[date, date] | None:
+        """since..until, narrowed to the days the table holds when it covers more than a few calendar
+        years (None: it holds none of them). Each year costs a Query per kind, so a range such as
+        0001-01-01..9999-12-31 is bounded by one read of the listing index (first and last seen, alert
+        days), kept for the store's life, instead of 20,000 Queries."""
+        if until.year - since.year < FEW_YEARS:
+            return since, until
+        if self._held is None:
+            found = [item for query in items.held_days_queries() for item in self._query(**query)]
+            days = [day for item in found for day in items.held_days(item)]
+            self._held = (min(days), max(days)) if days else ()
+        if not self._held or self._held[1] < since.isoformat() or until.isoformat() < self._held[0]:
+            return None
+        first, last = self._held
+        return max(since, date.fromisoformat(first)), min(until, date.fromisoformat(last))
+
+    def _period_queries(self, kinds: tuple[str, ...], since: str, until: str) -> list[dict[str, Any]]:
+        if (held := self.span(date.fromisoformat(since), date.fromisoformat(until))) is None:
+            return []
+        return items.period_queries(kinds, held[0].isoformat(), held[1].isoformat())
 
     def index_periods(self) -> int:
         """Put the day summaries and published alerts written before index byPeriod in it (one Scan, once

@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with profile(args.profile):
             return args.run(args)
-    except (InputError, NothingRead, FileNotFoundError, ValueError) as error:
+    except (InputError, NothingRead, ValueError) as error:
         sys.stderr.write(f"supportwatch: {error}\n")
         return 2
     except KeyboardInterrupt as interrupt:  # a run over files says how far it got (cli/output.Interrupted)
@@ -362,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `supportwatch ... | head`: the reader has what it wanted
         sys.stderr.close()
         return 0
+    except OSError as error:  # a file that cannot be read or written (a folder, no permission, a full disk)
+        where = f"{error.filename}: " if error.filename else ""
+        sys.stderr.write(f"supportwatch: {where}{error.strerror or error}\n")
+        return 2
     except Exception as error:
         if (message := aws_problem(error)) is None:
             raise

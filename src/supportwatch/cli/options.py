@@ -67,12 +67,30 @@ def _given(args: argparse.Namespace, *names: str) -> list[str]:
     return ["--" + name.replace("_", "-") for name in names if getattr(args, name, None) not in (None, False)]
 
 
-def _folder_exists(option: str, value: str | Path | None) -> None:
+def _output_file(option: str, value: str | Path | None) -> None:
+    """A file to write (or `-`, stdout): not a folder, in a folder that exists."""
     if value is None or str(value) == "-":
         return
-    folder = Path(value).expanduser().parent
-    if not folder.is_dir():
-        raise OptionError(f"{option} {value}: folder {folder} does not exist")
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise OptionError(f"{option} {value}: a folder, not a file")
+    if not path.parent.is_dir():
+        raise OptionError(f"{option} {value}: folder {path.parent} does not exist")
+
+
+INPUT_FILES = ("template", "public_keys", "pseudonymize_key")  # the options naming a file to read
+
+
+def _input_files(args: argparse.Namespace) -> None:
+    """Each file the command would read exists and is not a folder."""
+    for name in INPUT_FILES:
+        if (value := getattr(args, name, None)) is None:
+            continue
+        option, path = "--" + name.replace("_", "-"), Path(value).expanduser()
+        if path.is_dir():
+            raise OptionError(f"{option} {value}: a folder, not a file")
+        if not path.exists():
+            raise OptionError(f"{option} {value}: no such file")
 
 
 def _target(args: argparse.Namespace) -> None:
@@ -131,6 +149,7 @@ def _summaries_table(args: argparse.Namespace) -> None:
 def check(args: argparse.Namespace) -> None:
     """Every combination the command's options allow, before it starts; raises OptionError."""
     _dates(args)
+    _input_files(args)
     command = args.command
     if command in ("query", "report", "migrate"):
         _summaries_table(args)
@@ -142,17 +161,14 @@ def check(args: argparse.Namespace) -> None:
         except LayoutError as error:
             raise OptionError(str(error)) from None
     if command == "backfill":
-        _folder_exists("--emit-manifest", args.emit_manifest)
+        _output_file("--emit-manifest", args.emit_manifest)
         if args.emit_manifest and args.dry_run:
             raise OptionError("--emit-manifest and --dry-run: choose one")
         if not (args.emit_manifest or args.dry_run):
             _target(args)
     elif command == "redrive" and not args.dry_run:
         _target(args)
-    elif command in ("local", "sandbox"):
-        if args.template is not None and not args.template.is_file():
-            raise OptionError(f"--template {args.template}: no such file")
-        if command == "local":
-            _folder_exists("--report", args.report)
+    elif command == "local":
+        _output_file("--report", args.report)
     elif command == "report":
-        _folder_exists("--output", args.output)
+        _output_file("--output", args.output)

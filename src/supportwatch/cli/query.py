@@ -19,7 +19,7 @@ import io
 import sys
 import textwrap
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from supportwatch.aws.clients import client
@@ -30,7 +30,7 @@ from supportwatch.cli.summary_csv import by_calls, counts_text, write_csv
 from supportwatch.cli.target import NotFound, existing_table, stack_settings
 from supportwatch.export import to_json
 from supportwatch.identities.match import match_identity, shortest_name
-from supportwatch.layout import parse_day, today
+from supportwatch.layout import days_before, parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, Ranked, read_period
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             everyone = by_calls(store.identities())
             return _identities(everyone[: args.top], args.format, {}, "top", args.wide, ranked=True, of=everyone)
         if args.errors:
-            since, until = today() - timedelta(days=args.days - 1), today()
+            since, until = days_before(today(), args.days - 1), today()
             found = store.between(since.isoformat(), until.isoformat(), errors_only=True)
             return _errors(found, since, until, args.format, args.wide)
         if args.day or args.since or args.until:
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[date, date]:
     if default_days and not (args.day or args.since or args.until):
-        return today() - timedelta(days=default_days - 1), today()
+        return days_before(today(), default_days - 1), today()
     if args.day:  # the combinations are checked by cli/options.py
         day = parse_day(args.day)
         return day, day

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from supportwatch.cli.progress import Progress
 from supportwatch.cli.target import existing_table, stack_settings
 from supportwatch.decoding.instants import utc_day
 from supportwatch.export import alert_day
-from supportwatch.layout import parse_day, today
+from supportwatch.layout import days_before, parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, read_period
 from supportwatch.report.page import Deployment, render_report
@@ -30,7 +30,7 @@ DEFAULT_DAYS = 30  # the period without --since
 
 def run(args: argparse.Namespace) -> int:
     until = parse_day(args.until) if args.until else today()
-    since = parse_day(args.since) if args.since else until - timedelta(days=DEFAULT_DAYS - 1)
+    since = parse_day(args.since) if args.since else days_before(until, DEFAULT_DAYS - 1)
     if since > until:
         raise ValueError(f"--since {since} is after --until {until}")
     if args.stack:

@@ -12,12 +12,15 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from supportwatch.aws.clients import client
-from supportwatch.aws.digests import CloudTrailKeys, read_digest, read_object
+from botocore.exceptions import ClientError
+
+from supportwatch.aws.clients import client, emulated_endpoint
+from supportwatch.aws.digests import CloudTrailKeys, read_digest, read_object, unimplemented
 from supportwatch.aws.listing import S3Listing
 from supportwatch.cli.backfill import list_logs
 from supportwatch.cli.output import plural
@@ -25,8 +28,8 @@ from supportwatch.cli.render import Column, print_table
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES
 from supportwatch.decoding.inflate import UnreadableLog
 from supportwatch.export import to_json
-from supportwatch.integrity.digest import content_sha256, digest_key_time, is_digest_key
-from supportwatch.integrity.keys import keys_from_file
+from supportwatch.integrity.digest import Digest, content_sha256, digest_key_time, is_digest_key
+from supportwatch.integrity.keys import PublicKey, keys_from_file
 from supportwatch.integrity.outcomes import (
     DigestCheck,
     Findings,
@@ -36,7 +39,7 @@ from supportwatch.integrity.outcomes import (
     judge_logs,
     judge_unlisted,
 )
-from supportwatch.layout import DIGESTS, parse_day, parse_s3_uri, plan
+from supportwatch.layout import DIGESTS, day_after, parse_day, parse_s3_uri, plan
 
 WORKERS = 16
 UNREADABLE = "unreadable"  # stands for the hash of a log file that is not readable gzip: never matches
@@ -46,6 +49,10 @@ Result = TypeVar("Result")
 
 class NothingToVerify(ValueError):
     """No digest file in the range: exit 2."""
+
+
+class NoPublicKeys(ValueError):
+    """The endpoint cannot give CloudTrail's public keys (an emulator): exit 2."""
 
 
 def _nothing() -> None:
@@ -61,13 +68,14 @@ def run(args: argparse.Namespace) -> int:
     listing = S3Listing(s3)
     logs = plan(listing, bucket, prefix, since, until)
     # A digest lists the files delivered in the hour before it: the day after the range holds some.
-    digests = plan(listing, bucket, prefix, since, until + timedelta(days=1) if until else None, service=DIGESTS)
+    digests = plan(listing, bucket, prefix, since, until and (day_after(until) or until), service=DIGESTS)
     # ... but only the digest of its first hour is needed.
-    last = datetime.combine(logs.until + timedelta(days=1), time(1), UTC)
+    after = day_after(logs.until)
+    last = datetime.combine(after, time(1), UTC) if after else None
     digest_keys = [
         ref.key
         for ref in _list(listing, bucket, digests.prefixes())
-        if is_digest_key(ref.key) and ((ended := digest_key_time(ref.key)) is None or ended < last)
+        if is_digest_key(ref.key) and (last is None or (ended := digest_key_time(ref.key)) is None or ended < last)
     ]
     if not digest_keys:
         raise NothingToVerify(
@@ -83,10 +91,28 @@ def run(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace) -> KeyLookup:
     if args.public_keys:
-        keys = keys_from_file(Path(args.public_keys))
-        return lambda digest: keys.get(digest.digest_public_key_fingerprint)
-    keys = CloudTrailKeys(lambda region: client("cloudtrail", endpoint_url=args.endpoint_url, region_name=region))
-    return keys.key_for
+        listed = keys_from_file(Path(args.public_keys))
+        return lambda digest: listed.get(digest.digest_public_key_fingerprint)
+    keys = CloudTrailKeys(partial(_cloudtrail, args.endpoint_url))
+
+    def key_for(digest: Digest) -> PublicKey | None:
+        try:
+            return keys.key_for(digest)
+        except ClientError as error:
+            if not unimplemented(error):
+                raise
+            raise NoPublicKeys(
+                "the endpoint does not implement CloudTrail's ListPublicKeys: pass --public-keys FILE "
+                "(what `aws cloudtrail list-public-keys` prints)"
+            ) from None
+
+    return key_for
+
+
+def _cloudtrail(endpoint_url: str | None, region: str) -> Any:
+    """A CloudTrail client; an emulator's asks once (its "not implemented" does not change when retried)."""
+    found = client("cloudtrail", endpoint_url, region)
+    return client("cloudtrail", endpoint_url, region, attempts=1) if emulated_endpoint(found) else found
 
 
 def _list(listing: S3Listing, bucket: str, prefixes: Sequence[str]) -> list[Any]:

@@ -251,6 +251,26 @@ def period_queries(kinds: tuple[str, ...], since: str, until: str) -> list[dict[
     ]
 
 
+def held_days_queries() -> list[dict[str, Any]]:
+    """The listing index's summaries and published alerts, only what bounds the days the table holds:
+    first and last seen, an alert's period key (one paginated Query each, whatever their days)."""
+    bounds = ["firstInstant", "lastInstant", "firstSeen", "lastSeen", "periodSort"]
+    names = {f"#b{index}": name for index, name in enumerate(bounds)}
+    projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    return [
+        {**query, **projection, "ExpressionAttributeNames": query["ExpressionAttributeNames"] | names}
+        for query in (listing_query(LISTED_SUMMARY), listing_query(LISTED_ALERT))
+    ]
+
+
+def held_days(item: Item) -> list[str]:
+    """The UTC days an item of `held_days_queries` holds or bounds: a summary's first and last, an alert's."""
+    found = {name: plain(value) for name, value in item.items()}
+    if "periodSort" in found:
+        return [found["periodSort"][:10]]
+    return [_seen(found, "firstInstant", "firstSeen")[:10], _seen(found, "lastInstant", "lastSeen")[:10]]
+
+
 def _scope(day: str | None) -> str:
     return WHOLE if day is None else day
 

@@ -34,13 +34,21 @@ def bucket(day: date, by: str) -> date:
 def buckets(since: date, until: date, by: str) -> list[date]:
     """Every bucket that overlaps since..until, oldest first (empty ones included)."""
     found: list[date] = []
-    day = since
-    while day <= until:
-        start = bucket(day, by)
-        if not found or found[-1] != start:
-            found.append(start)
-        day += timedelta(days=1)
+    start: date | None = bucket(since, by)
+    while start is not None and start <= until:
+        found.append(start)
+        start = _after(start, by)
     return found
+
+
+def _after(start: date, by: str) -> date | None:
+    """The first day of the bucket after the one that starts on `start`; None after year 9999."""
+    try:
+        if by == "month":
+            return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        return start + timedelta(days=7 if by == "week" else 1)
+    except (OverflowError, ValueError):
+        return None
 
 
 def auto_granularity(since: date, until: date) -> str:
@@ -230,6 +238,8 @@ class Period:
 class PeriodReader(Protocol):
     """The store's reads a period needs (each costs in proportion to the period)."""
 
+    def span(self, since: date, until: date) -> tuple[date, date] | None: ...
+
     def between(self, since: str, until: str) -> list[Summary]: ...
 
     def summaries_of(self, identities: Iterable[str]) -> list[Summary]: ...
@@ -240,16 +250,20 @@ def read_period(
 ) -> Period:
     """The period's day summaries, a calendar year at a time (the store's index partitions them by
     year), then the all-time summaries of the identities in them; `progress(days, summaries)` hears
-    of each year read."""
+    of each year read, and of the days outside the store's `span` at once."""
     days: list[Summary] = []
-    start = since
-    while start <= until:
-        end = min(until, date(start.year, 12, 31))
-        found = store.between(start.isoformat(), end.isoformat())
-        days += found
-        if progress:
-            progress((end - start).days + 1, len(found))
-        start = end + timedelta(days=1)
+    unread = (until - since).days + 1
+    if held := store.span(since, until):
+        first, last = held
+        for year in range(first.year, last.year + 1):
+            start, end = max(first, date(year, 1, 1)), min(last, date(year, 12, 31))
+            found = store.between(start.isoformat(), end.isoformat())
+            days += found
+            unread -= (end - start).days + 1
+            if progress:
+                progress((end - start).days + 1, len(found))
+    if progress and unread:
+        progress(unread, 0)
     return Period.of(since, until, days, store.summaries_of({day.identity for day in days}))
 
 
