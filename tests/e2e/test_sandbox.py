@@ -208,3 +208,35 @@ def test_a_pseudonymous_sandbox_holds_what_scan_prints_and_refuses_clear_identit
         assert process.wait(timeout=60) == 0
     finally:
         stop(process)
+
+
+def test_with_every_route_each_inbox_shows_one_message_per_alert(tmp_path):
+    from supportwatch.aws.local import received_alerts, received_chat, received_events
+
+    loaded = write_trail(tmp_path / "loaded", day=11, files=2, seed=1)
+    argv = [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(loaded), "--security-hub", "--eventbridge"]
+    process, lines = start(tmp_path, [*argv, "--chat"])
+    try:
+        variables = exported(lines)
+
+        class Sandbox:  # clients as the printed lines configure them
+            def client(self, service: str):
+                return boto3.client(
+                    service,
+                    endpoint_url=variables["AWS_ENDPOINT_URL"],
+                    region_name="us-east-1",
+                    aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+                )
+
+        alerts = received_alerts(Sandbox(), variables["INBOX_URL"])
+        findings = Sandbox().client("securityhub").get_findings()["Findings"]
+        events = received_events(Sandbox(), variables["EVENT_INBOX_URL"])
+        chat = received_chat(Sandbox(), variables["CHAT_INBOX_URL"])
+        assert len(alerts) == len(findings) == len(events) == len(chat) > 0
+        assert variables["CHAT_TOPIC_ARN"].endswith(":supportwatch-local-chat")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert "Traceback" not in (tmp_path / "stderr").read_text()
+    finally:
+        stop(process)
