@@ -1,6 +1,7 @@
 """The function deployed with IdentityMode=pseudonymous over the demo and the fixture corpora, on moto:
 no identity of a person, session name or source address in any table item, log line, metric, SNS
-message, export, query or report, and the plain mode's totals under pseudonyms (contract section 10)."""
+message, routed alert (Security Hub, EventBridge, chat), export, query or report, and the plain mode's
+totals under pseudonyms (contract section 10)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from supportwatch import handler
-from supportwatch.aws.local import LocalStack, deploy
+from supportwatch.aws.local import LocalStack, RouteInboxes, Routes, deploy
 from supportwatch.cli.inputs import discover
 from supportwatch.cli.local import delivered_key, function_environment
 from supportwatch.cli.main import main
@@ -30,9 +31,10 @@ CORPORA = [REPO / "demo" / "trails", FIXTURES / "trails", FIXTURES / "traps", FI
 
 @pytest.fixture
 def pseudonymous(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
-    """The stack of IdentityMode=pseudonymous with KEY in its secret; every alert rule fires."""
+    """The stack of IdentityMode=pseudonymous with KEY in its secret, every alert route on (Security Hub,
+    EventBridge, chat); every alert rule fires."""
     with mock_aws():
-        resources = deploy(MotoAccount(), TEMPLATE, pseudonym_key=KEY)
+        resources = deploy(MotoAccount(), TEMPLATE, Routes(True, True, True), pseudonym_key=KEY)
         for name, value in function_environment(resources, verbose=True).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("VOLUME_THRESHOLD", "1")
@@ -61,11 +63,15 @@ def test_nothing_real_is_written_anywhere_and_totals_are_the_plain_ones(pseudony
     secrets = real_values(plain)
     assert len(secrets) > 20  # the corpora name people, sessions and addresses
 
+    inboxes = RouteInboxes.of(MotoAccount(), pseudonymous)
     deliver(pseudonymous, CORPORA)
     table = pseudonymous.table
     items = boto3.client("dynamodb").scan(TableName=table)["Items"]
-    (topic,) = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].topics.values()
-    published = [message for _, message, subject, *_ in topic.sent_notifications for message in (message, subject)]
+    topics = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].topics.values()  # the alert topic and the chat topic
+    published = [
+        text for topic in topics for _, message, subject, *_ in topic.sent_notifications for text in (message, subject)
+    ]
+    routed = inboxes.received(MotoAccount())
     metrics_and_prints = capsys.readouterr().out
     export, _ = cli(capsys, "query", "--table", table, "--format", "json")
     first, last = (
@@ -81,12 +87,13 @@ def test_nothing_real_is_written_anywhere_and_totals_are_the_plain_ones(pseudony
         "log lines": json.dumps(handler_logs()),
         "metrics": metrics_and_prints,
         "SNS messages (JSON and email bodies, subjects)": json.dumps(published),
+        "Security Hub findings, EventBridge events, chat notifications": json.dumps(routed),
         "export": export,
         "query tables": cli(capsys, "query", "--table", table, "--wide")
         + cli(capsys, "query", "--table", table, "--top", "100", "--wide"),
         "report": (*report_notes, report.read_text(encoding="utf-8")),
     }
-    assert handler_logs() and metrics_and_prints and published
+    assert handler_logs() and metrics_and_prints and published and all(routed.values()) and len(routed) == 3
     texts = {name: "".join(text) if isinstance(text, tuple) else text for name, text in outputs.items()}
     assert {name: leaks(text, secrets) for name, text in texts.items()} == {name: [] for name in texts}
 
