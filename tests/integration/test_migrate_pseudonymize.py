@@ -18,7 +18,7 @@ from supportwatch.cli.main import main
 from supportwatch.export import export_document
 from supportwatch.privacy import IdentityMode, Pseudonymizer
 from tests.helpers import random_support_records, support_record
-from tests.privacy import KEY, as_pseudonymous, leaks, pseudonym, real_values
+from tests.privacy import KEY, KEY_TEXT, as_pseudonymous, leaks, pseudonym, real_values
 
 KEY_NAME = (
     "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTrail_us-east-1_20230911T1635Z_a.json.gz"
@@ -67,6 +67,12 @@ def days(table: str) -> dict[tuple[str, str | None], dict[str, Any]]:
 
 def table_text(table: str) -> str:
     return json.dumps(boto3.client("dynamodb").scan(TableName=table)["Items"])
+
+
+def run(capsys, argv: list[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def migrate(capsys, table: str, *args: str) -> tuple[int, str, str]:
@@ -118,7 +124,7 @@ def test_a_repeat_changes_nothing_and_another_key_is_refused(table, key_file, ca
     code, out, err = migrate(capsys, table, "--pseudonymize-key", str(other))
     assert (code, out) == (2, "") and len(err.splitlines()) == 1 and "this is not its key" in err
     code, _, err = migrate(capsys, table)
-    assert code == 2 and "go together" in err
+    assert code == 2 and "migrate --pseudonymize: no key; give the key with --pseudonymize-key FILE" in err
 
 
 class Stopped(Exception):
@@ -146,3 +152,25 @@ def test_a_run_cut_short_is_finished_by_the_next(table, key_file, capsys, monkey
     assert migrate(capsys, table, "--pseudonymize-key", key_file)[0] == 0
     assert exported(table)["summaries"] == as_pseudonymous(plain)
     assert leaks(table_text(table), real_values(plain)) == []
+
+
+def test_a_deployed_stack_names_the_table_and_its_key(stack, table, capsys):
+    """`--stack` of a pseudonymous stack: its SummaryTableName and its secret (a plain CloudFormation
+    stack with a supportwatch stack's outputs: moto cannot transform SAM)."""
+    plain = exported(table)
+    secret = boto3.client("secretsmanager").create_secret(Name="key", SecretString=KEY_TEXT)["ARN"]
+    outputs = {
+        "SummaryTableName": {"Value": table},
+        "AlertTopicArn": {"Value": stack.resources.topic_arn},
+        "PseudonymKeySecretArn": {"Value": secret},
+    }
+    template = {"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}}, "Outputs": outputs}
+    boto3.client("cloudformation").create_stack(StackName="sw", TemplateBody=json.dumps(template))
+    code, out, err = run(capsys, ["migrate", "--pseudonymize", "--stack", "sw"])
+    assert (code, err) == (0, "") and out.endswith(
+        f"{table}: pseudonymous, key fingerprint {Pseudonymizer(KEY).fingerprint}\n"
+    )
+    assert exported(table)["summaries"] == as_pseudonymous(plain)
+    code, out, _ = run(capsys, ["forget", LONG, "--stack", "sw"])  # a clear identity, through the stack's key
+    assert code == 0 and out.splitlines()[1].startswith("1 summary, 1 day, ")
+    assert pseudonym(LONG) not in table_text(table)

@@ -13,9 +13,8 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import plural
 from supportwatch.cli.render import print_text
-from supportwatch.cli.target import existing_table
+from supportwatch.cli.target import existing_table, table_and_privacy
 from supportwatch.ledger.items import ERASED_KINDS
-from supportwatch.privacy import Pseudonymizer, load_key
 from supportwatch.privacy.erasure import targets
 from supportwatch.privacy.mode import PLAIN
 
@@ -29,12 +28,12 @@ SINGULAR = {
 
 
 def run(args: argparse.Namespace) -> int:
-    privacy = Pseudonymizer(load_key(args.pseudonymize_key)) if args.pseudonymize_key else None
+    table, privacy = table_and_privacy(args)
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
-    store = SummaryStore(dynamodb, args.table)
-    with existing_table(dynamodb, args.table):
+    store = SummaryStore(dynamodb, table)
+    with existing_table(dynamodb, table):
         mode = store.identity_mode() or PLAIN
-        deleted = store.forget(targets(args.identity, mode, privacy, args.table))
-    print_text(f"{args.identity}: deleted from {args.table}", unbroken=True)
+        deleted = store.forget(targets(args.identity, mode, privacy, table))
+    print_text(f"{args.identity}: deleted from {table}", unbroken=True)
     print_text(", ".join(plural(deleted[kind], SINGULAR[kind], kind) for kind in ERASED_KINDS))
     return 0

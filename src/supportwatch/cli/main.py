@@ -228,8 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     forget.set_defaults(run=_lazy("forget"))
     forget.add_argument("identity", metavar="IDENTITY_OR_PSEUDONYM", help="an identity key, or its pseudonym")
-    forget.add_argument("--table", required=True, help="the stack's SummaryTable name")
-    _key_option(forget, "the table's pseudonym key: IDENTITY is erased under its pseudonym too")
+    _table_options(forget)
+    _key_option(forget, "the table's pseudonym key (default: --stack's): IDENTITY is erased under its pseudonym too")
     _aws_options(forget)
 
     pseudonym = commands.add_parser(
@@ -255,13 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a run cut short is finished by the next; run it while no function writes into the table).",
     )
     migrate.set_defaults(run=_lazy("migrate"))
-    migrate.add_argument("--table", help=f"the stack's SummaryTable name (default: ${TABLE_ENVIRONMENT})")
+    _table_options(migrate)
     migrate.add_argument(
         "--pseudonymize",
         action="store_true",
         help="rewrite a table of clear identities in pseudonymous form (contract section 10); safe to repeat",
     )
-    _key_option(migrate, "with --pseudonymize: the pseudonym key (the content of the stack's secret)")
+    _key_option(migrate, "with --pseudonymize: the pseudonym key (default: --stack's secret)")
     _aws_options(migrate)
     finish(parser, commands.choices)
     return parser

@@ -21,21 +21,28 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import plural
 from supportwatch.cli.progress import Progress
-from supportwatch.cli.target import existing_table
-from supportwatch.privacy import IdentityMode, ModeConflict, Pseudonymizer, load_key
+from supportwatch.cli.target import existing_table, stack_settings, table_and_privacy
+from supportwatch.privacy import IdentityMode, ModeConflict, Pseudonymizer
 from supportwatch.privacy.migration import alert_as, identity_as, source_ip_as
 
 
 def run(args: argparse.Namespace) -> int:
-    if bool(args.pseudonymize) != bool(args.pseudonymize_key):
-        raise ValueError("migrate --pseudonymize and --pseudonymize-key FILE (the function's key) go together")
+    if args.pseudonymize_key and not args.pseudonymize:
+        raise ValueError("--pseudonymize-key goes with --pseudonymize")
+    if args.pseudonymize:
+        table, privacy = table_and_privacy(args)
+        if privacy is None:
+            where = f"stack {args.stack} keeps identities in clear" if args.stack else "no key"
+            raise ValueError(f"migrate --pseudonymize: {where}; give the key with --pseudonymize-key FILE")
+    else:
+        table, privacy = args.table or stack_settings(args.stack, args.endpoint_url, args.region).table_name, None
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
-    with existing_table(dynamodb, args.table):
-        store = SummaryStore(dynamodb, args.table)
-        if args.pseudonymize:
-            return pseudonymize(store, Pseudonymizer(load_key(args.pseudonymize_key)))
+    with existing_table(dynamodb, table):
+        store = SummaryStore(dynamodb, table)
+        if privacy is not None:
+            return pseudonymize(store, privacy)
         updated = store.index_periods()
-    sys.stdout.write(f"{plural(updated, 'item')} added to index byPeriod in {args.table}\n")
+    sys.stdout.write(f"{plural(updated, 'item')} added to index byPeriod in {table}\n")
     return 0
 
 

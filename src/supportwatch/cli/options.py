@@ -137,7 +137,7 @@ def _query(args: argparse.Namespace) -> None:
 
 
 def _summaries_table(args: argparse.Namespace) -> None:
-    """query, report and migrate read the table named by --table, --stack, or $SUPPORTWATCH_TABLE."""
+    """query, report, migrate and forget read the table named by --table, --stack, or $SUPPORTWATCH_TABLE."""
     if args.table or getattr(args, "stack", None):
         return
     args.table = os.environ.get(TABLE_ENVIRONMENT) or None
@@ -151,7 +151,7 @@ def check(args: argparse.Namespace) -> None:
     _dates(args)
     _input_files(args)
     command = args.command
-    if command in ("query", "report", "migrate"):
+    if command in ("query", "report", "migrate", "forget"):
         _summaries_table(args)
     if command == "query":
         _query(args)

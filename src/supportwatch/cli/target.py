@@ -200,6 +200,13 @@ def privacy_of(args: argparse.Namespace, settings: Settings) -> Pseudonymizer | 
     return Pseudonymizer(pseudonym_key(settings.pseudonym_key_secret, secrets))
 
 
+def table_and_privacy(args: argparse.Namespace) -> tuple[str, Pseudonymizer | None]:
+    """The summaries table (`--table`, else `--stack`'s) and its pseudonyms (`--pseudonymize-key`, else
+    the stack's secret; None: no key, or a stack in clear)."""
+    settings = stack_settings(args.stack, args.endpoint_url, args.region) if args.stack else Settings(args.table, "")
+    return args.table or settings.table_name, privacy_of(args, settings)
+
+
 def stack_key(stack: str, endpoint_url: str | None, region: str | None) -> bytes:
     """The pseudonym key of a deployed stack of IdentityMode=pseudonymous, from its secret."""
     outputs = outputs_of(describe_stack(stack, endpoint_url, region))
