@@ -239,6 +239,7 @@ def test_sandbox_instructions_name_each_routes_inbox():
     assert "CHAT_TOPIC_ARN=arn:chat" in text and "--endpoint-url $AWS_ENDPOINT_URL securityhub get-findings" in text
     stack = LocalStack("b", "t", "arn:topic", {}, "AWSLogs/", ".json.gz")
     plain = "\n".join(instructions("http://127.0.0.1:1", stack, "i") + tour(stack))
+    assert "export SUPPORTWATCH_TABLE=t" in plain and "supportwatch query --top 10" in plain  # the table's default
     assert "INBOX_URL=i" in plain and "securityhub" not in plain and "EVENT_INBOX" not in plain
 
 

@@ -149,6 +149,7 @@ def instructions(endpoint: str, stack: LocalStack, inbox: str, routed: RouteInbo
     """Lines to paste into a shell, each a comment or an `export` of one variable: `supportwatch` on PATH,
     the endpoint, dummy credentials, the region and the stack's names (the routes' inboxes too)."""
     names = {"BUCKET": stack.bucket, "TABLE": stack.table, "TOPIC_ARN": stack.topic_arn, "INBOX_URL": inbox}
+    names["SUPPORTWATCH_TABLE"] = stack.table  # query, report and migrate read it without --table
     routed = routed or RouteInboxes()
     if routed.events:
         names["EVENT_INBOX_URL"] = routed.events
@@ -187,7 +188,7 @@ def tour(stack: LocalStack, routed: RouteInboxes | None = None) -> list[str]:
         routes += [f"{aws} sqs receive-message \\", "#       --queue-url $CHAT_INBOX_URL   # chat messages"]
     return [
         f"# Objects put at s3://$BUCKET/{stack.key_prefix}*{stack.key_suffix} reach the function. Try:",
-        "#   supportwatch query --table $TABLE --top 10",
+        "#   supportwatch query --top 10            # the table: $SUPPORTWATCH_TABLE",
         "#   supportwatch backfill s3://$BUCKET --table $TABLE --topic-arn $TOPIC_ARN",
         "#   aws --endpoint-url $AWS_ENDPOINT_URL s3 cp --recursive DIR s3://$BUCKET/",
         "#   aws --endpoint-url $AWS_ENDPOINT_URL sqs receive-message \\",
