@@ -120,6 +120,7 @@ class Settings:
     eventbridge_alerts: bool = False
     chat_topic_arn: str = ""  # "": no chat notifications
     pseudonym_key_secret: str = ""  # contract section 10: the secret holding the pseudonym key; "": plain
+    reveal_key_id: str = ""  # pseudonymous mode: the KMS key each identity is sealed under (the function's)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -145,4 +146,5 @@ class Settings:
             eventbridge_alerts=_switch(env, "EVENTBRIDGE_ALERTS", "false"),
             chat_topic_arn=env.get("CHAT_TOPIC_ARN", "").strip(),
             pseudonym_key_secret=env.get("PSEUDONYM_KEY_SECRET", "").strip(),
+            reveal_key_id=env.get("REVEAL_KEY_ID", "").strip(),
         )

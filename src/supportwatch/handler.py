@@ -30,6 +30,7 @@ from supportwatch.aws.digests import integrity_parts
 from supportwatch.aws.findings import alert_routes
 from supportwatch.aws.notify import SnsPublisher
 from supportwatch.aws.objects import S3Objects
+from supportwatch.aws.seals import Sealer
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import Settings
 from supportwatch.findings.asff import finding_id
@@ -89,6 +90,7 @@ def processor() -> Processor:
         log_book=log_book,
         digests=digests,
         privacy=privacy,
+        sealer=sealer(settings.reveal_key_id, store, privacy),
     )
 
 
@@ -104,6 +106,11 @@ def report_refused(route: str, refused: dict[Alert, str]) -> None:
             "alerts": [{"rule": alert.rule, "window": alert.window, "id": finding_id(alert)} for alert in refused],
         },
     )
+
+
+def sealer(key_id: str, store: SummaryStore, privacy: Pseudonymizer | None) -> Sealer | None:
+    """Contract section 10: each new identity sealed under the stack's reveal key; None in plain mode."""
+    return Sealer(client("kms"), key_id, store, privacy) if privacy is not None and key_id else None
 
 
 def pseudonymizer(secret_id: str) -> Pseudonymizer | None:

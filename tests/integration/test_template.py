@@ -638,7 +638,7 @@ CHECKOV_SCANS = {
     "existing-EventBridge": {"EventsDeadLetterQueue", "ObjectCreatedRulePermission"},
     "existing-SQS": {"IngestQueue", "IngestDeadLetterQueue"},
     "routes": {"ProcessorFunction"},
-    "pseudonymous": {"PseudonymKey", "ProcessorFunction"},
+    "pseudonymous": {"PseudonymKey", "RevealKey", "ProcessorFunction"},
 }
 
 

@@ -160,7 +160,8 @@ def deploy(
     aws: Account, template_path: Path, routes: Routes = NO_ROUTES, pseudonym_key: bytes | None = None
 ) -> LocalStack:
     """Create the bucket, table and topic with the template's properties (and what `routes` need); with
-    `pseudonym_key`, the stack of IdentityMode=pseudonymous and that key in its secret (contract section 10)."""
+    `pseudonym_key`, the stack of IdentityMode=pseudonymous: that key in its secret and its reveal key
+    (contract section 10)."""
     template = load_template(template_path)
     bucket = _resource(template, "TrailBucket", "AWS::S3::Bucket")
     table = _resource(template, "SummaryTable", "AWS::DynamoDB::Table")
@@ -178,13 +179,16 @@ def deploy(
     table_name = f"{STACK_NAME}-summaries"
     switched = _switch_routes(aws, routes)
     refs = {"SummaryTable": table_name, "AlertTopic": topic_arn, "TrailBucket": bucket_name}
+    attributes: dict[tuple[str, str], str] = {}
     if pseudonym_key is not None:
         switched["IdentityMode"] = "pseudonymous"
         secret = aws.client("secretsmanager").create_secret(
             Name=f"{STACK_NAME}-pseudonym-key", SecretString=pseudonym_key.decode("utf-8")
         )
         refs["PseudonymKey"] = secret["ARN"]
-    resolver = Resolver(template, refs=refs, parameters={**pseudo, **switched})
+        reveal_key = aws.client("kms").create_key(Description=f"{STACK_NAME}: seals the identities behind pseudonyms")
+        attributes[("RevealKey", "Arn")] = reveal_key["KeyMetadata"]["Arn"]
+    resolver = Resolver(template, refs=refs, attributes=attributes, parameters={**pseudo, **switched})
     _create_table(aws.client("dynamodb"), table_name, resolver.resolve(table))
     environment = resolver.resolve(function.get("Environment", {}).get("Variables", {}))
     prefix, suffix = _notification_filter(resolver, function)
