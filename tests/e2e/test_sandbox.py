@@ -113,12 +113,12 @@ def test_uploads_reach_the_function_backfill_and_query_agree_with_scan_and_ctrl_
     assert found["summaries"] == expected["summaries"]
 
     # More files, then backfill at once (racing the function over them): counted exactly once.
-    more = write_trail(tmp_path / "more", day=13, files=3, seed=3)
+    more = write_trail(tmp_path / "more", day=13, files=3, seed=3)  # 2 + 2 + 3 files, and the trail's own
     for path in sorted(more.rglob("*.json.gz")):
         s3.put_object(Bucket=bucket, Key=path.relative_to(more).as_posix(), Body=path.read_bytes())
     _, totals = run(capsys, "backfill", f"s3://{bucket}", "--table", table, "--topic-arn", variables["TOPIC_ARN"],
                     "--format", "json")  # fmt: skip
-    assert totals["files"] == 7 and totals["counted"] + totals["alreadyCounted"] == totals["supportEvents"]
+    assert totals["files"] == 8 and totals["counted"] + totals["alreadyCounted"] == totals["supportEvents"]
     _, expected = run(capsys, "scan", str(loaded), str(uploaded), str(more), "--format", "json")
     _, found = run(capsys, "query", "--table", table, "--format", "json")
     assert found["summaries"] == expected["summaries"]
@@ -131,6 +131,29 @@ def test_uploads_reach_the_function_backfill_and_query_agree_with_scan_and_ctrl_
     # files loaded at the start make no line each (a count on stdout); each one put later does, within 80 columns
     assert "_f10.json.gz" not in errors and "_f20.json.gz: 15 support events, 15 counted now" in errors
     assert max(map(len, errors.splitlines())) <= 80
+
+
+def test_verify_and_doctor_pass_in_the_sandbox_and_a_file_put_by_hand_fails_verify(sandbox, capsys, monkeypatch):
+    """The sandbox's trail signed digests of what it loaded (the key in $PUBLIC_KEYS) and doctor finds the
+    trail and the stack; a loaded log overwritten by hand is what verify exists to catch."""
+    _, variables, loaded, _ = sandbox
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    bucket, keys = variables["BUCKET"], variables["PUBLIC_KEYS"]
+    assert main(["verify", f"s3://{bucket}", "--public-keys", keys, "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["logs"]["verified"] == 3 and found["digests"]["verified"] >= 2  # 2 loaded + the trail's own
+    assert main(["doctor", "--stack", "supportwatch-local", "--format", "json"]) == 0
+    checks = {check["name"]: check["status"] for check in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["trail supportwatch-local events"] == checks["delivery notification"] == "pass", checks
+    assert checks["delivery bucket"] == checks["trail supportwatch-local validation"] == "pass", checks
+    assert "fail" not in checks.values()  # warnings: other regions, and the loaded files' old folders
+
+    (tampered,) = [path for path in loaded.rglob("*.json.gz") if path.name.endswith("_f10.json.gz")]
+    key = tampered.relative_to(loaded).as_posix()
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=gzip_document(random_support_records(3, seed=9)))
+    assert main(["verify", f"s3://{bucket}", "--public-keys", keys, "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["logs"]["tampered"] == [key]
 
 
 def test_sigterm_stops_it_cleanly_too(sandbox):
@@ -161,7 +184,7 @@ def test_many_files_load_quietly_within_80_columns_exports_first(tmp_path):
     assert (tmp_path / "stderr").read_text() == "sandbox stopped\n"
     assert [line for line in lines if len(line) > 80] == []
     exports = [number for number, line in enumerate(lines) if line.startswith("export ")]
-    loaded_line = lines.index("# Loaded 150 files through the function.")
+    (loaded_line,) = [number for number, line in enumerate(lines) if line.startswith("# Loaded 150 files;")]
     assert exports and max(exports) < loaded_line
 
 

@@ -17,14 +17,17 @@ import shlex
 import signal
 import sys
 import sysconfig
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote_plus
 
 from supportwatch.aws.local import (
     CREDENTIALS,
+    STACK_NAME,
     EmbeddedAws,
     LocalStack,
     RouteInboxes,
@@ -32,6 +35,7 @@ from supportwatch.aws.local import (
     notification_queue,
     subscribe_queue,
 )
+from supportwatch.aws.sandbox_account import open_trail, own_log, put_digests, record_stack, write_public_keys
 from supportwatch.cli.inputs import discover
 from supportwatch.cli.local import (
     delivered_key,
@@ -46,7 +50,11 @@ from supportwatch.cli.local import (
 from supportwatch.cli.output import note_ignored, note_skipped, plural
 from supportwatch.cli.progress import Progress
 from supportwatch.cli.render import width
+from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES
+from supportwatch.decoding.inflate import UnreadableLog
 from supportwatch.identities.short import ELLIPSIS, shorten_texts
+from supportwatch.integrity.digest import content_sha256, is_digest_key
+from supportwatch.integrity.signing import SigningKey, Trail
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
 from supportwatch.privacy import load_key
@@ -107,30 +115,38 @@ def note(report: ObjectReport) -> None:
 
 
 def note_problem(report: ObjectReport) -> None:
-    """A line for a loaded object only when it was not counted whole."""
-    if report.outcome != "counted":
+    """A line for a loaded object only when it was not counted whole (or, a digest, checked)."""
+    if report.outcome not in ("counted", "digest"):
         note(report)
     else:
         note_skipped(report)
 
 
-def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> int:
-    """Put the files into the bucket; how many of them the function is notified of."""
+def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> tuple[int, list[tuple[str, str]]]:
+    """Put the files into the bucket: how many of them the function is notified of, and the key and
+    content SHA-256 of each readable log file among them (what the trail's digests list)."""
     inputs = discover(paths)
     note_ignored(inputs.ignored)
     s3 = aws.client("s3")
-    undelivered = []
+    undelivered, logs = [], []
     for path, key in inputs.keyed(lambda relative: delivered_key(relative, stack)):
-        s3.put_object(Bucket=stack.bucket, Key=key, Body=path.read_bytes())
+        body = path.read_bytes()
+        s3.put_object(Bucket=stack.bucket, Key=key, Body=body)
         if not key.endswith(stack.key_suffix):
             undelivered.append(key)
+        elif not is_digest_key(key):
+            with contextlib.suppress(UnreadableLog):  # not listed: `verify` names it
+                logs.append((key, content_sha256(body, DEFAULT_MAX_DECOMPRESSED_BYTES)))
     note_undelivered(undelivered, stack)
-    return len(inputs.files) - len(undelivered)
+    return len(inputs.files) - len(undelivered), logs
 
 
-def load(aws: EmbeddedAws, stack: LocalStack, paths: list, notifications: Notifications, stop: threading.Event) -> int:
-    """Upload PATHs and hand their events to the function, with a progress line; how many were delivered."""
-    expected = upload(aws, stack, paths)
+def load(
+    aws: EmbeddedAws, stack: LocalStack, paths: list, notifications: Notifications, stop: threading.Event
+) -> tuple[int, list[tuple[str, str]]]:
+    """Upload PATHs and hand their events to the function, with a progress line: how many were delivered,
+    and the logs among them (see `upload`)."""
+    expected, logs = upload(aws, stack, paths)
     progress = Progress(expected)
 
     def done(report: ObjectReport) -> None:
@@ -142,14 +158,28 @@ def load(aws: EmbeddedAws, stack: LocalStack, paths: list, notifications: Notifi
             pass
     finally:
         progress.close()
-    return progress.done
+    return progress.done, logs
 
 
-def instructions(endpoint: str, stack: LocalStack, inbox: str, routed: RouteInboxes | None = None) -> list[str]:
+def sign(aws: EmbeddedAws, trail: Trail, key: SigningKey, logs: list[tuple[str, str]], now: datetime) -> int:
+    """The trail's own log file, then the digests of it and of `logs`, put into the bucket; how many digests."""
+    own, body = own_log(trail, now)
+    aws.client("s3").put_object(Bucket=trail.bucket, Key=own, Body=body)
+    digests = trail.digests([*logs, (own, content_sha256(body, DEFAULT_MAX_DECOMPRESSED_BYTES))], key, now)
+    put_digests(aws, trail.bucket, digests)
+    return len(digests)
+
+
+def instructions(
+    endpoint: str, stack: LocalStack, inbox: str, routed: RouteInboxes | None = None, public_keys: Path | None = None
+) -> list[str]:
     """Lines to paste into a shell, each a comment or an `export` of one variable: `supportwatch` on PATH,
-    the endpoint, dummy credentials, the region and the stack's names (the routes' inboxes too)."""
+    the endpoint, dummy credentials, the region and the stack's names (the routes' inboxes, and the file
+    of the trail's public key, too)."""
     names = {"BUCKET": stack.bucket, "TABLE": stack.table, "TOPIC_ARN": stack.topic_arn, "INBOX_URL": inbox}
     names["SUPPORTWATCH_TABLE"] = stack.table  # query, report and migrate read it without --table
+    if public_keys:
+        names["PUBLIC_KEYS"] = str(public_keys)
     routed = routed or RouteInboxes()
     if routed.events:
         names["EVENT_INBOX_URL"] = routed.events
@@ -190,6 +220,8 @@ def tour(stack: LocalStack, routed: RouteInboxes | None = None) -> list[str]:
         f"# Objects put at s3://$BUCKET/{stack.key_prefix}*{stack.key_suffix} reach the function. Try:",
         "#   supportwatch query --top 10            # the table: $SUPPORTWATCH_TABLE",
         "#   supportwatch backfill s3://$BUCKET --table $TABLE --topic-arn $TOPIC_ARN",
+        "#   supportwatch verify s3://$BUCKET --public-keys $PUBLIC_KEYS",
+        f"#   supportwatch doctor --stack {STACK_NAME}",
         "#   aws --endpoint-url $AWS_ENDPOINT_URL s3 cp --recursive DIR s3://$BUCKET/",
         "#   aws --endpoint-url $AWS_ENDPOINT_URL sqs receive-message \\",
         "#       --queue-url $INBOX_URL --max-number-of-messages 10   # the alerts",
@@ -207,17 +239,27 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     template = find_template(args.template)
     key = load_key(args.pseudonymize_key) if args.pseudonymize_key else None
-    with stopped_by_signals(stop), EmbeddedAws(args.port) as aws, patched_environ(aws.environment()):
+    with (
+        stopped_by_signals(stop),
+        EmbeddedAws(args.port) as aws,
+        patched_environ(aws.environment()),
+        tempfile.TemporaryDirectory(prefix="supportwatch-sandbox-") as folder,
+    ):
         stack = deploy(aws, template, routes_of(args), key)
         inbox = subscribe_queue(aws, stack.topic_arn)
         routed = RouteInboxes.of(aws, stack)
+        record_stack(aws, stack)
         notifications = Notifications(aws.client("sqs"), notification_queue(aws, stack))
+        trail, signer, now = open_trail(aws, stack.bucket), SigningKey(), datetime.now(UTC)
+        public_keys = write_public_keys(signer, Path(folder), now)
         out = sys.stdout  # the function's prints go elsewhere while it runs
-        say(out, instructions(aws.endpoint_url, stack, inbox, routed))
-        with function_runtime(function_environment(stack, args.verbose)):
-            if args.paths:
-                loaded = load(aws, stack, args.paths, notifications, stop)
-                say(out, [f"# Loaded {plural(loaded, 'file')} through the function."])
+        say(out, instructions(aws.endpoint_url, stack, inbox, routed, public_keys))
+        with function_runtime(function_environment(stack, args.verbose, str(public_keys))):
+            loaded, logs = load(aws, stack, args.paths, notifications, stop) if args.paths else (0, [])
+            digests = sign(aws, trail, signer, logs, now)
+            while not stop.is_set() and notifications.deliver(note_problem):
+                pass
+            say(out, [f"# Loaded {plural(loaded, 'file')}; trail {trail.name} signed {plural(digests, 'digest')}."])
             say(out, tour(stack, routed))
             while not stop.is_set():
                 if not notifications.deliver(note):
