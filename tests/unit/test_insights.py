@@ -24,7 +24,7 @@ class LedgerReader:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
-    def span(self, since: date, until: date) -> tuple[date, date]:
+    def narrow(self, since: date, until: date) -> tuple[date, date]:
         return since, until
 
     def between(self, since: str, until: str) -> list[Summary]:

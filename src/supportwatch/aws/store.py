@@ -229,7 +229,7 @@ class SummaryStore:
 
     def between(self, since: str, until: str, errors_only: bool = False) -> list[Summary]:
         """The per-day summaries of the UTC days since..until, both included, only those with a failed
-        call when `errors_only` (index byPeriod: a paginated Query per kind and year of `span`, whatever
+        call when `errors_only` (index byPeriod: a paginated Query per kind and year of `narrow`, whatever
         the days without events)."""
         kinds = (items.ERROR_DAY_KIND,) if errors_only else (items.DAY_KIND, items.ERROR_DAY_KIND)
         found = [item for query in self._period_queries(kinds, since, until) for item in self._query(**query)]
@@ -240,7 +240,7 @@ class SummaryStore:
         queries = self._period_queries((items.ALERT_KIND,), since, until)
         return [items.alert_from_item(item) for query in queries for item in self._query(**query)]
 
-    def span(self, since: date, until: date) -> tuple[date, date] | None:
+    def narrow(self, since: date, until: date) -> tuple[date, date] | None:
         """since..until, narrowed to the days the table holds when it covers more than a few calendar
         years (None: it holds none of them). Each year costs a Query per kind, so a range such as
         0001-01-01..9999-12-31 is bounded by one read of the listing index (first and last seen, alert
@@ -257,7 +257,7 @@ class SummaryStore:
         return max(since, date.fromisoformat(first)), min(until, date.fromisoformat(last))
 
     def _period_queries(self, kinds: tuple[str, ...], since: str, until: str) -> list[dict[str, Any]]:
-        if (held := self.span(date.fromisoformat(since), date.fromisoformat(until))) is None:
+        if (held := self.narrow(date.fromisoformat(since), date.fromisoformat(until))) is None:
             return []
         return items.period_queries(kinds, held[0].isoformat(), held[1].isoformat())
 

@@ -238,7 +238,7 @@ class Period:
 class PeriodReader(Protocol):
     """The store's reads a period needs (each costs in proportion to the period)."""
 
-    def span(self, since: date, until: date) -> tuple[date, date] | None: ...
+    def narrow(self, since: date, until: date) -> tuple[date, date] | None: ...
 
     def between(self, since: str, until: str) -> list[Summary]: ...
 
@@ -250,10 +250,10 @@ def read_period(
 ) -> Period:
     """The period's day summaries, a calendar year at a time (the store's index partitions them by
     year), then the all-time summaries of the identities in them; `progress(days, summaries)` hears
-    of each year read, and of the days outside the store's `span` at once."""
+    of each year read, and of the days outside what the store `narrow`s the period to at once."""
     days: list[Summary] = []
     unread = (until - since).days + 1
-    if held := store.span(since, until):
+    if held := store.narrow(since, until):
         first, last = held
         for year in range(first.year, last.year + 1):
             start, end = max(first, date(year, 1, 1)), min(last, date(year, 12, 31))
