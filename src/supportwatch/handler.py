@@ -110,7 +110,7 @@ def report_refused(route: str, refused: dict[Alert, str]) -> None:
 
 def sealer(key_id: str, store: SummaryStore, privacy: Pseudonymizer | None) -> Sealer | None:
     """Contract section 10: each new identity sealed under the stack's reveal key; None in plain mode."""
-    return Sealer(client("kms"), key_id, store, privacy) if privacy is not None and key_id else None
+    return Sealer(lambda: client("kms"), key_id, store, privacy) if privacy is not None and key_id else None
 
 
 def pseudonymizer(secret_id: str) -> Pseudonymizer | None:

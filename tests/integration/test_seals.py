@@ -39,6 +39,10 @@ class Counted:
         client.meta.events.register("before-call.*.*", lambda model, **_: self.calls.append(model.name))
 
 
+def no_client():
+    raise AssertionError("a KMS client was made, with nothing to seal")
+
+
 def events(*arns: str) -> list:
     records = [support_record(arn=arn, event_id=f"e{number}") for number, arn in enumerate(arns)]
     for record in records:
@@ -63,7 +67,7 @@ def seal_items(stack) -> list[dict]:
 
 def test_each_new_identity_is_sealed_once_and_revealed_with_its_context(stack, store, key_id) -> None:
     kms = boto3.client("kms")
-    sealer = Sealer(kms, key_id, store, PRIVACY)
+    sealer = Sealer(lambda: kms, key_id, store, PRIVACY)
     assert sealer.seal(events(ALICE, ROOT, ALICE)) == 1  # root names an account: it stays in clear, unsealed
     (item,) = seal_items(stack)
     assert item["pk"]["S"] == f"SEAL#{P_ALICE}" and b"alice" not in item["sealed"]["B"]
@@ -71,7 +75,8 @@ def test_each_new_identity_is_sealed_once_and_revealed_with_its_context(stack, s
     calls = Counted(kms)
     db_calls = Counted(store._db)
     assert sealer.seal(events(ALICE)) == 0 and db_calls.calls == []  # known sealed: not even a read
-    assert Sealer(kms, key_id, store, PRIVACY).seal(events(ALICE)) == 0  # a new execution environment
+    # a new execution environment: one read, and no KMS client is even made
+    assert Sealer(no_client, key_id, store, PRIVACY).seal(events(ALICE)) == 0
     assert calls.calls == [] and db_calls.calls == ["BatchGetItem"]  # one read, no KMS call, no write
     assert len(seal_items(stack)) == 1
 
@@ -87,7 +92,7 @@ def test_a_seal_is_never_replaced(stack, store) -> None:
 
 def test_a_seal_under_another_pseudonym_is_refused_by_kms(stack, store, key_id) -> None:
     kms = boto3.client("kms")
-    Sealer(kms, key_id, store, PRIVACY).seal(events(ALICE))
+    Sealer(lambda: kms, key_id, store, PRIVACY).seal(events(ALICE))
     other = PRIVACY.of("arn:aws:iam::111122223333:user/bob")
     store.put_seal(other, store.seal(P_ALICE))  # alice's ciphertext moved under bob's pseudonym
     with pytest.raises(RevealRefused, match=r"^KMS refused the reveal \(InvalidCiphertextException\)$"):
@@ -118,7 +123,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_reveal_command(stack, store, key_id, capsys) -> None:
     table = stack.resources.table
-    Sealer(boto3.client("kms"), key_id, store, PRIVACY).seal(events(ALICE))
+    Sealer(lambda: boto3.client("kms"), key_id, store, PRIVACY).seal(events(ALICE))
     assert run(capsys, P_ALICE, "--table", table) == (0, ALICE + "\n", "")
 
     unknown = PRIVACY.of("nobody")
@@ -140,7 +145,7 @@ def test_the_pipeline_seals_before_it_counts(stack, store, key_id) -> None:
 
     def processor() -> Processor:
         alerting = Alerting(MemoryClaims(), CollectingPublisher())
-        sealer = Sealer(kms, key_id, store, PRIVACY)
+        sealer = Sealer(lambda: kms, key_id, store, PRIVACY)
         return Processor(
             lambda ref: objects[ref.key],
             store,

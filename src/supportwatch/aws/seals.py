@@ -6,7 +6,8 @@ side is SummaryStore's (`sealed`, `put_seal`, `seal`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,8 +24,8 @@ class Sealer:
     check of which are sealed (remembered per execution environment), a KMS Encrypt and a conditional
     put for each that is not."""
 
-    def __init__(self, kms_client: Any, key_id: str, store: SummaryStore, privacy: Pseudonymizer) -> None:
-        self._kms = kms_client
+    def __init__(self, kms: Callable[[], Any], key_id: str, store: SummaryStore, privacy: Pseudonymizer) -> None:
+        self._kms = cache(kms)  # the client, made at the first seal: most cold starts seal nothing
         self._key_id = key_id
         self._store = store
         self._privacy = privacy
@@ -44,7 +45,7 @@ class Sealer:
         for pseudonym, real in due.items():
             if pseudonym not in sealed:
                 context = encryption_context(pseudonym)
-                found = self._kms.encrypt(KeyId=self._key_id, Plaintext=real.encode(), EncryptionContext=context)
+                found = self._kms().encrypt(KeyId=self._key_id, Plaintext=real.encode(), EncryptionContext=context)
                 count += self._store.put_seal(pseudonym, found["CiphertextBlob"])
         if len(self._known) > CACHED:
             self._known.clear()
