@@ -205,6 +205,9 @@ def test_the_readme_tour_runs_as_written_in_a_new_shell(tmp_path):
         )
         assert done.returncode == 0, (done.stdout, done.stderr)
         assert "dana@example.com" in done.stdout and "7 identities, 23 calls" in done.stderr  # as scan counts
+        assert "digests  7 verified" in done.stdout and "0 failed" in done.stdout  # verify, doctor
+        wide = [line for line in (done.stdout + done.stderr).splitlines() if len(line) > 80]
+        assert all(line.startswith("  aws ") for line in wide), wide  # but doctor's fixes, unbroken to copy
     finally:
         stop(process)
 

@@ -82,8 +82,8 @@ def workers_for(args: argparse.Namespace) -> int:
     if endpoint is None or args.workers == 1:
         return args.workers
     sys.stderr.write(
-        f"{endpoint} is not AWS: one file at a time instead of {args.workers}, as emulators do not isolate "
-        "DynamoDB transactions (docs/sandbox.md)\n"
+        f"{endpoint} is not AWS: one file at a time instead of {args.workers},\n"
+        "as emulators do not isolate DynamoDB transactions (docs/sandbox.md)\n"
     )
     return 1
 
