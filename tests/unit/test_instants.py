@@ -17,6 +17,7 @@ BASE = int(datetime(2023, 9, 11, 16, 34, 13, tzinfo=UTC).timestamp()) * 1_000_00
     ("text", "instant", "day"),
     [
         ("2023-09-11T16:34:13Z", BASE, "2023-09-11"),
+        ("1970-01-01T00:00:00Z", 0, "1970-01-01"),  # its day starts at instant 0 (a falsy cached start)
         ("2023-09-11t16:34:13z", BASE, "2023-09-11"),
         ("20230911T163413Z", BASE, "2023-09-11"),
         ("2023-09-11T16:34:13.5Z", BASE + 500_000, "2023-09-11"),
@@ -40,6 +41,7 @@ def test_accepted_forms(text, instant, day):
     assert moment.day == day
     if instant is not None:
         assert moment.instant == instant
+    assert parse_event_time(text) == moment  # a second time, from what was remembered
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,8 @@ def test_accepted_forms(text, instant, day):
         "2023-09-11T16:34:\u0661\u0663Z",  # CloudTrail's length and shape, seconds in Arabic-Indic digits
         "2023-09-11T16:34:+3Z",
         "2023-09-11T16:34: 3Z",
+        "2023-9-011T16:34:13Z",  # CloudTrail's length, T and colons, the day's digits out of place
+        "2023-09-11T16:34:13+",
         "2023-09-11T16:34:13Z\ud800",
         "2023-09-11T16:34:13Z\n",
         " 2023-09-11T16:34:13Z",

@@ -23,7 +23,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache, reduce
+from functools import reduce
 from typing import Any
 
 import msgspec
@@ -49,7 +49,6 @@ from supportwatch.decoding.records import (
     to_support_event,
     who,
 )
-from supportwatch.models import SupportEvent
 from supportwatch.privacy.seals import CONTEXT_KEY
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
@@ -246,7 +245,7 @@ class Pieces:
         elif len(hits) <= SPLIT_HITS:
             found = self._split(wrapped, hits)
         if found is None:
-            found = self._records(wrapped[len(DEEP_OPEN) : -len(DEEP_CLOSE)], named=bool(hits))
+            found = self._records(wrapped, named=bool(hits), margin=len(DEEP_OPEN))
         if found is None:
             return False
         _merge(self.found, found)
@@ -320,13 +319,27 @@ class Pieces:
                 _merge(found, rest)
         return found
 
-    def _records(self, text: bytes, named: bool) -> Extraction | None:
-        """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name the source."""
-        self._check_digits(text)
-        nesting = _nesting(text)
-        wrapped = b"".join((nesting.open, text, nesting.close))
+    def _records(self, text: bytes, named: bool, margin: int = 0) -> Extraction | None:
+        """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name the
+        source. `margin`: `text` is already wrapped in that many brackets (DEEP_OPEN, DEEP_CLOSE), of
+        which the decoder's are a view, not a copy."""
+        view = memoryview(text)
+        body = view[margin : len(text) - margin]
+        self._check_digits(body)
+        nesting = _nesting(body)
+        if margin:
+            wrapped: bytes | memoryview = view[margin - nesting.levels - 1 : len(text) - margin + nesting.levels + 1]
+        else:
+            wrapped = b"".join((nesting.open, text, nesting.close))
         found = Extraction()
-        texts = cache(lambda: nesting.unwrap(nesting.raw.decode(wrapped)))
+        entries: list[msgspec.Raw] | None = None
+
+        def texts() -> list[msgspec.Raw]:  # decoded once, when first asked
+            nonlocal entries
+            if entries is None:
+                entries = nesting.unwrap(nesting.raw.decode(wrapped))
+            return entries
+
         try:
             try:
                 heads: list[Any] = nesting.unwrap(nesting.fields.decode(wrapped))
@@ -365,36 +378,35 @@ class Pieces:
                 support.append(index)
         return support
 
-    def _who(self, raw: msgspec.Raw) -> Who:
+    def _who(self, text: bytes) -> Who:
         """What a record's `userIdentity` text gives its event; each text decoded once (they repeat)."""
-        text = bytes(raw)
         if (found := self.identities.get(text)) is None:
             found = who(_value(text) if text else None)
             if len(self.identities) < IDENTITY_CACHE:
                 self.identities[text] = found
         return found
 
-    def _event(self, head: Fields) -> SupportEvent | None:
-        """The event of a record msgspec read whole; None where it takes the exact reading (no eventID to
-        hash it by, a time that names no instant, an identity that is not Unicode text)."""
-        if not head.id or (moment := parse_event_time(head.event_time)) is None:
-            return None
-        user = self._who(head.who)
-        return bounded(support_event(head.id, head, moment, user)) if user.unicode else None
-
     def _events(self, texts: Raws, heads: list[Any], support: list[int], found: Extraction) -> None:
+        """The events of the support records among `heads`. A record msgspec read whole gives its event
+        here, except where it takes the exact reading (no eventID to hash it by, a time that names no
+        instant, an identity that is not Unicode text): that record is read again by json."""
         records: list[Any] | None = None
+        identities, events = self.identities, found.events
         for index in support:
-            head = heads[index]
-            if (event := self._event(head) if isinstance(head, Fields) else None) is None:
+            head, event = heads[index], None
+            if isinstance(head, Fields) and head.id and (moment := parse_event_time(head.event_time)) is not None:
+                user = identities.get(text := bytes(head.who)) or self._who(text)
+                if user.unicode:
+                    event = bounded(support_event(head.id, head, moment, user))
+            if event is None:
                 records = records or texts()
                 record = json.loads(bytes(records[index]))
                 if (event := to_support_event(record)) is None:
                     found.skip(skip_reason(record))
                     continue
-            found.events.append(event)
+            events.append(event)
 
-    def _check_digits(self, piece: bytes) -> None:
+    def _check_digits(self, piece: bytes | memoryview) -> None:
         """json refuses integers longer than Python's digit limit, msgspec does not: find any such run."""
         if not self.digits or len(piece) < self.digits:
             return

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
 from typing import NamedTuple
 
 _FRACTION = r"(?:[.,](?P<fraction>[0-9]+))?"
@@ -32,7 +31,7 @@ _BASIC = re.compile(
     r"(?P<h>[0-9]{2})(?P<mi>[0-9]{2})(?:(?P<s>[0-9]{2})" + _FRACTION + ")?" + _ZONE,
     re.ASCII,
 )
-_CANONICAL_MINUTE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}):([0-9]{2})", re.ASCII)
+_CANONICAL_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _EPOCH = date(1970, 1, 1).toordinal()
 _DAY_US = 86_400_000_000
 _FIRST_DAY, _LAST_DAY = date.min.toordinal(), date.max.toordinal()
@@ -49,10 +48,13 @@ class Moment(NamedTuple):
 
 def parse_event_time(text: str) -> Moment | None:
     """The instant and UTC day of an eventTime, or None when it is not an ISO 8601 date-time with an offset."""
-    if len(text) == 20 and text[16] == ":" and text[19] == "Z" and (start := _minute(text[:16])) is not None:
-        seconds = text[17:19]  # CloudTrail's own form, `2023-09-11T16:34:13Z`: the fast way
-        if seconds.isascii() and seconds.isdigit() and seconds <= "59":
-            return Moment(start.instant + int(seconds) * 1_000_000, start.day, text)  # already in that form
+    if len(text) == 20 and text[19] == "Z" and text[10] == "T" and text[13] == ":" and text[16] == ":":
+        # CloudTrail's own form, `2023-09-11T16:34:13Z`: the fast way, each part looked up
+        if (start := _DAYS.get(day := text[:10])) is None:
+            start = _day(day)
+        hour, minute, second = _HOURS.get(text[11:13]), _MINUTES.get(text[14:16]), _SECONDS.get(text[17:19])
+        if start is not None and hour is not None and minute is not None and second is not None:
+            return _moment(Moment, (start + hour + minute + second, day, text))  # already in that form
     found = _EXTENDED.fullmatch(text) or _BASIC.fullmatch(text)
     if found is None:
         return None
@@ -73,19 +75,26 @@ def parse_event_time(text: str) -> Moment | None:
     return Moment(instant, utc_day(instant), written(instant))
 
 
-@lru_cache(maxsize=4096)
-def _minute(text: str) -> Moment | None:
-    """The first instant of a UTC minute written `YYYY-MM-DDTHH:MM`, and its day (events share their minutes)."""
-    if (found := _CANONICAL_MINUTE.fullmatch(text)) is None:
+_DAY_CACHE = 4096  # days whose first instant is remembered (a log's events fall on a few)
+_DAYS: dict[str, int] = {}
+_HOURS = {f"{hour:02d}": hour * 3_600_000_000 for hour in range(24)}  # `HH` -> microseconds
+_SIXTY = {f"{count:02d}": count for count in range(60)}
+_MINUTES = {text: count * 60_000_000 for text, count in _SIXTY.items()}
+_SECONDS = {text: count * 1_000_000 for text, count in _SIXTY.items()}
+_moment = tuple.__new__  # a Moment without NamedTuple's Python-level constructor
+
+
+def _day(text: str) -> int | None:
+    """The first instant (UTC epoch microseconds) of a day written `YYYY-MM-DD`, or None when it is not one."""
+    if _CANONICAL_DAY.fullmatch(text) is None:
         return None
-    day, hour, minute = found.groups()
     try:
-        ordinal = date.fromisoformat(day).toordinal()
+        start = (date.fromisoformat(text).toordinal() - _EPOCH) * _DAY_US
     except ValueError:
         return None
-    if hour > "23" or minute > "59":
-        return None
-    return Moment(((ordinal - _EPOCH) * 1440 + int(hour) * 60 + int(minute)) * 60_000_000, day)
+    if len(_DAYS) < _DAY_CACHE:
+        _DAYS[text] = start
+    return start
 
 
 def written(instant: int) -> str:
