@@ -38,6 +38,7 @@ from supportwatch.findings.routes import RoutedPublisher
 from supportwatch.models import Alert, ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
 from supportwatch.privacy import IdentityMode, Pseudonymizer
+from supportwatch.privacy.seals import key_home
 from supportwatch.triggers import BatchOperationsJob, Objects, QueueBatch, UnknownEnvelope, message_refs, parse
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def processor() -> Processor:
         digests=digests,
         privacy=privacy,
         sealer=sealer(settings.reveal_key_id, store, privacy),
+        reveal_home=key_home(settings.reveal_key_id),
     )
 
 

@@ -6,7 +6,7 @@ Shared by the Lambda handler and the CLI: the sink and claims are DynamoDB there
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from supportwatch import rules
@@ -16,7 +16,7 @@ from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
 from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash
 from supportwatch.decoding.records import Extraction
-from supportwatch.integrity.digest import is_digest_key
+from supportwatch.integrity.digest import is_digest_key, stream_of
 from supportwatch.integrity.watch import Verdict
 from supportwatch.models import Alert, ObjectRef, SupportEvent
 from supportwatch.privacy import Pseudonymizer
@@ -167,6 +167,7 @@ class Processor:
     # Contract section 10: the sink, the claims and the alerts hold pseudonyms; the rules see real values.
     privacy: Pseudonymizer | None = None
     sealer: Sealer | None = None  # pseudonymous mode: each identity sealed before its pseudonym is stored
+    reveal_home: tuple[str, str] | None = None  # the reveal key's (account, region): only its logs hold reveals
     decode: Decode = decode_log  # or a pool of processes decoding several objects at once
 
     def process(self, ref: ObjectRef, owner: str, read: Read | None = None) -> ObjectReport:
@@ -227,7 +228,10 @@ class Processor:
             data = self.fetch(ref)
         except ObjectUnavailable as error:
             return Read(unavailable=error.reason)
-        return self.decode(ref.key, data, self.limits, self.log_book is not None)
+        limits = self.limits
+        if limits.reveals and not may_reveal(ref.key, self.reveal_home):
+            limits = replace(limits, reveals=False)
+        return self.decode(ref.key, data, limits, self.log_book is not None)
 
     @property
     def limits(self) -> Limits:
@@ -244,6 +248,15 @@ class Processor:
             return ObjectReport(ref, "unavailable", "digest file no longer exists")
         raised = self.alerting.raise_alerts(verdict.alerts, owner)
         return ObjectReport(ref, "digest", verdict.summary, **_alerts(raised))
+
+
+def may_reveal(key: str, home: tuple[str, str] | None) -> bool:
+    """Whether a log object can hold a reveal of the key of `home` (account, region): CloudTrail logs a KMS
+    call in the key's region, in the key owner's account (and the caller's), so a log CloudTrail named for
+    another account or region cannot; any other name (offline files, no known key) may."""
+    if home is None or (stream := stream_of(key)) is None:
+        return True
+    return (stream.account_folder.rstrip("/").rsplit("/", 1)[-1], stream.region) == home
 
 
 def _real(stored: Sequence[SupportEvent], real: Sequence[SupportEvent]) -> list[SupportEvent]:

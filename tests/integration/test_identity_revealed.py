@@ -26,7 +26,9 @@ KEY = b"revealed-test-key"
 ALICE = "arn:aws:sts::111122223333:assumed-role/Support/alice@example.com"
 BOB = "arn:aws:sts::111122223333:assumed-role/Security/bob@example.com"
 P_ALICE = Pseudonymizer(KEY).of(ALICE)
-LOG = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/06/111122223333_CloudTrail_us-east-1_{}.json.gz"
+# the logs of the reveal key's account and region (moto's), the only ones that can hold its reveals
+LOG = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/12/06/123456789012_CloudTrail_us-east-1_{}.json.gz"
+ELSEWHERE = "AWSLogs/123456789012/CloudTrail/eu-west-1/2026/12/06/123456789012_CloudTrail_eu-west-1_{}.json.gz"
 
 
 @pytest.fixture
@@ -42,8 +44,8 @@ def pseudonymous(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
         handler.processor.cache_clear()
 
 
-def deliver(stack: LocalStack, name: str, records: list, context: LambdaContext | None = None) -> None:
-    key = LOG.format(name)
+def deliver(stack: LocalStack, name: str, records: list, context: LambdaContext | None = None, log: str = LOG) -> None:
+    key = log.format(name)
     boto3.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=gzip_document(records))
     handler.lambda_handler(s3_event(stack.bucket, key), context or LambdaContext())
 
@@ -65,6 +67,8 @@ def test_the_function_seals_reveal_reveals_and_a_delivered_reveal_raises_identit
     deliver(pseudonymous, "b", [reveal_record(P_ALICE, event_id="r1")], retried)
     deliver(pseudonymous, "b", [reveal_record(P_ALICE, event_id="r1")], retried)  # Lambda's retry
     deliver(pseudonymous, "c", [reveal_record(P_ALICE, time="2026-12-06T23:00:00Z", event_id="r2")])
+    # another region's log cannot hold a Decrypt of this key: it is not even searched for one
+    deliver(pseudonymous, "d", [reveal_record(P_ALICE, time="2026-12-07T01:00:00Z", event_id="r3")], log=ELSEWHERE)
     revealed = [alert for alert in received_alerts(inbox) if alert["rule"] == "identity-revealed"]
     assert [(a["identity"], a["revealedBy"], a["eventId"], a["window"]) for a in revealed] == [
         (P_ALICE, BOB, "r1", "2026-12-06")

@@ -11,7 +11,8 @@ from supportwatch.aggregate import Ledger
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.config import AlertSettings
 from supportwatch.models import ObjectRef
-from supportwatch.pipeline import ObjectReport, ObjectUnavailable, Processor
+from supportwatch.pipeline import ObjectReport, ObjectUnavailable, Processor, may_reveal
+from supportwatch.privacy.seals import key_home
 from tests.helpers import CANARY, support_record
 
 BUCKET = "trail-bucket"
@@ -132,3 +133,13 @@ def test_report_fields_names():
         "duplicates": 1,
         "alerts": 0,
     }
+
+
+def test_only_the_reveal_keys_account_and_region_can_hold_a_reveal():
+    home = key_home("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    assert home == ("111122223333", "eu-west-1") and key_home("alias/x") is None
+    assert may_reveal("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/12/06/f.json.gz", home)
+    assert may_reveal("p/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/12/06/f.json.gz", home)
+    assert not may_reveal("AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/06/f.json.gz", home)
+    assert not may_reveal("AWSLogs/444455556666/CloudTrail/eu-west-1/2026/12/06/f.json.gz", home)
+    assert may_reveal("downloads/trail.json", home) and may_reveal("AWSLogs/1/CloudTrail/x/f.json.gz", None)

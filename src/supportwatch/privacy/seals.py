@@ -26,6 +26,12 @@ def encryption_context(pseudonym: str) -> dict[str, str]:
     return {CONTEXT_KEY: pseudonym}
 
 
+def key_home(key_arn: str) -> tuple[str, str] | None:
+    """The (account, region) of a KMS key ARN, `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`; None for anything else."""
+    parts = key_arn.split(":")
+    return (parts[4], parts[3]) if len(parts) == 6 and parts[2] == "kms" and parts[5].startswith("key/") else None
+
+
 def to_seal(events: Iterable[SupportEvent], privacy: Pseudonymizer) -> dict[str, str]:
     """pseudonym -> identity, for every identity of `events` that is written as a pseudonym."""
     return {
