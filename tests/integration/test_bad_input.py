@@ -12,8 +12,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from supportwatch.aws.clients import client, explain
 from supportwatch.aws.local import LocalStack, deploy
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.main import main
@@ -197,4 +199,14 @@ def test_local_reports_an_event_on_the_last_day_of_the_calendar(tmp_path, capsys
     assert (
         data["summaries"] == json.loads(out)["summaries"]
         and data["summaries"][FAR["userIdentity"]["arn"]]["totalCalls"] == 1
+    )
+
+
+def test_an_html_error_page_is_one_line(moto_server, capsys):
+    """An operation moto's server lacks is an HTML 500 page; any command meeting one says so in a line."""
+    cloudtrail = client("cloudtrail", moto_server, "us-east-1", attempts=1)
+    with pytest.raises(ClientError) as raised:
+        cloudtrail.list_public_keys()
+    assert explain(raised.value) == (
+        "ListPublicKeys failed: 500: the endpoint answered with an HTML error page (does it implement this operation?)"
     )

@@ -102,5 +102,8 @@ def explain(error: BotoCoreError | ClientError) -> str:
         return f"cannot reach {endpoint}: is the region or endpoint right?"
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        return f"{error.operation_name} failed: {details.get('Code', '?')}: {details.get('Message', '')}"
+        message = " ".join(str(details.get("Message", "")).split())  # one line, whatever the endpoint sent
+        if message.startswith("<"):  # an HTML error page: what an emulator answers for an operation it lacks
+            message = "the endpoint answered with an HTML error page (does it implement this operation?)"
+        return f"{error.operation_name} failed: {details.get('Code', '?')}: {message}"
     return str(error)
