@@ -173,9 +173,9 @@ def test_option_errors_are_one_line_before_anything_starts(capsys, tmp_path):
 
 
 def test_many_files_load_quietly_within_80_columns_exports_first(tmp_path):
-    """150 files: no metrics JSON (Powertools prints its EMF at 100 values, disabled or not), no line per
-    file, every line within 80 columns; the exports before the loading, the count after it."""
-    loaded = write_trail(tmp_path / "loaded", day=11, files=150, seed=4)
+    """110 files: no metrics JSON (Powertools prints its EMF when a metric holds 100 values, disabled or
+    not), no line per file, every line within 80 columns; the exports before the loading, the count after it."""
+    loaded = write_trail(tmp_path / "loaded", day=11, files=110, seed=4)
     argv = [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(loaded)]
     process, lines = start(tmp_path, argv, COLUMNS="80")
     process.send_signal(signal.SIGINT)
@@ -184,7 +184,7 @@ def test_many_files_load_quietly_within_80_columns_exports_first(tmp_path):
     assert (tmp_path / "stderr").read_text() == "sandbox stopped\n"
     assert [line for line in lines if len(line) > 80] == []
     exports = [number for number, line in enumerate(lines) if line.startswith("export ")]
-    (loaded_line,) = [number for number, line in enumerate(lines) if line.startswith("# Loaded 150 files;")]
+    (loaded_line,) = [number for number, line in enumerate(lines) if line.startswith("# Loaded 110 files;")]
     assert exports and max(exports) < loaded_line
 
 
