@@ -283,8 +283,9 @@ class Pieces:
             return None
 
     def _count_part(self, text: memoryview) -> Extraction | None:
-        """`_count` of a part of a piece; a shallow one is read flat (no pointer to walk down)."""
-        if _nesting(text) is WRAPPED:
+        """`_count` of a part of a piece; one too short to nest SHALLOW deep is read flat (no pointer to walk
+        down). A longer one is wrapped without counting its brackets: walking the pointer costs less."""
+        if len(text) >= SHALLOW:
             return self._count(b"".join((DEEP_OPEN, text, DEEP_CLOSE)))
         try:
             return Extraction(entries=len(self.parser.parse(b"".join((b"[", text, b"]")))))
