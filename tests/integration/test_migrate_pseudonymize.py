@@ -16,6 +16,7 @@ from botocore.client import BaseClient
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.main import main
 from supportwatch.export import export_document
+from supportwatch.models import Alert
 from supportwatch.privacy import IdentityMode, Pseudonymizer
 from tests.helpers import random_support_records, support_record
 from tests.privacy import KEY, KEY_TEXT, as_pseudonymous, leaks, pseudonym, real_values
@@ -111,6 +112,20 @@ def test_totals_per_pseudonym_equal_the_plain_totals_and_nothing_real_is_left(ta
     assert all(len(alert["title"]) < 100 for alert in after["alerts"])
     assert store(table).identity_mode() == IdentityMode("pseudonymous", privacy.fingerprint)
     store(table).settle_identity_mode(IdentityMode("pseudonymous", privacy.fingerprint))  # the function may start
+
+
+def test_a_claim_left_unpublished_is_not_left_in_clear(table, key_file, capsys):
+    """An attempt that died between claiming an alert's window and publishing it left a claim naming the
+    identity in its key (in no index): migrate deletes it; published alerts are rewritten, not lost."""
+    plain = exported(table)
+    sent = next(alert for alert in plain["alerts"] if alert["identity"] == LONG)
+    unpublished = Alert.from_json({**sent, "rule": "volume", "window": "2023-09-11"})
+    assert store(table).claim(unpublished, "an invocation that died")
+    assert LONG in table_text(table)
+    assert migrate(capsys, table, "--pseudonymize-key", key_file)[0] == 0
+    assert leaks(table_text(table), real_values(plain)) == []
+    after = exported(table)["alerts"]
+    assert sorted((a["rule"], a["window"]) for a in after) == sorted((a["rule"], a["window"]) for a in plain["alerts"])
 
 
 def test_a_repeat_changes_nothing_and_another_key_is_refused(table, key_file, capsys, tmp_path):

@@ -410,6 +410,13 @@ class SummaryStore:
         for old, item in zip(found, new, strict=True):
             if item != old:
                 self._db.put_item(TableName=self.table_name, Item=item)
+        if written != identity:
+            # A claim an attempt left unpublished (it died between claim and publish) is in no index and
+            # names the identity in its key: the pseudonymous function claims the pseudonym's windows, so
+            # it would never be taken again. Deleted while the days that locate it are still stored.
+            for claim in self._batch_get(items.claim_keys(identity, found), ("pk", "sk", "state")):
+                if items.is_unpublished(claim):
+                    self._db.delete_item(TableName=self.table_name, Key={"pk": claim["pk"], "sk": claim["sk"]})
         kept = {items.key_of(item) for item in new}
         stale = [old for old in found if items.key_of(old) not in kept]
         for old in items.deletion_order(stale):
