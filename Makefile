@@ -71,10 +71,11 @@ report-screenshot: install chromium
 dashboard-preview: install
 	$(VENV)/bin/python tools/dashboard_preview.py -o docs/images/dashboard-preview.png demo/trails
 
-# The whole suite, as CI runs it: one worker per core (pytest-xdist), the 15 slowest tests listed at the end.
+# The whole suite, as CI runs it: one worker per core (pytest-xdist; an idle worker takes tests queued for the
+# other), the 15 slowest tests listed at the end.
 test: install-dev sam-cli lint chromium
 	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) \
-		$(VENV)/bin/pytest -q -n auto --durations=15
+		$(VENV)/bin/pytest -q -n auto --dist worksteal --durations=15
 
 # The inner loop (under 90 s): ruff and the unit tests, which touch no AWS and no server.
 check: install-dev

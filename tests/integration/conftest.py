@@ -19,6 +19,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from moto.server import ThreadedMotoServer
 
 from supportwatch import handler
+from supportwatch.aws import moto_patches
 from supportwatch.aws.local import NO_ROUTES, LocalStack, Routes, deploy, subscribe_queue
 from tests.helpers import TEMPLATE, MotoAccount, gzip_document, s3_event
 
@@ -76,11 +77,23 @@ def serve_one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
 
 
+@pytest.fixture
+def light_transactions() -> Iterator[None]:
+    """moto deep-copies every table a transaction names, to restore it if the transaction is cancelled,
+    so each invocation cost what the whole table held. Its transactions as the embedded AWS runs them
+    (supportwatch.aws.moto_patches: a copy of what the transaction touches, all or nothing as DynamoDB
+    documents; tests/integration/test_embedded_moto.py compares them with moto's own), where requests
+    are served one at a time, as there."""
+    with moto_patches.patched():
+        yield
+
+
 @contextlib.contextmanager
 def deployed(monkeypatch: pytest.MonkeyPatch, routes: Routes = NO_ROUTES) -> Iterator[Stack]:
-    """The stack in a fresh moto, with the handler's environment set; `routes` switched on."""
+    """The stack in a fresh moto (its requests served one at a time, transactions as the embedded AWS
+    runs them: see light_transactions), with the handler's environment set; `routes` switched on."""
     serve_one_request_at_a_time(monkeypatch)
-    with mock_aws():
+    with mock_aws(), moto_patches.patched():
         resources = deploy(MotoAccount(), TEMPLATE, routes)
         for name, value in resources.function_environment.items():
             monkeypatch.setenv(name, value)

@@ -110,6 +110,7 @@ def count_writes(monkeypatch) -> int:
         return counter.writes
 
 
+@pytest.mark.usefixtures("light_transactions")  # single-threaded: one request at a time
 @pytest.mark.parametrize("lost_response", [False, True], ids=["crash-before-write", "response-lost"])
 def test_a_crash_after_every_write_then_a_retry_gives_exact_totals(monkeypatch, lost_response):
     total_writes = count_writes(monkeypatch)

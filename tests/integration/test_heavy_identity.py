@@ -4,10 +4,8 @@ under DynamoDB's 400 KB (checked on every write, tests/item_size.py), counts and
 from __future__ import annotations
 
 import boto3
-import pytest
 from moto import mock_aws
 
-from supportwatch.aws import moto_patches
 from supportwatch.aws.store import SummaryStore
 from supportwatch.export import export_document
 from tests import item_size
@@ -53,15 +51,7 @@ def test_the_check_sees_an_update_over_the_limit():
     item_size.oversized.clear()  # seen: this test wrote them on purpose
 
 
-@pytest.fixture
-def light_transactions():
-    """moto copies the whole table on every transaction (quadratic for 12,000 events): its transactions
-    as the embedded AWS runs them (supportwatch.aws.moto_patches), all-or-nothing as before."""
-    with moto_patches.patched():
-        yield
-
-
-def test_twelve_thousand_addresses_through_the_handler(stack, light_transactions):
+def test_twelve_thousand_addresses_through_the_handler(stack):
     records = [support_record(arn=RUNNER, ip=ipv6(n), time=f"2023-09-11T{n % 24:02d}:00:00Z") for n in range(ADDRESSES)]
     stack.put_records(KEY, records)
     report = stack.invoke(KEY)["reports"][0]

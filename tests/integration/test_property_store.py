@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -41,6 +42,7 @@ def deliveries(draw):
     return records, contents, order, batches
 
 
+@pytest.mark.usefixtures("light_transactions")  # single-threaded: one request at a time
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=deliveries())
 def test_stored_summaries_equal_a_straightforward_count(monkeypatch, case):
