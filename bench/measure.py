@@ -104,13 +104,14 @@ MODES: dict[str, Callable[[bytes], tuple[int, int]]] = {
 
 def on_every_core(paths: list[str]) -> tuple[float, int, int]:
     """Every file decoded by `--jobs`' pool (default: one worker per core), as `scan` submits them: seconds,
-    events, entries. Its workers are started outside the timing, as `ours` has imported its decoder."""
+    events, entries. Its workers are started outside the timing, as `ours` has imported its decoder; on
+    one file too (where `scan` starts none), so that `run.py`'s set-minus-one-record cancels their start."""
     from supportwatch.cli.jobs import decoder
     from supportwatch.cli.options import default_jobs
     from supportwatch.pipeline import Limits
 
     limits = Limits(CAP)
-    with decoder(min(default_jobs(), len(paths))) as decode, ThreadPoolExecutor(2 * default_jobs()) as threads:
+    with decoder(default_jobs()) as decode, ThreadPoolExecutor(2 * default_jobs()) as threads:
         empty = gzip.compress(b'{"Records":[]}')
         list(threads.map(lambda _: decode("warm.json.gz", empty, limits, False), range(default_jobs())))
         contents = [Path(path).read_bytes() for path in paths]
