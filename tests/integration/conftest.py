@@ -109,6 +109,13 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def empty_table() -> Iterator[str]:
+    """The stack's table, empty, in a fresh moto (no handler environment: the tests write it themselves)."""
+    with mock_aws():
+        yield deploy(MotoAccount(), TEMPLATE).table
+
+
+@pytest.fixture
 def handler_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The handler's structured log lines (its Logger keeps the stream it was created with)."""
     buffer = io.StringIO()

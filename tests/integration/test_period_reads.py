@@ -8,32 +8,25 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from supportwatch.aws.local import deploy
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.main import main
 from supportwatch.decoding.records import to_support_event
 from supportwatch.layout import today
 from supportwatch.models import Alert
-from tests.helpers import MotoAccount, support_record
+from tests.helpers import support_record
 
 ADMIN = "arn:aws:iam::111122223333:user/Admin"
 OTHER = "arn:aws:iam::111122223333:user/Other"
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> str:
-    credentials = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
-    for name, value in credentials.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield deploy(MotoAccount(), Path(__file__).resolve().parents[2] / "template.yaml").table
+def table(empty_table: str) -> str:
+    return empty_table
 
 
 class Counted:

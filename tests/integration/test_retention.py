@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from supportwatch.aws.local import deploy
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.main import main
 from supportwatch.decoding.records import to_support_event
-from tests.helpers import MotoAccount, support_record
+from tests.helpers import support_record
 
 ADMIN = "arn:aws:iam::111122223333:user/Admin"
 OTHER = "arn:aws:iam::111122223333:user/Other"
@@ -32,12 +29,8 @@ def epoch(text: str) -> int:
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> str:
-    credentials = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
-    for name, value in credentials.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield deploy(MotoAccount(), Path(__file__).resolve().parents[2] / "template.yaml").table
+def table(empty_table: str) -> str:
+    return empty_table
 
 
 def store(table: str, now: str, retention: int = DAYS) -> SummaryStore:
