@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from supportwatch.services import DEFAULT_SERVICES, parse_services
+
 DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024**3
 DEFAULT_EXACT_MAX_BYTES = 256 * 1024**2  # outside Lambda: what the exact decoder may inflate
 DEFAULT_MARKER_TTL_DAYS = 400
@@ -96,6 +98,13 @@ class AlertSettings:
         )
 
 
+def _services(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return parse_services(env.get("WATCHED_SERVICES", ""))
+    except ValueError as error:
+        raise ConfigError(f"WATCHED_SERVICES: {error}") from None
+
+
 def exact_budget(env: Mapping[str, str]) -> int:
     """What the exact decoder may inflate: inside Lambda an eighth of the function's memory (json's
     objects take several times the document's size), elsewhere (`local`) DEFAULT_EXACT_MAX_BYTES."""
@@ -121,6 +130,7 @@ class Settings:
     chat_topic_arn: str = ""  # "": no chat notifications
     pseudonym_key_secret: str = ""  # contract section 10: the secret holding the pseudonym key; "": plain
     reveal_key_id: str = ""  # pseudonymous mode: the KMS key each identity is sealed under (the function's)
+    watched_services: tuple[str, ...] = DEFAULT_SERVICES  # contract section 12
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -147,4 +157,5 @@ class Settings:
             chat_topic_arn=env.get("CHAT_TOPIC_ARN", "").strip(),
             pseudonym_key_secret=env.get("PSEUDONYM_KEY_SECRET", "").strip(),
             reveal_key_id=env.get("REVEAL_KEY_ID", "").strip(),
+            watched_services=_services(env),
         )

@@ -45,6 +45,8 @@ class SupportEvent(msgspec.Struct, frozen=True, gc=False):
     region: str | None
     error_code: str | None
     user_agent: str | None = None  # for alerts only; not stored in the table
+    service: str = "support"  # which watched service (supportwatch.services); "support" unless more are watched
+    model_id: str | None = None  # bedrock: `requestParameters.modelId` as written, "unknown" when absent
 
 
 class Reveal(msgspec.Struct, frozen=True, gc=False):
@@ -80,6 +82,8 @@ class Summary:
     account_ids: set[str] = field(default_factory=set)
     source_ips: set[str] = field(default_factory=set)
     regions: set[str] = field(default_factory=set)
+    services: dict[str, int] = field(default_factory=dict)  # {service: calls} (contract section 12)
+    models: dict[str, int] = field(default_factory=dict)  # {modelId: calls} of bedrock events
 
     def to_export(self) -> dict[str, Any]:
         """The contract's export fields (section 4), identity excluded."""
@@ -119,6 +123,7 @@ class Alert:
     user_agent: str | None = None
     bucket: str | None = None
     key: str | None = None
+    service: str | None = None  # the watched service, set only when more than `support` is watched
     revealed_by: str | None = None  # identity-revealed: the identity key of who revealed `identity`, in clear
 
     @property
