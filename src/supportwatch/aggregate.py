@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from supportwatch.models import Summary, SupportEvent
+from supportwatch.services import call_key
 
 SummaryKey = tuple[str, str | None]
 
@@ -45,12 +46,14 @@ def summary_of(event: SupportEvent, day: str | None) -> Summary:
         last_seen=event.event_time,
         last_instant=event.instant,
         total_calls=1,
-        calls={event.event_name: 1},
+        calls={call_key(event.service, event.event_name): 1},
         error_calls=1 if event.error_code else 0,
         errors={event.error_code: 1} if event.error_code else {},
         account_ids={event.account_id} if event.account_id else set(),
         source_ips={event.source_ip} if event.source_ip else set(),
         regions={event.region} if event.region else set(),
+        services={event.service: 1},
+        models={event.model_id: 1} if event.model_id is not None else {},
     )
 
 
@@ -68,6 +71,8 @@ def merge(into: Summary, delta: Summary) -> None:
     into.error_calls += delta.error_calls
     _add_counts(into.calls, delta.calls)
     _add_counts(into.errors, delta.errors)
+    _add_counts(into.services, delta.services)
+    _add_counts(into.models, delta.models)
     into.account_ids |= delta.account_ids
     into.source_ips |= delta.source_ips
     into.regions |= delta.regions

@@ -10,6 +10,7 @@ from supportwatch.config import SEVERITIES
 from supportwatch.decoding.instants import parse_event_time
 from supportwatch.integrity.digest import digest_key_time, is_digest_key, log_key_time
 from supportwatch.models import Summary
+from supportwatch.services import DEFAULT_SERVICES, extended
 
 
 def alert_order(alert: dict[str, Any]) -> tuple[Any, ...]:
@@ -36,11 +37,15 @@ def alert_day(alert: dict[str, Any], raised: str | None = None) -> str | None:
     return named.date().isoformat() if named else raised
 
 
-def export_document(summaries: Iterable[Summary], alerts: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
-    """`{"summaries": {identity: fields}, "alerts": [...]}`, identities and alerts sorted."""
+def export_document(
+    summaries: Iterable[Summary], alerts: Iterable[dict[str, Any]] = (), watched: tuple[str, ...] = DEFAULT_SERVICES
+) -> dict[str, Any]:
+    """`{"summaries": {identity: fields}, "alerts": [...]}`, identities and alerts sorted; each summary
+    with its `services` and `models` when more than `support` is `watched` (contract section 12)."""
     ordered = sorted(summaries, key=lambda summary: summary.identity)
+    asked = extended(watched)
     return {
-        "summaries": {summary.identity: summary.to_export() for summary in ordered},
+        "summaries": {summary.identity: summary.to_export(asked) for summary in ordered},
         "alerts": sorted(alerts, key=alert_order),
     }
 

@@ -85,9 +85,10 @@ class Summary:
     services: dict[str, int] = field(default_factory=dict)  # {service: calls} (contract section 12)
     models: dict[str, int] = field(default_factory=dict)  # {modelId: calls} of bedrock events
 
-    def to_export(self) -> dict[str, Any]:
-        """The contract's export fields (section 4), identity excluded."""
-        return {
+    def to_export(self, services: bool = False) -> dict[str, Any]:
+        """The contract's export fields (section 4), identity excluded; with `services` (more than
+        `support` watched, section 12) also `services` and, when it used Bedrock, `models`."""
+        fields = {
             "identityType": self.identity_type,
             "principal": self.principal,
             "accountIds": sorted(self.account_ids),
@@ -100,6 +101,11 @@ class Summary:
             "sourceIps": sorted(self.source_ips),
             "regions": sorted(self.regions),
         }
+        if services:
+            fields["services"] = dict(sorted(self.services.items()))
+            if self.models:
+                fields["models"] = dict(sorted(self.models.items()))
+        return fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from supportwatch.findings.asff import findings
 from supportwatch.identities.short import shorten_texts
 from supportwatch.models import Alert, Summary
 from supportwatch.pipeline import ObjectReport
+from supportwatch.services import DEFAULT_SERVICES
 
 
 class NothingRead(Exception):
@@ -123,17 +124,19 @@ def render(
     wide: bool = False,
     skipped: Mapping[str, int] | None = None,
     importer: tuple[str, str] = ("", ""),
+    watched: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> None:
     """The summaries and alerts; a table also says how many entries were skipped and why (the JSON
     document's shape is the contract's, section 4: the reasons are on stderr). `asff` prints one
     Security Hub finding per alert of the export, as `importer` (account, region) would import it
-    (offline, when not given: each alert's own account and region)."""
-    document = export_document(summaries, alerts)
+    (offline, when not given: each alert's own account and region). JSON and CSV carry each summary's
+    `services` and `models` when more than `support` is `watched` (contract section 12)."""
+    document = export_document(summaries, alerts, watched)
     if output_format == "json":
         sys.stdout.write(to_json(document) + "\n")
         return
     if output_format == "csv":  # the summaries only, as `query --format csv` prints them
-        write_csv(by_calls(summaries))
+        write_csv(by_calls(summaries), watched)
         return
     if output_format == "asff":
         found = findings(map(Alert.from_json, document["alerts"]), datetime.now(UTC), *importer)

@@ -33,6 +33,7 @@ from supportwatch.identities.match import match_identity, shortest_name
 from supportwatch.layout import days_before, parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, Ranked, read_period
+from supportwatch.services import DEFAULT_SERVICES, extended
 
 ACTIVE_DAYS = 30  # the period `--active` shows without --since
 ACTIVE_FIELDS = (
@@ -53,32 +54,34 @@ def run(args: argparse.Namespace) -> int:
     table = args.table or stack_settings(args.stack, args.endpoint_url, args.region).table_name
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     store = SummaryStore(dynamodb, table)
+    watched = getattr(args, "services", DEFAULT_SERVICES)  # `--services`
     with existing_table(dynamodb, table):
         if args.identity:
-            return _identity(store, args.identity, args.format, args.wide)
+            return _identity(store, args.identity, args.format, args.wide, watched)
         if args.principal:
             sessions = store.sessions(args.principal)
             if not sessions:
                 raise NotFound(f"no identity rolls up to {args.principal} in table {table}")
-            return _identities(sessions, args.format, {"principal": args.principal}, "identities", args.wide)
+            return _identities(sessions, args.format, {"principal": args.principal}, "identities", args.wide, watched)
         if args.active:
             since, until = _range(args, default_days=ACTIVE_DAYS)
             return _active(read_period(store, since, until), args.by, args.format, args.wide)
         if args.top is not None and (args.since or args.until or args.day):
             since, until = _range(args)
-            return _top_of_period(read_period(store, since, until), args.top, args.format, args.wide)
+            return _top_of_period(read_period(store, since, until), args.top, args.format, args.wide, watched)
         if args.top is not None:
             everyone = by_calls(store.identities())
-            return _identities(everyone[: args.top], args.format, {}, "top", args.wide, ranked=True, of=everyone)
+            top = everyone[: args.top]
+            return _identities(top, args.format, {}, "top", args.wide, watched, ranked=True, of=everyone)
         if args.errors:
             since, until = days_before(today(), args.days - 1), today()
             found = store.between(since.isoformat(), until.isoformat(), errors_only=True)
-            return _errors(found, since, until, args.format, args.wide)
+            return _errors(found, since, until, args.format, args.wide, watched)
         if args.day or args.since or args.until:
             since, until = _range(args)
             found = store.between(since.isoformat(), until.isoformat())
-            return _days(found, since, until, args.format, args.wide)
-        return _everyone(store, args.format, args.wide)
+            return _days(found, since, until, args.format, args.wide, watched)
+        return _everyone(store, args.format, args.wide, watched)
 
 
 def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[date, date]:
@@ -91,10 +94,10 @@ def _range(args: argparse.Namespace, default_days: int | None = None) -> tuple[d
     return since, parse_day(args.until) if args.until else today()
 
 
-def _row(summary: Summary) -> dict[str, Any]:
+def _row(summary: Summary, watched: tuple[str, ...]) -> dict[str, Any]:
     """An identity (or identity-day) summary as JSON: the export fields plus its keys."""
     keys = {"identity": summary.identity} | ({"day": summary.day} if summary.day else {})
-    return keys | summary.to_export()
+    return keys | summary.to_export(extended(watched))
 
 
 def _codes(errors: dict[str, int]) -> str:
@@ -106,12 +109,12 @@ def _json(document: dict[str, Any]) -> None:
     sys.stdout.write(to_json(document) + "\n")
 
 
-def _everyone(store: SummaryStore, output_format: str, wide: bool) -> int:
+def _everyone(store: SummaryStore, output_format: str, wide: bool, watched: tuple[str, ...]) -> int:
     summaries = store.identities()
-    if output_format == "json":
-        render(summaries, "json", store.alerts())  # the contract's export document: summaries and alerts
+    if output_format == "json":  # the contract's export document: summaries and alerts
+        render(summaries, "json", store.alerts(), watched=watched)
     elif output_format == "csv":
-        write_csv(by_calls(summaries))
+        write_csv(by_calls(summaries), watched)
     else:
         _identity_table(by_calls(summaries), wide)
     return 0
@@ -150,14 +153,15 @@ def _identities(
     about: dict[str, Any],
     key: str,
     wide: bool,
+    watched: tuple[str, ...],
     ranked: bool = False,
     of: Sequence[Summary] = (),
 ) -> int:
     ordered = summaries if ranked else by_calls(summaries)
     if output_format == "json":
-        _json(about | {key: [_row(s) for s in ordered]})
+        _json(about | {key: [_row(s, watched) for s in ordered]})
     elif output_format == "csv":
-        write_csv(ordered)
+        write_csv(ordered, watched)
     else:
         _identity_table(ordered, wide, ranked, of)
     return 0
@@ -193,7 +197,7 @@ def _meant(store: SummaryStore, text: str) -> str:
     raise NotFound(f"no Support Recommendations events of {text} in table {store.table_name}{hint}")
 
 
-def _identity(store: SummaryStore, text: str, output_format: str, wide: bool) -> int:
+def _identity(store: SummaryStore, text: str, output_format: str, wide: bool, watched: tuple[str, ...]) -> int:
     summary, days = store.history(text)
     identity = text
     if summary is None:  # a shortened form or the end of a key, as the tables print them
@@ -202,10 +206,11 @@ def _identity(store: SummaryStore, text: str, output_format: str, wide: bool) ->
     if summary is None:
         raise NotFound(f"no Support Recommendations events of {identity} in table {store.table_name}")
     if output_format == "json":
-        _json({"identity": identity, "summary": summary.to_export(), "days": [_row(day) for day in days]})
+        exported = summary.to_export(extended(watched))
+        _json({"identity": identity, "summary": exported, "days": [_row(day, watched) for day in days]})
         return 0
     if output_format == "csv":
-        write_csv([summary, *days])
+        write_csv([summary, *days], watched)
         return 0
     lines = [
         identity if wide else shorten_identity(identity, width()),
@@ -246,12 +251,14 @@ def _identity(store: SummaryStore, text: str, output_format: str, wide: bool) ->
     return 0
 
 
-def _days(summaries: list[Summary], since: date, until: date, output_format: str, wide: bool) -> int:
+def _days(
+    summaries: list[Summary], since: date, until: date, output_format: str, wide: bool, watched: tuple[str, ...]
+) -> int:
     ordered = sorted(summaries, key=lambda s: (s.day or "", -s.total_calls, s.identity))
     if output_format == "json":
-        _json({"since": since.isoformat(), "until": until.isoformat(), "days": [_row(s) for s in ordered]})
+        _json({"since": since.isoformat(), "until": until.isoformat(), "days": [_row(s, watched) for s in ordered]})
     elif output_format == "csv":
-        write_csv(ordered)
+        write_csv(ordered, watched)
     elif not ordered:
         sys.stdout.write(f"no Support Recommendations events from {since} to {until}\n")
     else:
@@ -276,13 +283,15 @@ def _days(summaries: list[Summary], since: date, until: date, output_format: str
     return 0
 
 
-def _errors(summaries: list[Summary], since: date, until: date, output_format: str, wide: bool) -> int:
+def _errors(
+    summaries: list[Summary], since: date, until: date, output_format: str, wide: bool, watched: tuple[str, ...]
+) -> int:
     ordered = sorted(summaries, key=lambda s: (-s.error_calls, s.identity))
     ordered.sort(key=lambda s: s.day or "", reverse=True)  # the most recent day first (a stable sort)
     if output_format == "json":
-        _json({"since": since.isoformat(), "until": until.isoformat(), "errors": [_row(s) for s in ordered]})
+        _json({"since": since.isoformat(), "until": until.isoformat(), "errors": [_row(s, watched) for s in ordered]})
     elif output_format == "csv":
-        write_csv(ordered)
+        write_csv(ordered, watched)
     elif not ordered:
         sys.stdout.write(f"no failed calls from {since} to {until}\n")
     else:
@@ -336,7 +345,7 @@ def _ranked_table(first: Column, ranked: Sequence[Ranked], sessions: bool, wide:
     print_table(columns, rows, wide)
 
 
-def _top_of_period(period: Period, limit: int, output_format: str, wide: bool) -> int:
+def _top_of_period(period: Period, limit: int, output_format: str, wide: bool, watched: tuple[str, ...]) -> int:
     days = period.active_days()
     top = period.top_identities(limit)
     rows = {s.identity: s for s in period.summaries()}
@@ -345,12 +354,12 @@ def _top_of_period(period: Period, limit: int, output_format: str, wide: bool) -
             {
                 "since": period.since.isoformat(),
                 "until": period.until.isoformat(),
-                "top": [_row(rows[r.name]) | {"activeDays": days[r.name]} for r in top],
+                "top": [_row(rows[r.name], watched) | {"activeDays": days[r.name]} for r in top],
                 "principals": [r.to_json() for r in period.top_principals(limit)],
             }
         )
     elif output_format == "csv":
-        write_csv([rows[r.name] for r in top])
+        write_csv([rows[r.name] for r in top], watched)
     elif not top:
         sys.stdout.write(f"no Support Recommendations events from {period.since} to {period.until}\n")
     else:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from supportwatch.models import Summary
+from supportwatch.services import DEFAULT_SERVICES, extended
 
 CSV_FIELDS = (
     "day",
@@ -25,6 +26,7 @@ CSV_FIELDS = (
     "sourceIps",
     "regions",
 )
+SERVICE_FIELDS = ("services", "models")  # after the others, only when more than `support` is watched
 
 
 def by_calls(summaries: Sequence[Summary]) -> list[Summary]:
@@ -37,12 +39,15 @@ def counts_text(counts: dict[str, int], separator: str = ";") -> str:
     return separator.join(f"{name}={count}" for name, count in sorted(counts.items()))
 
 
-def write_csv(summaries: Sequence[Summary]) -> None:
-    """The summaries, in the order given, as CSV on stdout."""
+def write_csv(summaries: Sequence[Summary], watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
+    """The summaries, in the order given, as CSV on stdout; with `services` and `models` when more than
+    `support` is `watched` (contract section 12)."""
+    asked = extended(watched)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
+    writer.writerow(CSV_FIELDS + SERVICE_FIELDS if asked else CSV_FIELDS)
     for s in summaries:
+        by_service = [counts_text(s.services), counts_text(s.models)] if asked else []
         writer.writerow(
             [
                 s.day or "",
@@ -58,6 +63,7 @@ def write_csv(summaries: Sequence[Summary]) -> None:
                 ";".join(sorted(s.account_ids)),
                 ";".join(sorted(s.source_ips)),
                 ";".join(sorted(s.regions)),
+                *by_service,
             ]
         )
     sys.stdout.write(buffer.getvalue())

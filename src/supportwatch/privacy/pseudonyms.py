@@ -97,4 +97,6 @@ class Pseudonymizer:
             regions=set(summary.regions),
             calls=dict(summary.calls),
             errors=dict(summary.errors),
+            services=dict(summary.services),
+            models=dict(summary.models),
         )

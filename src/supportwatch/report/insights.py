@@ -137,6 +137,7 @@ class Period:
                 merged[day.identity] = replace(
                     day, day=None, calls=dict(day.calls), errors=dict(day.errors),
                     account_ids=set(day.account_ids), source_ips=set(day.source_ips), regions=set(day.regions),
+                    services=dict(day.services), models=dict(day.models),
                 )  # fmt: skip
             else:
                 merge(found, day)
