@@ -191,6 +191,42 @@ def test_log_key_prefix_pattern(value, allowed):
     assert bool(re.fullmatch(pattern, value)) == allowed
 
 
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [
+        ("support", True),
+        ("q", True),
+        ("support,q,bedrock", True),
+        ("bedrock,support", True),
+        ("", False),
+        ("support,", False),
+        ("support, q", False),
+        ("Q", False),
+        ("mq", False),
+        ("kendra", False),
+    ],
+)
+def test_watched_services_pattern_accepts_only_lists_the_function_reads(value, allowed):
+    from supportwatch.services import parse_services
+
+    pattern = yaml_parse(TEMPLATE.read_text())["Parameters"]["WatchedServices"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) == allowed
+    if allowed:
+        assert set(parse_services(value)) == set(value.split(","))
+
+
+@pytest.mark.parametrize(
+    ("parameters", "watched"),
+    [({}, ("support",)), ({"WatchedServices": "bedrock,q,support"}, ("support", "q", "bedrock"))],
+)
+def test_watched_services_reach_the_function(parameters, watched):
+    from supportwatch.config import Settings
+
+    variables = resolve(translate(parameters), parameters)["ProcessorFunction"]["Properties"]["Environment"]
+    settings = Settings.from_env({name: str(value) for name, value in variables["Variables"].items()})
+    assert settings.watched_services == watched
+
+
 def test_template_is_lint_clean():
     matches = lint_file(TEMPLATE)
     assert not matches, "\n".join(map(str, matches))
