@@ -120,6 +120,53 @@ def reveal_record(
     return record
 
 
+def q_record(
+    *,
+    arn: str = "arn:aws:iam::111122223333:user/Admin",
+    name: str = "SendMessage",
+    time: str = "2024-05-02T09:30:00Z",
+    event_id: str | None = None,
+    dry_run: bool | None = None,
+    invoked_by: str | None = None,
+) -> dict[str, Any]:
+    """A CloudTrail record of an Amazon Q chat call in the console, shaped as AWS documents it, except that
+    what the person typed and what Q answered are the CANARY (AWS writes `***` there)."""
+    record = support_record(arn=arn, name=name, time=time, event_id=event_id)
+    record["userIdentity"] |= {"invokedBy": invoked_by} if invoked_by else {}
+    parameters: dict[str, Any] = {"conversationId": "c0ffee00-1111-2222-3333-444455556666", "origin": "CONSOLE"}
+    parameters |= {"utterance": CANARY, "conversationToken": CANARY}
+    record |= {
+        "eventSource": "q.amazonaws.com",
+        "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36",
+        "requestParameters": parameters | ({} if dry_run is None else {"dryRun": dry_run}),
+        "responseElements": {"result": {"content": {"text": {"body": CANARY}}}, "resultCode": "LLM"},
+        "readOnly": False,
+    }
+    return record
+
+
+def bedrock_record(
+    *,
+    arn: str = "arn:aws:iam::111122223333:user/Admin",
+    name: str = "Converse",
+    time: str = "2024-05-02T09:31:00Z",
+    event_id: str | None = None,
+    model_id: Any = "anthropic.claude-3-5-sonnet-20240620-v1:0",
+) -> dict[str, Any]:
+    """A CloudTrail record of an Amazon Bedrock call (inference or control plane), shaped as AWS documents it;
+    `model_id` None: no `modelId` parameter."""
+    record = support_record(arn=arn, name=name, time=time, event_id=event_id)
+    record |= {
+        "eventSource": "bedrock.amazonaws.com",
+        "userAgent": "Boto3/1.34.90 md/Botocore#1.34.90",
+        "requestParameters": {} if model_id is None else {"modelId": model_id},
+        "responseElements": None,
+        "additionalEventData": {"inputTokens": 12, "outputTokens": 340},
+        "readOnly": name not in ("InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream"),
+    }
+    return record
+
+
 def random_support_records(count: int, seed: int, identities: int = 5, days: int = 3) -> list[dict[str, Any]]:
     """Support records spread over a few identities, roles, days, IPs, regions and errors."""
     rng = random.Random(seed)

@@ -21,6 +21,7 @@ from supportwatch.integrity.watch import Verdict
 from supportwatch.models import Alert, ObjectRef, SupportEvent
 from supportwatch.privacy import Pseudonymizer
 from supportwatch.routing import skip_reason
+from supportwatch.services import DEFAULT_SERVICES
 
 Outcome = Literal["counted", "skipped", "unreadable", "unavailable", "digest"]
 
@@ -62,12 +63,14 @@ Fetch = Callable[[ObjectRef], bytes]
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How far a log object may inflate: in all, and on the exact path (None: as far as `max_bytes`); and
-    whether the reveals of sealed identities are looked for too (pseudonymous mode)."""
+    """How far a log object may inflate: in all, and on the exact path (None: as far as `max_bytes`);
+    whether the reveals of sealed identities are looked for too (pseudonymous mode); and whose events are
+    read: the watched services (contract section 12)."""
 
     max_bytes: int
     exact_max_bytes: int | None = None
     reveals: bool = False
+    services: tuple[str, ...] = DEFAULT_SERVICES
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +86,12 @@ class Read:
 
 
 def decode_log(key: str, data: bytes, limits: Limits, hashed: bool) -> Read:
-    """A log object's bytes -> its support events, or why they cannot be read; pure and picklable."""
+    """A log object's bytes -> the events of the watched services, or why they cannot be read; pure and picklable."""
     content = ContentHash() if hashed else None
     try:
-        extraction = read_events(data, limits.max_bytes, limits.exact_max_bytes, content, limits.reveals)
+        extraction = read_events(
+            data, limits.max_bytes, limits.exact_max_bytes, content, limits.reveals, limits.services
+        )
     except UnreadableLog as error:
         reason = error.reason
         if key.endswith(".gz") and not data.startswith(GZIP_MAGIC) and reason.startswith("not JSON"):

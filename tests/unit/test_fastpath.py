@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding import UnreadableLog, fastpath, inflate, read_events, read_events_exactly
 from supportwatch.decoding.records import NOT_UTF8
-from tests.helpers import FIXTURES, reveal_record, support_record
+from tests.helpers import CANARY, FIXTURES, bedrock_record, q_record, reveal_record, support_record
 
 CAP = 2 << 30
 TRAPS = FIXTURES / "traps"
@@ -272,3 +272,123 @@ def test_an_entry_that_is_not_utf8_is_one_skipped_entry(monkeypatch, kinds, seed
         assert outcome(fastpath.scan, gzip.compress(document)) == exact
     assert exact[1] == len(kinds)
     assert exact[3].get(NOT_UTF8, 0) == sum(kind in NAMING for kind in broken)
+
+
+WATCHED = [("support",), ("q",), ("bedrock",), ("q", "bedrock"), ("support", "q", "bedrock")]
+
+
+def watching(read, data: bytes, services: tuple[str, ...], reveals: bool = False) -> tuple:
+    try:
+        found = read(data, CAP, reveals=reveals, services=services)
+    except UnreadableLog:
+        return ("unreadable",)
+    return found.events, found.entries, found.skipped, dict(found.reasons), found.reveals
+
+
+def assert_same_watching(data: bytes, services: tuple[str, ...]) -> tuple:
+    """Both paths agree on the events of every watched service, without and with the reveals."""
+    for reveals in (False, True):
+        exact = watching(read_events_exactly, data, services, reveals)
+        assert watching(read_events, data, services, reveals) == exact
+    return exact
+
+
+def service_entry(kind: str, number: int) -> object:
+    """One entry of a compact document where more services than support may be watched."""
+    other = {**support_record(event_id=f"o{number}"), "eventSource": "ec2.amazonaws.com"}
+    return {
+        "q": q_record(event_id=f"q{number}", name=f"Name{number % 2}"),
+        "q-dry-run": q_record(event_id=f"c{number}", dry_run=True),
+        "q-not-dry": q_record(event_id=f"a{number}", dry_run=False),
+        "q-on-behalf": q_record(event_id=f"b{number}", invoked_by="q.amazonaws.com"),
+        "q-no-id": {key: value for key, value in q_record().items() if key != "eventID"},
+        "q-bad-time": q_record(event_id=f"t{number}", time="yesterday"),
+        "bedrock": bedrock_record(event_id=f"m{number}", model_id=f"model-{number % 3}"),
+        "bedrock-plane": bedrock_record(event_id=f"p{number}", name="ListFoundationModels", model_id=None),
+        "bedrock-no-model": bedrock_record(event_id=f"u{number}", name="InvokeModel", model_id=None),
+        "bedrock-odd-model": bedrock_record(event_id=f"x{number}", model_id=["not", "text"]),
+        "mq": {**q_record(event_id=f"mq{number}"), "eventSource": "mq.amazonaws.com"},
+        "mq-malformed": {"eventSource": "mq.amazonaws.com", "eventName": ""},
+        "q-malformed": {"eventVersion": "1.09", "eventSource": "q.amazonaws.com", "eventTime": 5},
+        "bedrock-malformed": {**bedrock_record(), "eventName": ""},
+        "backspace": {"eventVersion": "1.09", "eventSource": "\bedrock.amazonaws.com", "eventName": ""},
+        "hex": {"eventVersion": "1.09", "eventSource": "\u0abedrock.amazonaws.com", "eventName": ""},
+        "decoy": {**other, "requestParameters": {"modelId": "bedrock.amazonaws.com"}},
+    }.get(kind) or entry(kind, number)
+
+
+SERVICE_KINDS = [
+    *("q", "q-dry-run", "q-not-dry", "q-on-behalf", "q-no-id", "q-bad-time", "bedrock", "bedrock-plane"),
+    *("bedrock-no-model", "bedrock-odd-model", "mq", "mq-malformed", "q-malformed", "bedrock-malformed"),
+    *("backspace", "hex", "decoy", "support", "no-id", "named-malformed", "bad-time", "junk", "nested", "reveal"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=st.lists(st.sampled_from(["quiet"] * 8 + SERVICE_KINDS), max_size=40),
+    services=st.sampled_from(WATCHED),
+    seed=st.integers(0, 2**32),
+    piece=st.sampled_from([300, 2000, 1 << 16]),
+    ascii_only=st.booleans(),
+)
+def test_mixed_services_fast_path_is_the_exact_path(monkeypatch, kinds, services, seed, piece, ascii_only):
+    """With any services watched, pieces that may name one are split around each hit (escapes, Amazon MQ's
+    source that holds Q's, a backspace before `edrock`, entries that are not UTF-8): the counts never change."""
+    monkeypatch.setattr(fastpath, "PIECE", piece)
+    rng = random.Random(seed)
+    entries = [service_entry(kind, number) for number, kind in enumerate(kinds)]
+    for found in entries:
+        if isinstance(found, dict) and rng.random() < 0.1:
+            found["additionalEventData"] = {"note": "NOT-UTF8"}
+    text = json.dumps({"Records": entries}, separators=(",", ":"), ensure_ascii=ascii_only)
+    document = (escaped(text, rng) if rng.random() < 0.3 else text).encode()
+    while b"NOT-UTF8" in document:
+        document = document.replace(b"NOT-UTF8", rng.choice(NOT_UTF8_BYTES), 1)
+    exact = assert_same_watching(document, services)
+    assert assert_same_watching(gzip.compress(document), services) == exact
+    if services == ("support",):
+        assert exact == assert_same(document)  # the default reads as it always did
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(RECORDS, max_size=6), services=st.sampled_from(WATCHED), seed=st.integers(0, 2**32))
+def test_generated_documents_watching_more_services(monkeypatch, records, services, seed):
+    """Arbitrary entries, some of them turned into another watched service's by their source."""
+    small_pieces(monkeypatch)
+    rng = random.Random(seed)
+    sources = ["q.amazonaws.com", "bedrock.amazonaws.com", "mq.amazonaws.com"]
+    for found in records:
+        if isinstance(found, dict) and rng.random() < 0.6:
+            found["eventSource"] = rng.choice(sources)
+            if rng.random() < 0.5:
+                found["requestParameters"] = rng.choice([{"dryRun": True}, {"modelId": "m"}, {"modelId": 1}, None])
+            if rng.random() < 0.3:
+                found["userIdentity"] = {"invokedBy": rng.choice(sources)}
+            if rng.random() < 0.3:
+                found["eventName"] = rng.choice(["Converse", "InvokeModel", "GetFoundationModel"])
+    text = json.dumps({"Records": records}, ensure_ascii=rng.random() < 0.5)
+    document = escaped(text, rng).encode()
+    assert_same_watching(document, services)
+    assert_same_watching(gzip.compress(document), services)
+
+
+def test_every_fixture_file_watching_every_service():
+    for path in FILES:
+        assert_same_watching(path.read_bytes(), ("support", "q", "bedrock"))
+
+
+def test_the_fast_path_itself_reads_every_service():
+    quiet = [{**support_record(event_id=f"o{n}"), "eventSource": "ec2.amazonaws.com"} for n in range(300)]
+    watched = [support_record(event_id="s"), q_record(event_id="q"), bedrock_record(event_id="b", model_id=None)]
+    noise = [q_record(event_id="dry", dry_run=True), {**q_record(event_id="mq"), "eventSource": "mq.amazonaws.com"}]
+    text = json.dumps({"Records": [*quiet, *watched, *noise, *quiet]}, separators=(",", ":"))
+    found = fastpath.scan(gzip.compress(text.encode()), CAP, services=("support", "q", "bedrock"))
+    assert [(e.event_id, e.service, e.model_id) for e in found.events] == [
+        ("s", "support", None),
+        ("q", "q", None),
+        ("b", "bedrock", "unknown"),
+    ]
+    assert (found.entries, found.skipped) == (605, 0)
+    assert CANARY not in repr(found)
+    assert [e.event_id for e in fastpath.scan(gzip.compress(text.encode()), CAP).events] == ["s"]

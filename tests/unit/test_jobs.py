@@ -12,7 +12,7 @@ import pytest
 from supportwatch.cli.jobs import decoder, in_order, read_ahead
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import Limits, decode_log
-from tests.helpers import support_record
+from tests.helpers import bedrock_record, q_record, support_record
 
 LIMITS = Limits(1 << 20)
 
@@ -61,3 +61,18 @@ def test_the_pool_decodes_as_this_process_does() -> None:
 def test_one_job_is_this_process() -> None:
     with decoder(1) as decode:
         assert decode is decode_log
+
+
+def test_the_pool_reads_the_services_its_limits_watch() -> None:
+    records = [support_record(event_id="s"), q_record(event_id="q"), bedrock_record(event_id="b")]
+    data = gzip.compress(json.dumps({"Records": records}).encode())
+    watching = Limits(1 << 20, services=("support", "q", "bedrock"))
+    with decoder(2) as pooled:
+        read = pooled("mixed.json.gz", data, watching, False)
+        assert read == decode_log("mixed.json.gz", data, watching, False)
+        assert [(event.event_id, event.service) for event in read.extraction.events] == [
+            ("s", "support"),
+            ("q", "q"),
+            ("b", "bedrock"),
+        ]
+        assert [event.event_id for event in pooled("mixed.json.gz", data, LIMITS, False).extraction.events] == ["s"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import msgspec
+import pytest
 
 from supportwatch.decoding import read_events
-from supportwatch.decoding.records import event_id, extract, is_well_formed, to_support_event
+from supportwatch.decoding.records import MODEL_BYTES, event_id, extract, is_well_formed, key_safe, to_support_event
 from supportwatch.models import SupportEvent
-from tests.helpers import CANARY, support_record
+from supportwatch.services import SERVICES
+from tests.helpers import CANARY, bedrock_record, q_record, support_record
 
 
 def without(record: dict, name: str) -> dict:
@@ -140,3 +142,102 @@ def test_only_the_values_an_event_keeps_must_be_unicode_and_an_empty_string_is_n
         json.dumps({"Records": [{**record, "recipientAccountId": ""}]}).encode(),
     ):
         assert read_events(document, 1 << 20).events == extract(json.loads(document)["Records"]).events
+
+
+ALL = ("support", "q", "bedrock")
+
+
+def test_each_watched_service_gives_events_named_for_it():
+    entries = [support_record(event_id="s"), q_record(event_id="q"), bedrock_record(event_id="b")]
+    found = extract(entries, services=ALL)
+    assert [(e.event_id, e.service, e.model_id) for e in found.events] == [
+        ("s", "support", None),
+        ("q", "q", None),
+        ("b", "bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+    ]
+    assert (found.entries, found.skipped) == (3, 0)
+    assert CANARY not in repr(found)  # what was typed and answered is read into nothing
+    only_q = extract(entries, services=("q",))
+    assert [e.event_id for e in only_q.events] == ["q"]
+
+
+def test_support_alone_reads_the_other_services_as_noise():
+    entries = [
+        q_record(),
+        bedrock_record(),
+        {"eventSource": "q.amazonaws.com"},
+        {"eventSource": "bedrock.amazonaws.com"},
+    ]
+    found = extract(entries)
+    assert (found.events, found.entries, found.skipped) == ([], 4, 0)
+
+
+def test_what_q_and_bedrock_never_count_is_neither_counted_nor_tallied():
+    entries = [
+        q_record(event_id="check", dry_run=True),
+        q_record(event_id="on-behalf", invoked_by="q.amazonaws.com"),
+        q_record(event_id="check-late", dry_run=True, time="yesterday"),  # never counted before it is read
+        q_record(event_id="asked", dry_run=False),
+        q_record(event_id="not-json-true", dry_run="true"),  # type: ignore[arg-type]
+        q_record(event_id="other-caller", invoked_by="console.amazonaws.com"),
+        bedrock_record(event_id="plane", name="ListFoundationModels", model_id=None),
+        bedrock_record(event_id="job", name="CreateModelCustomizationJob"),
+        bedrock_record(event_id="lower", name="converse"),
+        *(bedrock_record(event_id=name, name=name) for name in sorted(SERVICES["bedrock"].counted_names)),
+    ]
+    found = extract(entries, services=ALL)
+    assert [e.event_id for e in found.events] == [
+        "asked",
+        "not-json-true",
+        "other-caller",
+        *sorted(SERVICES["bedrock"].counted_names),
+    ]
+    assert (found.entries, found.skipped) == (len(entries), 0)
+
+
+@pytest.mark.parametrize(
+    ("written", "model"),
+    [
+        ("amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0"),
+        ("arn:aws:bedrock:us-east-1::foundation-model/x", "arn:aws:bedrock:us-east-1::foundation-model/x"),
+        (" spaced ", " spaced "),  # as written
+        (None, "unknown"),
+        ("", "unknown"),
+        (7, "unknown"),
+        ({"id": "x"}, "unknown"),
+    ],
+)
+def test_a_bedrock_call_keeps_its_model_id_as_written_or_unknown(written, model):
+    (event,) = extract([bedrock_record(model_id=written)], services=ALL).events
+    assert event.model_id == model
+
+
+def test_a_model_id_is_bounded_like_a_key_and_one_not_unicode_is_skipped():
+    long = "m" * 3000
+    (event,) = extract([bedrock_record(model_id=long)], services=ALL).events
+    assert event.model_id == key_safe(long, MODEL_BYTES) and len(event.model_id.encode()) <= MODEL_BYTES
+    found = extract([bedrock_record(model_id="\ud800")], services=ALL)
+    assert (found.events, dict(found.reasons)) == ([], {"text not Unicode (a lone surrogate)": 1})
+
+
+def test_malformed_entries_naming_any_watched_source_are_tallied():
+    entries = [
+        {**q_record(), "eventTime": None},
+        {**bedrock_record(), "eventName": ""},
+        {**q_record(), "eventTime": "yesterday"},
+        ["bedrock.amazonaws.com"],
+        {"eventSource": "mq.amazonaws.com"},  # names q.amazonaws.com in its text
+        {**bedrock_record(), "eventSource": "kafka.amazonaws.com", "eventName": 3},  # names none
+        {**q_record(), "eventSource": "mq.amazonaws.com"},  # Amazon MQ, well-formed: not a watched record
+    ]
+    found = extract(entries, services=ALL)
+    assert (found.events, found.entries, found.skipped) == ([], 7, 5)
+    assert found.reasons == {
+        "eventTime missing": 1,
+        "eventName empty or not a string": 1,
+        "eventTime not ISO 8601": 1,
+        "not a JSON object": 1,
+        "eventName missing": 1,
+    }
+    assert extract(entries).skipped == 0  # support alone: they cannot change a count
+    assert extract(entries[:1], services=("bedrock",)).skipped == 0

@@ -1,7 +1,7 @@
 """The streaming fast path: a `{"Records": [...]}` document (or a bare array) read in pieces.
 
 Each piece of decompressed text is cut at a likely record boundary. A piece in which no entry can
-name the support source (neither its name nor a `\\u00` escape appears) is only validated and its
+name a watched source (neither the name of one nor a `\\u00` escape appears) is only validated and its
 entries counted, by simdjson (the fastest validator: contract section 1 needs no tally of the other
 malformed entries). In a piece that may name it, the records around each hit are decoded by msgspec
 into a Struct of the few fields the counts need, the text between them validated by simdjson. No
@@ -29,7 +29,6 @@ from typing import Any
 import msgspec
 import simdjson
 
-from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
 from supportwatch.decoding.instants import parse_event_time
 from supportwatch.decoding.records import (
@@ -39,17 +38,19 @@ from supportwatch.decoding.records import (
     NotUtf8,
     Texts,
     Who,
+    add_event,
     bounded,
     is_utf8,
     is_well_formed,
     names_source,
     skip_reason,
+    sources_of,
     support_event,
     to_reveal,
-    to_support_event,
     who,
 )
 from supportwatch.privacy.seals import CONTEXT_KEY
+from supportwatch.services import DEFAULT_SERVICES, SUPPORT
 
 WRAP = 64  # extra array levels around each piece: msgspec gives up nesting well before json would
 HOLD = 64 << 20  # a piece that still has no provable cut at this size goes to the exact path
@@ -65,10 +66,9 @@ CUT_WINDOW = 1 << 16
 PIECE = 1 << 16  # records are validated in pieces of about this size
 HEAD_BYTES = 64
 IDENTITY_CACHE = 4096  # distinct `userIdentity` texts decoded once per document (they repeat)
-SOURCE_TEXT = json.dumps(SUPPORT_EVENT_SOURCE).encode()
-MARKER = SOURCE_TEXT[1:-1]  # the whole name: the longest needle is the fastest to search for
 REVEAL_MARKER = CONTEXT_KEY.encode()  # what a reveal's encryption context names (pseudonymous mode only)
 ESCAPE = b"\\u00"
+ESCAPED = frozenset(b'"\\/bfnrtu0123456789abcdefABCDEF')  # what may follow a backslash in an escape
 SPLIT_HITS = 4  # a piece with more hits than this is decoded whole by msgspec
 DEEP = 256  # simdjson reads 1,024 levels, json fewer: pieces go this deep, so simdjson refuses first
 DEEP_OPEN, DEEP_CLOSE, DEEP_POINTER = b"[" * (DEEP + 1), b"]" * (DEEP + 1), "/0" * DEEP
@@ -148,14 +148,50 @@ def _string(raw: msgspec.Raw) -> bool:
     return bytes(raw).startswith(b'"')
 
 
-def _is_support(head: Loose) -> bool:
-    text = bytes(head.source)
-    return text == SOURCE_TEXT or (b"\\" in text and json.loads(text) == SUPPORT_EVENT_SOURCE)
+class Watched:
+    """The watched services as the bytes name them: the JSON string of each eventSource, and the rare
+    literals a piece is searched for (each source's whole name: the longest needle is the fastest)."""
+
+    def __init__(self, services: tuple[str, ...]) -> None:
+        self.sources = sources_of(services)  # eventSource -> service
+        self.spelled = {json.dumps(source).encode(): name for source, name in self.sources.items()}
+        self.markers = [text[1:-1] for text in self.spelled]
+        self.first, self.more = self.markers[0], self.markers[1:]
+        # a name that begins with what an escape ends in (`\\b`, `\\u0abe`) may be in a text that names no source
+        self.ambiguous = any(marker[0] in ESCAPED for marker in self.markers)
+
+    def service(self, head: Loose) -> str | None:
+        """The watched service of a record whose eventSource is a JSON string, if any."""
+        text = bytes(head.source)
+        if (found := self.spelled.get(text)) is not None or b"\\" not in text:
+            return found
+        return self.sources.get(json.loads(text))
+
+    def named(self, text: bytes) -> bool:
+        """Whether an entry's JSON text names a watched source, in any spelling."""
+        if any(marker in text for marker in self.markers):
+            if not (self.ambiguous and b"\\" in text):
+                return True
+        elif ESCAPE not in text:
+            return False
+        return names_source(json.loads(text), self.sources)
+
+    def hits(self, text: bytes, reveals: bool) -> list[int]:
+        """Where `text` may name a watched source (or with `reveals` a reveal's context key): their names, and
+        any `\\u00` escape (which can spell any of their letters). Elsewhere no entry can name one, so only
+        its syntax needs checking."""
+        hits = _positions(text, self.first)
+        for marker in self.more:
+            if more := _positions(text, marker):
+                hits = sorted(hits + more)
+        if reveals and (context := _positions(text, REVEAL_MARKER)):
+            hits = sorted(hits + context)
+        if b"\\" in text:  # a one-byte search first: most pieces hold no escape at all
+            hits = sorted(hits + _positions(text, ESCAPE))
+        return hits
 
 
-def _names_source(text: bytes) -> bool:
-    """Whether an entry's JSON text names the support source, in any spelling."""
-    return SOURCE_TEXT[1:-1] in text or (ESCAPE in text and names_source(json.loads(text)))
+SUPPORT_ONLY = Watched(DEFAULT_SERVICES)
 
 
 def _value(text: bytes) -> Any:
@@ -179,18 +215,6 @@ def _positions(text: bytes, needle: bytes) -> list[int]:
         found.append(position)
         position = text.find(needle, position + 1)
     return found
-
-
-def _hits(text: bytes, reveals: bool) -> list[int]:
-    """Where `text` may name the support source (or with `reveals` a reveal's context key): its text, and
-    any `\\u00` escape (which can spell any of its letters). Elsewhere no entry can name it, so only its
-    syntax needs checking."""
-    hits = _positions(text, MARKER)
-    if reveals and (context := _positions(text, REVEAL_MARKER)):
-        hits = sorted(hits + context)
-    if b"\\" in text:  # a one-byte search first: most pieces hold no escape at all
-        hits = sorted(hits + _positions(text, ESCAPE))
-    return hits
 
 
 def _from_kms(head: Any) -> bool:
@@ -219,7 +243,8 @@ def _merge(into: Extraction, found: Extraction) -> None:
 class Pieces:
     """Decoding state of one document: the counts so far, and the parser and caches it reuses."""
 
-    def __init__(self, reveals: bool = False, apart: bool = False) -> None:
+    def __init__(self, watched: Watched, reveals: bool = False, apart: bool = False) -> None:
+        self.watched = watched
         self.apart = apart  # check each piece's UTF-8 (the document's is not): split those that are not
         self.found = Extraction()
         self.reveals = reveals  # pseudonymous mode: also find the KMS Decrypts that revealed an identity
@@ -238,7 +263,7 @@ class Pieces:
         if self.apart and not (is_utf8(first) and is_utf8(bytes(piece))):
             return self._apart(first + bytes(piece))
         wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
-        hits = _hits(wrapped, self.reveals)
+        hits = self.watched.hits(wrapped, self.reveals)
         found = None  # records dense with hits are decoded whole: cutting each out would cost more
         if not hits:
             found = self._count(wrapped)
@@ -268,7 +293,7 @@ class Pieces:
                 _merge(found, part)
             else:
                 found.entries += 1
-                if NotUtf8(entry).names_source():
+                if NotUtf8(entry).names_source(self.watched.sources):
                     found.skip(NOT_UTF8)
         _merge(self.found, found)
         return True
@@ -321,8 +346,8 @@ class Pieces:
         return found
 
     def _records(self, text: bytes, named: bool, margin: int = 0) -> Extraction | None:
-        """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name the
-        source. `margin`: `text` is already wrapped in that many brackets (DEEP_OPEN, DEEP_CLOSE), of
+        """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name a
+        watched source. `margin`: `text` is already wrapped in that many brackets (DEEP_OPEN, DEEP_CLOSE), of
         which the decoder's are a view, not a copy."""
         view = memoryview(text)
         body = view[margin : len(text) - margin]
@@ -344,24 +369,26 @@ class Pieces:
         try:
             try:
                 heads: list[Any] = nesting.unwrap(nesting.fields.decode(wrapped))
-                support = [index for index, head in enumerate(heads) if head.source == SUPPORT_EVENT_SOURCE]
+                sources = self.watched.sources
+                watched = [(index, sources[head.source]) for index, head in enumerate(heads) if head.source in sources]
             except msgspec.ValidationError:  # some entry is not a well-formed record
                 heads = nesting.unwrap(nesting.loose.decode(wrapped))
-                support = self._classify(heads, texts if named else None, found)
+                watched = self._classify(heads, texts if named else None, found)
         except msgspec.DecodeError:
             return None
         except RecursionError:
             raise NotProven("nesting near the recursion limit") from None
         found.entries = len(heads)
-        if support:
-            self._events(texts, heads, support, found)
+        if watched:
+            self._events(texts, heads, watched, found)
         if self.reveals:
             _reveals(texts, heads, found)
         return found
 
-    def _classify(self, heads: list[Any], texts: Raws | None, found: Extraction) -> list[int]:
-        """Count the malformed entries that name the source (`texts`: theirs, when they may); the support records."""
-        support = []
+    def _classify(self, heads: list[Any], texts: Raws | None, found: Extraction) -> list[tuple[int, str]]:
+        """Count the malformed entries that name a watched source (`texts`: theirs, when they may); the records
+        of the watched services, with their service."""
+        watched = []
         raws: list[msgspec.Raw] | None = None
         for index, head in enumerate(heads):
             if not (
@@ -373,11 +400,11 @@ class Pieces:
             ):
                 if texts is not None:
                     raws = raws or texts()
-                    if _names_source(bytes(raws[index])):
+                    if self.watched.named(bytes(raws[index])):
                         found.skip(skip_reason(_shape(head)))
-            elif _is_support(head):
-                support.append(index)
-        return support
+            elif (service := self.watched.service(head)) is not None:
+                watched.append((index, service))
+        return watched
 
     def _who(self, text: bytes) -> Who:
         """What a record's `userIdentity` text gives its event; each text decoded once (they repeat)."""
@@ -387,25 +414,27 @@ class Pieces:
                 self.identities[text] = found
         return found
 
-    def _events(self, texts: Raws, heads: list[Any], support: list[int], found: Extraction) -> None:
-        """The events of the support records among `heads`. A record msgspec read whole gives its event
-        here, except where it takes the exact reading (no eventID to hash it by, a time that names no
-        instant, an identity that is not Unicode text): that record is read again by json."""
+    def _events(self, texts: Raws, heads: list[Any], watched: list[tuple[int, str]], found: Extraction) -> None:
+        """The events of the records of watched services among `heads`. A support record msgspec read whole
+        gives its event here, except where it takes the exact reading (no eventID to hash it by, a time that
+        names no instant, an identity that is not Unicode text): that record, and every record of the
+        other services (what they never count is in fields msgspec did not read), is read again by json."""
         records: list[Any] | None = None
         identities, events = self.identities, found.events
-        for index in support:
-            head, event = heads[index], None
-            if isinstance(head, Fields) and head.id and (moment := parse_event_time(head.event_time)) is not None:
+        for index, service in watched:
+            head = heads[index]
+            if (
+                service == SUPPORT
+                and isinstance(head, Fields)
+                and head.id
+                and (moment := parse_event_time(head.event_time)) is not None
+            ):
                 user = identities.get(text := bytes(head.who)) or self._who(text)
                 if user.unicode:
-                    event = bounded(support_event(head.id, head, moment, user))
-            if event is None:
-                records = records or texts()
-                record = json.loads(bytes(records[index]))
-                if (event := to_support_event(record)) is None:
-                    found.skip(skip_reason(record))
+                    events.append(bounded(support_event(head.id, head, moment, user)))
                     continue
-            events.append(event)
+            records = records or texts()
+            add_event(json.loads(bytes(records[index])), service, found)
 
     def _check_digits(self, piece: bytes | memoryview) -> None:
         """json refuses integers longer than Python's digit limit, msgspec does not: find any such run."""
@@ -479,15 +508,22 @@ def _pieces(state: Pieces, rest: bytes, chunk: bytes) -> bytes:
     return rest + chunk[start:] if rest else chunk[start:]
 
 
-def scan(data: bytes, max_bytes: int, content: ContentHash | None = None, reveals: bool = False) -> Extraction:
-    """The support events and entry counts of a log object (with `reveals` its reveals too), exactly as the
-    full parse finds them (`content` sees every inflated piece)."""
+def scan(
+    data: bytes,
+    max_bytes: int,
+    content: ContentHash | None = None,
+    reveals: bool = False,
+    services: tuple[str, ...] = DEFAULT_SERVICES,
+) -> Extraction:
+    """The events of the watched `services` and the entry counts of a log object (with `reveals` its reveals
+    too), exactly as the full parse finds them (`content` sees every inflated piece)."""
+    watched = SUPPORT_ONLY if services == DEFAULT_SERVICES else Watched(services)
     try:
-        return _scan(data, max_bytes, content, Pieces(reveals))
+        return _scan(data, max_bytes, content, Pieces(watched, reveals))
     except NotUtf8Document:
         if content is not None:
             content.restart()
-        return _scan(data, max_bytes, content, Pieces(reveals, apart=True))
+        return _scan(data, max_bytes, content, Pieces(watched, reveals, apart=True))
 
 
 def _scan(data: bytes, max_bytes: int, content: ContentHash | None, state: Pieces) -> Extraction:

@@ -18,6 +18,7 @@ import msgspec
 from supportwatch.decoding.fastpath import NotProven, scan
 from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash, OverCap, UnreadableLog, pieces
 from supportwatch.decoding.records import Extraction, NotUtf8, extract, is_utf8
+from supportwatch.services import DEFAULT_SERVICES
 
 # The structure of a text that is not all UTF-8: msgspec passes over strings without checking them.
 _TOP = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
@@ -137,9 +138,11 @@ def decode(data: bytes, max_bytes: int, content: ContentHash | None = None) -> l
     return parse_entries(data)
 
 
-def read_events_exactly(data: bytes, max_bytes: int, reveals: bool = False) -> Extraction:
+def read_events_exactly(
+    data: bytes, max_bytes: int, reveals: bool = False, services: tuple[str, ...] = DEFAULT_SERVICES
+) -> Extraction:
     """The exact path: the whole document parsed by `json`, every entry examined."""
-    return extract(decode(data, max_bytes), reveals)
+    return extract(decode(data, max_bytes), reveals, services)
 
 
 def read_events(
@@ -148,8 +151,10 @@ def read_events(
     exact_max_bytes: int | None = None,
     content: ContentHash | None = None,
     reveals: bool = False,
+    services: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> Extraction:
-    """The support events of one log object's bytes; raises UnreadableLog (nothing is half-counted).
+    """The events of the watched `services` in one log object's bytes; raises UnreadableLog (nothing is
+    half-counted).
 
     The exact path holds the whole document and json's objects of it (several times its size):
     `exact_max_bytes` bounds what it may inflate, so a document the fast path cannot read (a
@@ -165,14 +170,14 @@ def read_events(
     try:
         if inflated is not None:
             inflated.restart()
-        return scan(data, max_bytes, inflated, reveals)
+        return scan(data, max_bytes, inflated, reveals, services)
     except NotProven:
         pass
     budget = min(max_bytes, exact_max_bytes or max_bytes)
     try:
         if inflated is not None:
             inflated.restart()
-        return extract(decode(data, budget, inflated), reveals)
+        return extract(decode(data, budget, inflated), reveals, services)
     except OverCap:
         if budget == max_bytes:
             raise

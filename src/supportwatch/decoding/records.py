@@ -1,4 +1,5 @@
-"""Log entries -> Support Recommendations events (contract section 1), with a tally of malformed entries."""
+"""Log entries -> the events of the watched services (contract sections 1 and 12), with a tally of malformed
+entries."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
-from supportwatch import SUPPORT_EVENT_SOURCE
 from supportwatch.decoding.identity import Identity, identify, nonempty_text
 from supportwatch.decoding.instants import Moment, parse_event_time
 from supportwatch.models import Reveal, SupportEvent
 from supportwatch.privacy.seals import CONTEXT_KEY
+from supportwatch.services import BEDROCK, DEFAULT_SERVICES, SERVICES, SUPPORT, Q
 
 KMS_SOURCE = "kms.amazonaws.com"
 REVEAL_EVENT = "Decrypt"
@@ -36,12 +37,22 @@ KEY_BYTES = {
     "error_code": 1024,
     "source_ip": 512,
 }
+MODEL_BYTES = 1024  # a Bedrock model id becomes an attribute name (`model:<id>`), bounded as `call:` names are
+UNKNOWN_MODEL = "unknown"  # the model of a Bedrock call that names none
+
+
+def sources_of(services: tuple[str, ...]) -> dict[str, str]:
+    """The eventSource of each watched service -> its name."""
+    return {SERVICES[name].source: name for name in services}
+
+
+SUPPORT_ONLY = sources_of(DEFAULT_SERVICES)
 
 
 @dataclass(slots=True)
 class Extraction:
-    """What one log's entries hold: the support events, how many entries there were, and how many of
-    them name the support source without being a support record (contract section 1), by reason."""
+    """What one log's entries hold: the events of the watched services, how many entries there were, and
+    how many of them name a watched source without being a record of it (contract section 1), by reason."""
 
     events: list[SupportEvent] = field(default_factory=list)
     entries: int = 0
@@ -60,15 +71,15 @@ NOT_UTF8 = "bytes not UTF-8"
 @dataclass(frozen=True, slots=True)
 class NotUtf8:
     """An entry whose bytes are not UTF-8 (as `json.loads(bytes)` reads it: encoded surrogates pass):
-    never counted, tallied when it names the support source."""
+    never counted, tallied when it names a watched source."""
 
     text: bytes
 
-    def names_source(self) -> bool:
-        """Whether it names the source, its undecodable bytes read as lone surrogates; an entry json
+    def names_source(self, sources: Iterable[str] = SUPPORT_ONLY) -> bool:
+        """Whether it names one of `sources`, its undecodable bytes read as lone surrogates; an entry json
         cannot read even so (nested too deep) is taken to name it."""
         try:
-            return names_source(json.loads(self.text.decode("utf-8", "surrogateescape")))
+            return names_source(json.loads(self.text.decode("utf-8", "surrogateescape")), sources)
         except (ValueError, RecursionError):
             return True
 
@@ -102,13 +113,14 @@ def is_well_formed(entry: Any) -> bool:
     )
 
 
-def names_source(entry: Any) -> bool:
-    """Whether the support source appears anywhere in an entry (a key or a string value); an entry
-    nested too deep for json.dumps here is taken to name it (tallied rather than failing its file)."""
+def names_source(entry: Any, sources: Iterable[str] = SUPPORT_ONLY) -> bool:
+    """Whether one of `sources` appears anywhere in an entry (a key or a string value); an entry nested
+    too deep for json.dumps here is taken to name it (tallied rather than failing its file)."""
     try:
-        return SUPPORT_EVENT_SOURCE in json.dumps(entry, ensure_ascii=False)
+        text = json.dumps(entry, ensure_ascii=False)
     except RecursionError:
         return True
+    return any(source in text for source in sources)
 
 
 def key_safe(text: str, limit: int) -> str:
@@ -175,8 +187,10 @@ class Texts(msgspec.Struct, kw_only=True, gc=False):
 _OPTIONAL_TEXTS = [(item.name, item.encode_name) for item in msgspec.structs.fields(Texts) if item.default is None]
 
 
-def support_event(event_id: str, texts: Texts, moment: Moment, user: Who) -> SupportEvent:
-    """The event of a support record, its key values not yet bounded; an empty string is no value."""
+def support_event(
+    event_id: str, texts: Texts, moment: Moment, user: Who, service: str = SUPPORT, model_id: str | None = None
+) -> SupportEvent:
+    """The event of a record of a watched service, its key values not yet bounded; an empty string is no value."""
     identity = user.identity
     return SupportEvent(  # by position: a Struct is built faster so (the order of its fields)
         event_id,
@@ -192,12 +206,32 @@ def support_event(event_id: str, texts: Texts, moment: Moment, user: Who) -> Sup
         texts.region or None,
         texts.error_code or None,
         texts.user_agent or None,
+        service,
+        model_id,
     )
 
 
-def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
-    """The event a well-formed support record stands for, its key values bounded (KEY_BYTES); None when
-    its `eventTime` names no instant or a value it keeps is not Unicode text (a lone surrogate)."""
+def counts(record: dict[str, Any], service: str) -> bool:
+    """Whether a well-formed record of a watched service counts (contract section 12): never Q's permission
+    checks (`requestParameters.dryRun` true) nor Q calling on the user's behalf, never Bedrock's control plane."""
+    if service == Q:
+        parameters, user = record.get("requestParameters"), record.get("userIdentity")
+        return not (
+            (isinstance(parameters, dict) and parameters.get("dryRun") is True)
+            or (isinstance(user, dict) and user.get("invokedBy") == SERVICES[Q].source)
+        )
+    return SERVICES[service].counts_name(record["eventName"])
+
+
+def model_of(record: dict[str, Any]) -> str:
+    """A Bedrock call's `requestParameters.modelId` as written (nothing else of it is read), or "unknown"."""
+    parameters = record.get("requestParameters")
+    return (nonempty_text(parameters.get("modelId")) if isinstance(parameters, dict) else None) or UNKNOWN_MODEL
+
+
+def to_support_event(record: dict[str, Any], service: str = SUPPORT) -> SupportEvent | None:
+    """The event a well-formed record of `service` stands for, its key values bounded (KEY_BYTES, MODEL_BYTES);
+    None when its `eventTime` names no instant or a value it keeps is not Unicode text (a lone surrogate)."""
     moment = parse_event_time(record["eventTime"])
     if moment is None:
         return None
@@ -210,12 +244,17 @@ def to_support_event(record: dict[str, Any]) -> SupportEvent | None:
         event_time=record["eventTime"],
         **{name: nonempty_text(record.get(key)) for name, key in _OPTIONAL_TEXTS},
     )
-    event = support_event(identifier, texts, moment, who(record.get("userIdentity")))
-    return bounded(event) if _unicode("".join(filter(None, _texts(event)))) else None
+    model = model_of(record) if service == BEDROCK else None
+    event = support_event(identifier, texts, moment, who(record.get("userIdentity")), service, model)
+    if not _unicode("".join(filter(None, _texts(event)))):
+        return None
+    if model is not None and len(model) * 4 > MODEL_BYTES:
+        event = msgspec.structs.replace(event, model_id=key_safe(model, MODEL_BYTES))
+    return bounded(event)
 
 
 def skip_reason(entry: Any) -> str:
-    """Why an entry that names the support source is skipped: a fixed phrase, never any of its values."""
+    """Why an entry that names a watched source is skipped: a fixed phrase, never any of its values."""
     if not isinstance(entry, dict):
         return "not a JSON object"
     for name, valid, wrong in (
@@ -247,23 +286,32 @@ def to_reveal(record: dict[str, Any]) -> Reveal | None:
     return Reveal(key_safe(pseudonym, KEY_BYTES["identity"]), call)
 
 
-def extract(entries: Iterable[Any], reveals: bool = False) -> Extraction:
-    """Keep the support events of a log's entries (and with `reveals` the reveals, `to_reveal`); count the
-    malformed entries that name the source."""
+def add_event(record: dict[str, Any], service: str, found: Extraction) -> None:
+    """The event of a well-formed record of a watched service into `found`, or the record tallied as skipped;
+    a record its service never counts (`counts`) is neither."""
+    if not counts(record, service):
+        return
+    if (event := to_support_event(record, service)) is None:
+        found.skip(skip_reason(record))
+    else:
+        found.events.append(event)
+
+
+def extract(entries: Iterable[Any], reveals: bool = False, services: tuple[str, ...] = DEFAULT_SERVICES) -> Extraction:
+    """Keep the events of the watched services among a log's entries (and with `reveals` the reveals,
+    `to_reveal`); count the malformed entries that name a watched source."""
     result = Extraction()
+    sources = sources_of(services)
     for entry in entries:
         result.entries += 1
         if isinstance(entry, NotUtf8):
-            if entry.names_source():
+            if entry.names_source(sources):
                 result.skip(NOT_UTF8)
         elif not is_well_formed(entry):
-            if names_source(entry):
+            if names_source(entry, sources):
                 result.skip(skip_reason(entry))
-        elif entry["eventSource"] == SUPPORT_EVENT_SOURCE:
-            if (event := to_support_event(entry)) is None:
-                result.skip(skip_reason(entry))
-            else:
-                result.events.append(event)
+        elif (service := sources.get(entry["eventSource"])) is not None:
+            add_event(entry, service, result)
         elif reveals and (reveal := to_reveal(entry)) is not None:
             result.reveals.append(reveal)
     return result
