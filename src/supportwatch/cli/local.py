@@ -36,6 +36,7 @@ from supportwatch.cli.target import ATTEMPTS
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
 from supportwatch.privacy import load_key
+from supportwatch.services import DEFAULT_SERVICES
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         render(summaries, args.format, alerts, args.wide, skip_reasons(reports), (ACCOUNT_ID, REGION))
         note_routes(routed.received(aws))
         if args.report:
-            _report(args.report, store, summaries, alerts, args.paths)
+            _report(args.report, store, summaries, alerts, args.paths, getattr(args, "services", DEFAULT_SERVICES))
     return 0
 
 
@@ -147,7 +148,9 @@ def note_routes(received: dict[str, list]) -> None:
         sys.stderr.write("received: " + ", ".join(f"{len(found)} {name}" for name, found in received.items()) + "\n")
 
 
-def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inputs: list[Path]) -> None:
+def _report(
+    path: Path, store: SummaryStore, summaries: list, alerts: list, inputs: list[Path], watched: tuple[str, ...]
+) -> None:
     """The HTML report of every day the files hold, their calls and alerts (the embedded table holds only
     them: read whole)."""
     from supportwatch.cli.report import data_span, write_report
@@ -156,7 +159,7 @@ def _report(path: Path, store: SummaryStore, summaries: list, alerts: list, inpu
 
     since, until = data_span(summaries, alerts)
     period = Period.of(since, until, store.between(since.isoformat(), until.isoformat()), summaries)
-    write_report(path, period, alerts, Deployment("local", " ".join(str(p) for p in inputs)))
+    write_report(path, period, alerts, Deployment("local", " ".join(str(p) for p in inputs)), watched)
 
 
 def function_environment(stack: LocalStack, verbose: bool, public_keys: str | None = None) -> dict[str, str]:

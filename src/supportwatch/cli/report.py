@@ -24,6 +24,7 @@ from supportwatch.layout import days_before, parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.insights import Period, read_period
 from supportwatch.report.page import Deployment, render_report
+from supportwatch.services import DEFAULT_SERVICES
 
 DEFAULT_DAYS = 30  # the period without --since
 
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     with existing_table(dynamodb, table), Progress(days, unit="days", counters=("summaries",)) as progress:
         period = read_period(store, since, until, lambda read, found: progress.advance(read, summaries=found))
         alerts = store.alerts_between(since.isoformat(), until.isoformat())  # the period's published alerts
-    write_report(args.output, period, alerts, Deployment(deployment, args.stack or table))
+    watched = getattr(args, "services", DEFAULT_SERVICES)  # `--services`
+    write_report(args.output, period, alerts, Deployment(deployment, args.stack or table), watched)
     if not period.summaries():
         sys.stderr.write(where_the_data_is(store.span(), since, until) + "\n")
     return 0
@@ -72,9 +74,16 @@ def data_span(summaries: Sequence[Summary], alerts: Sequence[dict[str, Any]] = (
     return date.fromisoformat(min(days)), date.fromisoformat(max(days))
 
 
-def write_report(path: Path, period: Period, alerts: list[dict[str, Any]] | None, deployment: Deployment) -> None:
-    """Write the report and say on stderr what it holds."""
-    path.write_text(render_report(period, alerts, deployment), encoding="utf-8")
+def write_report(
+    path: Path,
+    period: Period,
+    alerts: list[dict[str, Any]] | None,
+    deployment: Deployment,
+    watched: tuple[str, ...] = DEFAULT_SERVICES,
+) -> None:
+    """Write the report (by service and model when more than `support` is `watched`) and say on stderr
+    what it holds."""
+    path.write_text(render_report(period, alerts, deployment, watched=watched), encoding="utf-8")
     summaries = period.summaries()
     calls = sum(summary.total_calls for summary in summaries)
     sys.stderr.write(

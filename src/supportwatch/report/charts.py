@@ -95,8 +95,11 @@ def active_chart(starts: Sequence[date], identities: Sequence[int], principals: 
         return Chart("active", title, description, _svg(figure, "active", title, description))
 
 
-def calls_chart(starts: Sequence[date], series: dict[str, list[int]], by: str) -> Chart:
-    title = f"Calls per {by}, stacked by event name"
+def calls_chart(
+    starts: Sequence[date], series: dict[str, list[int]], by: str, stacked_by: str = "event name", ident: str = "calls"
+) -> Chart:
+    """Calls per bucket, one bar part per key of `series` (an event name, or a service's label)."""
+    title = f"Calls per {by}, stacked by {stacked_by}"
     with matplotlib.rc_context(STYLE):
         figure, axes = _axes()
         bottom = [0] * len(starts)
@@ -112,4 +115,4 @@ def calls_chart(starts: Sequence[date], series: dict[str, list[int]], by: str) -
             f"{sum(bottom)} calls from {starts[0]} to {starts[-1]} ({totals}); the busiest {by}, "
             f"{starts[busiest]}, had {bottom[busiest]}."
         )
-        return Chart("calls", title, description, _svg(figure, "calls", title, description))
+        return Chart(ident, title, description, _svg(figure, ident, title, description))

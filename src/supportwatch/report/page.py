@@ -19,8 +19,10 @@ from markupsafe import Markup, escape
 
 from supportwatch.config import SEVERITIES
 from supportwatch.export import alert_day, export_document
+from supportwatch.report.breakdown import calls_by_service, model_users, multi_service, service_use, top_models
 from supportwatch.report.charts import active_chart, calls_chart
 from supportwatch.report.insights import Period, auto_granularity, buckets
+from supportwatch.services import DEFAULT_SERVICES, SERVICES, extended
 
 TOP = 20  # rows of the top identities and principals
 ADDRESSES = 5  # source addresses listed per identity before "and N more"
@@ -62,12 +64,17 @@ def alerts_in(period: Period, alerts: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def report_data(
-    period: Period, alerts: list[dict[str, Any]], deployment: Deployment, generated: datetime
+    period: Period,
+    alerts: list[dict[str, Any]],
+    deployment: Deployment,
+    generated: datetime,
+    watched: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> dict[str, Any]:
-    """The embedded JSON: the export document of the period plus what the page plots and lists."""
+    """The embedded JSON: the export document of the period plus what the page plots and lists (and, when
+    more than `support` is watched, the period by service and by model)."""
     by = auto_granularity(period.since, period.until)
-    document = export_document(period.summaries(), alerts_in(period, alerts))
-    return document | {
+    document = export_document(period.summaries(), alerts_in(period, alerts), watched)
+    data = document | {
         "period": {"since": period.since.isoformat(), "until": period.until.isoformat(), "by": by},
         "generatedAt": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "deployment": {"kind": deployment.kind, "name": deployment.name},
@@ -81,6 +88,15 @@ def report_data(
         "errorCodes": period.error_codes(),
         "firstSeen": [{"identity": s.identity, "firstSeen": s.first_seen} for s in period.first_seen()],
     }
+    if extended(watched):
+        data["series"]["callsByService"] = calls_by_service(period, by)
+        data |= {
+            "serviceUse": [row.to_json() for row in service_use(period, watched)],
+            "multiService": [{"identity": mix.identity, "services": mix.counts} for mix in multi_service(period)],
+            "topModels": [row.to_json() for row in top_models(period, TOP)],
+            "modelUsers": [{"identity": mix.identity, "models": mix.counts} for mix in model_users(period)],
+        }
+    return data
 
 
 def _charts(period: Period, data: dict[str, Any]) -> list[Any]:
@@ -95,14 +111,25 @@ def _charts(period: Period, data: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _service_chart(period: Period, data: dict[str, Any]) -> Any:
+    """Calls stacked by service (each named by its label), when the period holds any."""
+    if not (series := data["series"].get("callsByService")):
+        return None
+    by = data["period"]["by"]
+    labelled = {SERVICES[name].label if name in SERVICES else name: counts for name, counts in series.items()}
+    return calls_chart(buckets(period.since, period.until, by), labelled, by, "service", "services")
+
+
 def render_report(
     period: Period,
     alerts: list[dict[str, Any]] | None,
     deployment: Deployment,
     generated: datetime | None = None,
+    watched: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> str:
-    """The report as one HTML document; `alerts` None when the source does not keep them (the table)."""
-    data = report_data(period, alerts or [], deployment, generated or datetime.now(UTC))
+    """The report as one HTML document; `alerts` None when the source does not keep them (the table).
+    With more than `support` watched, it has a Services and a Models section too."""
+    data = report_data(period, alerts or [], deployment, generated or datetime.now(UTC), watched)
     summaries = data["summaries"]
     by_severity = {severity: [a for a in data["alerts"] if a["severity"] == severity] for severity in SEVERITIES}
     whole = period.summaries()
@@ -121,6 +148,9 @@ def render_report(
         summaries=summaries,
         totals=totals,
         charts=[(chart, Markup(chart.svg)) for chart in _charts(period, data)],  # matplotlib escapes its text
+        service_chart=(chart, Markup(chart.svg)) if (chart := _service_chart(period, data)) else None,
+        extended=extended(watched),
+        labels={name: service.label for name, service in SERVICES.items()},
         severities=list(reversed(SEVERITIES)),
         by_severity=by_severity,
         addresses=ADDRESSES,
