@@ -26,12 +26,14 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import plural, render
 from supportwatch.cli.render import Column, clip, print_table, shorten_identities, shorten_identity, width
+from supportwatch.cli.service_tables import print_breakdown, service_columns
 from supportwatch.cli.summary_csv import by_calls, counts_text, write_csv
 from supportwatch.cli.target import NotFound, existing_table, stack_settings
 from supportwatch.export import to_json
 from supportwatch.identities.match import match_identity, shortest_name
 from supportwatch.layout import days_before, parse_day, today
 from supportwatch.models import Summary
+from supportwatch.report.breakdown import services_of
 from supportwatch.report.insights import Period, Ranked, read_period
 from supportwatch.services import DEFAULT_SERVICES, extended
 
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             return _identities(sessions, args.format, {"principal": args.principal}, "identities", args.wide, watched)
         if args.active:
             since, until = _range(args, default_days=ACTIVE_DAYS)
-            return _active(read_period(store, since, until), args.by, args.format, args.wide)
+            return _active(read_period(store, since, until), args.by, args.format, args.wide, watched)
         if args.top is not None and (args.since or args.until or args.day):
             since, until = _range(args)
             return _top_of_period(read_period(store, since, until), args.top, args.format, args.wide, watched)
@@ -116,12 +118,19 @@ def _everyone(store: SummaryStore, output_format: str, wide: bool, watched: tupl
     elif output_format == "csv":
         write_csv(by_calls(summaries), watched)
     else:
-        _identity_table(by_calls(summaries), wide)
+        _identity_table(by_calls(summaries), wide, watched)
     return 0
 
 
-def _identity_table(summaries: Sequence[Summary], wide: bool, ranked: bool = False, of: Sequence[Summary] = ()) -> None:
-    """The identities, ranked or not; `of` is everyone when they are the top ones (said in the footer)."""
+def _identity_table(
+    summaries: Sequence[Summary],
+    wide: bool,
+    watched: tuple[str, ...],
+    ranked: bool = False,
+    of: Sequence[Summary] = (),
+) -> None:
+    """The identities, ranked or not, with their calls per service when more than `support` is watched;
+    `of` is everyone when they are the top ones (said in the footer)."""
     if not summaries:
         sys.stdout.write("no Support Recommendations events found\n")
         return
@@ -135,6 +144,8 @@ def _identity_table(summaries: Sequence[Summary], wide: bool, ranked: bool = Fal
     rows = [
         [s.identity, str(s.total_calls), str(s.error_calls), s.first_seen[:10], s.last_seen[:10]] for s in summaries
     ]
+    if extended(watched):
+        columns, rows = _with_services(columns, rows, watched, summaries)
     if ranked:
         columns.insert(0, Column("#", right=True))
         rows = [[str(rank), *row] for rank, row in enumerate(rows, 1)]
@@ -163,7 +174,7 @@ def _identities(
     elif output_format == "csv":
         write_csv(ordered, watched)
     else:
-        _identity_table(ordered, wide, ranked, of)
+        _identity_table(ordered, wide, watched, ranked, of)
     return 0
 
 
@@ -245,6 +256,9 @@ def _identity(store: SummaryStore, text: str, output_format: str, wide: bool, wa
         ]
         for day in days
     ]
+    if extended(watched):
+        lines[5:5] = _service_fields(summary)
+        columns, rows = _with_services(columns, rows, watched, days)
     sys.stdout.write("\n".join(lines) + "\n\n")
     print_table(columns, rows, wide)
     sys.stdout.write(f"\n{plural(len(days), 'day')}\n")
@@ -274,6 +288,8 @@ def _days(
             [s.day or "", s.identity, str(s.total_calls), str(s.error_calls), _clock(s.first_seen), _clock(s.last_seen)]
             for s in ordered
         ]
+        if extended(watched):
+            columns, rows = _with_services(columns, rows, watched, ordered, after=2)
         identities = len({s.identity for s in ordered})
         days = len({s.day for s in ordered})
         total = sum(s.total_calls for s in ordered)
@@ -303,7 +319,7 @@ def _errors(
     return 0
 
 
-def _active(period: Period, by: str, output_format: str, wide: bool) -> int:
+def _active(period: Period, by: str, output_format: str, wide: bool, watched: tuple[str, ...]) -> int:
     rows = [row.to_json() for row in period.activity(by)]
     if output_format == "json":
         _json({"since": period.since.isoformat(), "until": period.until.isoformat(), "by": by, "activity": rows})
@@ -324,6 +340,8 @@ def _active(period: Period, by: str, output_format: str, wide: bool) -> int:
         )
         print_table(columns, table, wide)
         sys.stdout.write("\n" + textwrap.fill(footer, width()) + "\n")
+        if extended(watched):
+            print_breakdown(period, watched, wide)
     return 0
 
 
@@ -368,4 +386,27 @@ def _top_of_period(period: Period, limit: int, output_format: str, wide: bool, w
         sys.stdout.write("\n")
         _ranked_table(principal, period.top_principals(limit), True, wide)
         sys.stdout.write(f"\nfrom {period.since} to {period.until}; CHATS: conversations started, DAYS: active days\n")
+        if extended(watched):
+            print_breakdown(period, watched, wide, limit)
     return 0
+
+
+def _service_fields(summary: Summary) -> list[str]:
+    """An identity's calls per service, and per Bedrock model when it called any."""
+    fields = [_field("services", counts_text(services_of(summary), ", "))]
+    return fields + ([_field("models", counts_text(summary.models, ", "))] if summary.models else [])
+
+
+def _with_services(
+    columns: list[Column],
+    rows: list[list[str]],
+    watched: tuple[str, ...],
+    summaries: Sequence[Summary],
+    after: int = 1,
+) -> tuple[list[Column], list[list[str]]]:
+    """The identity table with a calls column per service after its CALLS (column `after`) (contract section 12)."""
+    added, cells = service_columns(watched, summaries)
+    at = after + 1
+    return columns[:at] + added + columns[at:], [
+        row[:at] + more + row[at:] for row, more in zip(rows, cells, strict=True)
+    ]

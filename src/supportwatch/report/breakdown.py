@@ -4,7 +4,7 @@ is watched (pure: computed from the period's day summaries alone, like every fig
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,9 +65,15 @@ class Mix:
         return sum(self.counts.values())
 
 
+def listed(watched: tuple[str, ...], held: Iterable[str]) -> list[str]:
+    """The services to show: every watched one, and any other `held` (by summaries written while more was
+    watched), in the catalogue's order."""
+    held = set(held)
+    return [name for name in SERVICES if name in watched or name in held] + sorted(held - SERVICES.keys())
+
+
 def service_use(period: Period, watched: tuple[str, ...]) -> list[ServiceUse]:
-    """Every watched service (a quiet one with zeros), and any other the period's summaries hold, in
-    the catalogue's order."""
+    """Every watched service (a quiet one with zeros), and any other the period's summaries hold."""
     calls: Counter[str] = Counter()
     identities: dict[str, set[str]] = defaultdict(set)
     days: dict[str, set[str | None]] = defaultdict(set)
@@ -76,8 +82,7 @@ def service_use(period: Period, watched: tuple[str, ...]) -> list[ServiceUse]:
             calls[service] += count
             identities[service].add(day.identity)
             days[service].add(day.day)
-    listed = [name for name in SERVICES if name in watched or name in calls] + sorted(calls.keys() - SERVICES.keys())
-    return [ServiceUse(name, calls[name], len(identities[name]), len(days[name])) for name in listed]
+    return [ServiceUse(name, calls[name], len(identities[name]), len(days[name])) for name in listed(watched, calls)]
 
 
 def calls_by_service(period: Period, by: str) -> dict[str, list[int]]:
@@ -89,10 +94,7 @@ def calls_by_service(period: Period, by: str) -> dict[str, list[int]]:
         position = index[bucket(date.fromisoformat(day.day or ""), by)]
         for service, count in services_of(day).items():
             series.setdefault(service, [0] * len(starts))[position] += count
-    order = list(SERVICES)
-    return dict(
-        sorted(series.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0]))
-    )
+    return {name: series[name] for name in listed((), series)}
 
 
 def top_models(period: Period, limit: int | None = None) -> list[ModelUse]:
