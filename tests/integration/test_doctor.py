@@ -479,3 +479,66 @@ def test_an_organization_trail_of_the_management_account_with_a_delivery_error(a
     logging = checks["trail org logging"]
     assert logging.status == "fail" and logging.detail == "delivery to s3://org-archive fails: AccessDenied"
     assert checks["regions"].status == "fail" and exit_code(list(checks.values()), observed) == 1
+
+
+READ_ONLY = [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}]
+
+
+def test_a_read_only_trail_misses_amazon_q_until_it_logs_all_management_events(aws, capsys):
+    make_trail(selectors=READ_ONLY)
+    code, checks, _ = doctor(capsys, "--services", "support")
+    assert code == 0 and set(statuses(checks).values()) == {"pass"}
+    code, checks, _ = doctor(capsys, "--services", "support,q")
+    assert code == 1
+    events = checks["trail main events"]
+    assert events["status"] == "fail" and events["detail"] == (
+        "Amazon Q: only Read management events are logged (ReadWriteType ReadOnly)"
+    )
+    assert checks["regions"]["status"] == "fail"
+    apply(events["fix"])
+    assert (
+        boto3.client("cloudtrail").get_event_selectors(TrailName="main")["EventSelectors"][0]["ReadWriteType"] == "All"
+    )
+    code, checks, _ = doctor(capsys, "--services", "support,q,bedrock")
+    assert code == 0 and set(statuses(checks).values()) == {"pass"}
+    assert checks["trail main events"]["detail"] == "logs Read and Write management events (all regions)"
+
+
+def test_an_advanced_selector_excluding_bedrock_fails_until_fixed(aws, capsys):
+    make_trail(
+        advanced=[
+            {
+                "Name": "management but bedrock",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Management"]},
+                    {"Field": "eventSource", "NotEquals": ["bedrock.amazonaws.com", "kms.amazonaws.com"]},
+                ],
+            }
+        ]
+    )
+    code, checks, _ = doctor(capsys, "--services", "support,q")
+    assert code == 0
+    code, checks, _ = doctor(capsys, "--services", "bedrock")
+    assert code == 1 and "Amazon Bedrock" in checks["trail main events"]["detail"]
+    apply(checks["trail main events"]["fix"])
+    code, checks, _ = doctor(capsys, "--services", "bedrock")
+    assert code == 0, checks
+
+
+def test_the_stack_says_which_services_are_watched(aws, capsys):
+    make_trail(S3KeyPrefix="trails", selectors=READ_ONLY)
+    make_stack({"LogKeyPrefix": "trails", "WatchedServices": "support,q"}, {"TrailBucketName": BUCKET})
+    notify_function("trails/")
+    put_logs("trails/", REGION, timedelta(minutes=10))
+    code, checks, _ = doctor(capsys, "--stack", "sw")
+    assert code == 1 and "Amazon Q" in checks["trail main events"]["detail"]
+    assert checks["delivery bucket"]["status"] == "fail"  # no trail delivering every watched call
+    code, checks, _ = doctor(capsys, "--stack", "sw", "--services", "support")  # --services wins
+    assert code == 0, checks
+
+
+def test_a_bad_services_list_is_one_line(aws, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["doctor", "--services", "support,chatgpt"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.count("\n") == 1 and "unknown service chatgpt" in err

@@ -38,6 +38,7 @@ from supportwatch.doctor.models import (
 )
 from supportwatch.integrity.digest import digest_key_time, log_key_time
 from supportwatch.layout import CLOUDTRAIL, DIGESTS, LayoutError, plan
+from supportwatch.services import DEFAULT_SERVICES, parse_services
 
 T = TypeVar("T")
 WORKERS = 8
@@ -84,7 +85,8 @@ class Inspector:
                     self._unread.append(Unread(action, target, code))
             return None
 
-    def observe(self, stack: str | None, now: datetime) -> Observed:
+    def observe(self, stack: str | None, now: datetime, services: tuple[str, ...] | None = None) -> Observed:
+        """What doctor checks; the watched services are `services`, else the stack's, else support."""
         self._step("the caller's identity")
         caller = self.client("sts").get_caller_identity()
         account, partition = caller["Account"], caller["Arn"].split(":")[1]
@@ -99,6 +101,7 @@ class Inspector:
             deployment=deployment,
             unread=tuple(self._unread),
             trails_read=bool(readable) or not regions,
+            services=services or (deployment.services if deployment else DEFAULT_SERVICES),
         )
 
     def _trails(self, regions: tuple[str, ...]) -> tuple[tuple[Trail, ...], tuple[str, ...]]:
@@ -169,6 +172,10 @@ class Inspector:
             raise StackProblem(
                 f"stack {stack} names no trail bucket or ProcessorFunctionName output: is it a supportwatch stack?"
             )
+        try:  # a stack deployed before the parameter existed watches support
+            services = parse_services(parameters.get("WatchedServices", ""))
+        except ValueError as error:
+            raise StackProblem(f"stack {stack}'s WatchedServices: {error}") from None
         deployment = Deployment(
             stack=stack,
             trigger="S3" if mode == "create" else parameters.get("ExistingBucketTrigger", "EventBridge"),
@@ -177,6 +184,7 @@ class Inspector:
             function=function,
             ingest_queue_arn=outputs.get("IngestQueueArn", ""),
             queues=tuple((name.removesuffix("Url"), outputs[name]) for name in _DEAD_LETTER_OUTPUTS if name in outputs),
+            services=services,
         )
         return self._wiring(deployment, outputs.get("ObjectCreatedRuleArn", ""), now)
 

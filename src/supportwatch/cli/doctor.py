@@ -33,7 +33,8 @@ COLUMNS = (
 def run(args: argparse.Namespace) -> int:
     try:
         with spinner(console(stderr=True)) as step:
-            observed = Inspector(args.endpoint_url, args.region, step).observe(args.stack, datetime.now(UTC))
+            inspector = Inspector(args.endpoint_url, args.region, step)
+            observed = inspector.observe(args.stack, datetime.now(UTC), args.services)
     except StackProblem as error:
         sys.stderr.write(f"supportwatch: could not check: {error}\n")
         return 2

@@ -49,6 +49,7 @@ EXAMPLES = {
     "doctor": [
         "supportwatch doctor",
         "supportwatch doctor --stack supportwatch --format json",
+        "supportwatch doctor --services support,q,bedrock",
     ],
     "verify": [
         "supportwatch verify s3://my-trail-bucket --since 2026-01-01",

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from supportwatch.cli.help import TABLE_ENVIRONMENT, finish
 from supportwatch.cli.inputs import InputError
-from supportwatch.cli.options import at_least_zero, check, count, default_jobs, port, rule_names
+from supportwatch.cli.options import at_least_zero, check, count, default_jobs, port, rule_names, services
 from supportwatch.cli.output import NothingRead
 from supportwatch.config import DEFAULT_EXACT_MAX_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES, RULES, SEVERITIES
 from supportwatch.report.insights import GRANULARITIES
@@ -45,6 +45,15 @@ class Parser(argparse.ArgumentParser):
 
 
 FINDING_FORMATS = ("table", "json", "csv", "asff")  # csv: the summaries; asff: Security Hub findings per alert
+
+
+def _services_option(sub: argparse.ArgumentParser, default: str = "default: support") -> None:
+    sub.add_argument(
+        "--services",
+        type=services,
+        metavar="LIST",
+        help=f"the watched services, comma-separated: support, q, bedrock ({default})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", _lazy("doctor"), "Check (read-only) that the deployment sees every Support Recommendations call."
     )
     doctor.add_argument("--stack", help="the deployed stack: also check its bucket, wiring, function, queues and logs")
+    _services_option(doctor, "default: the stack's WatchedServices with --stack, else support")
     _aws_options(doctor)
 
     verify = command(

@@ -14,6 +14,7 @@ from pathlib import Path
 from supportwatch.cli.help import TABLE_ENVIRONMENT
 from supportwatch.config import RULES
 from supportwatch.layout import LayoutError, parse_day, parse_s3_uri, today
+from supportwatch.services import parse_services
 
 
 class OptionError(ValueError):
@@ -60,6 +61,14 @@ def rule_names(text: str) -> list[str]:
     if unknown := sorted(set(names) - set(RULES)):
         raise argparse.ArgumentTypeError(f"unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})")
     return names
+
+
+def services(text: str) -> tuple[str, ...]:
+    """A `--services` list: the watched services, in the order supportwatch.services lists them."""
+    try:
+        return parse_services(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _given(args: argparse.Namespace, *names: str) -> list[str]:

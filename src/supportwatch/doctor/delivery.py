@@ -47,7 +47,9 @@ def delivery_checks(observed: Observed) -> list[Check]:
     feeding = [
         t
         for t in observed.trails
-        if delivering(t) and t.bucket == deployment.bucket and t.prefix.strip("/") == deployment.prefix
+        if delivering(t, observed.services)
+        and t.bucket == deployment.bucket
+        and t.prefix.strip("/") == deployment.prefix
     ]
     checks: list[Check | None] = [_bucket(observed, deployment, feeding), *_wiring(observed, deployment)]
     checks += _function(deployment)
@@ -63,7 +65,7 @@ def _bucket(observed: Observed, deployment: Deployment, feeding: Sequence[Trail]
     where = f"s3://{deployment.bucket}/{deployment.key_root}"
     if feeding:
         return Check("delivery bucket", "pass", f"trail {feeding[0].name} delivers to {where}")
-    others = [t for t in observed.trails if delivering(t)]
+    others = [t for t in observed.trails if delivering(t, observed.services)]
     if not others:
         return Check(
             "delivery bucket", "fail", f"no trail delivering the calls writes to {where}", "see the trail rows above"

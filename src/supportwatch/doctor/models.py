@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from supportwatch.services import DEFAULT_SERVICES
+
 Status = Literal["pass", "fail", "warn"]
 
 
@@ -150,6 +152,7 @@ class Deployment:
     depths: tuple[tuple[str, str, int], ...] = ()  # (name, URL, messages) of the queues that could be read
     logs: tuple[Newest, ...] | None = None
     digests: tuple[Newest, ...] | None = None
+    services: tuple[str, ...] = DEFAULT_SERVICES  # the WatchedServices parameter
 
     @property
     def key_root(self) -> str:
@@ -158,7 +161,8 @@ class Deployment:
 
 @dataclass(frozen=True, slots=True)
 class Observed:
-    """Everything doctor read: the account, its regions, trails, the stack, and what it could not read."""
+    """Everything doctor read: the account, its regions, trails, the stack, and what it could not read; and the
+    services whose calls the trails must deliver."""
 
     account: str
     regions: tuple[str, ...]
@@ -167,3 +171,4 @@ class Observed:
     deployment: Deployment | None = None
     unread: tuple[Unread, ...] = ()
     trails_read: bool = True  # False: DescribeTrails failed in every region
+    services: tuple[str, ...] = DEFAULT_SERVICES

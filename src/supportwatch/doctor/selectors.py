@@ -1,13 +1,18 @@
-"""Whether a trail's event selectors deliver the Support Recommendations calls, and the selectors that would.
+"""Whether a trail's event selectors deliver the watched services' calls, and the selectors that would.
 
-Both calls are Read management events of `supportrecommendations.amazonaws.com` (contract section 1).
-Basic selectors deliver them when one includes management events with `ReadWriteType` `All` or
-`ReadOnly` and does not list the source in `ExcludeManagementEventSources`. Advanced selectors follow
-AWS's documented semantics: a trail logs an event that any selector matches; a selector matches when
-all its field conditions hold; within a condition, the values of `Equals`, `StartsWith` and `EndsWith`
-are alternatives (one must match) while every value of `NotEquals`, `NotStartsWith` and `NotEndsWith`
-must not match. A condition on a field the calls' records do not fix (e.g. `userIdentity.arn`) may
-drop some of them: the verdict is then `some`.
+Every watched service's calls are management events (contract sections 1 and 12): Support
+Recommendations' two calls are Read events of `supportrecommendations.amazonaws.com`; Amazon Q's
+`SendMessage` is a Write event (`readOnly` false) beside Read ones, and Bedrock's inference calls are
+either, so with `q` or `bedrock` watched a trail must log Read and Write management events. Basic
+selectors deliver one kind (Read, Write) of a service's calls when one includes management events with
+`ReadWriteType` `All` or that kind and does not list the service's source in
+`ExcludeManagementEventSources`. Advanced selectors follow AWS's documented semantics: a trail logs an
+event that any selector matches; a selector matches when all its field conditions hold; within a
+condition, the values of `Equals`, `StartsWith` and `EndsWith` are alternatives (one must match) while
+every value of `NotEquals`, `NotStartsWith` and `NotEndsWith` must not match. A service is missed
+(`none`) when every call of one kind is dropped; a condition on a field the calls' records do not fix
+(e.g. `userIdentity.arn`, or the name of one of Q's calls) may drop some of them: the verdict is then
+`some`.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from supportwatch.doctor.models import AdvancedSelector, BasicSelector, FieldSelector, Selectors
+from supportwatch.services import BEDROCK, DEFAULT_SERVICES, SERVICES, SUPPORT, Q, extended
 
-SOURCE = "supportrecommendations.amazonaws.com"
+SOURCE = SERVICES[SUPPORT].source
 EVENT_NAMES = ("StartSupportTroubleshooting", "GetSupportTroubleshootingResponse")
 Reach = Literal["all", "some", "none"]
+Record = dict[str, str]  # the fields of a call's record that selectors can filter on (absent: not fixed)
 
 _OPERATORS = (
     ("equals", "Equals"),
@@ -39,15 +46,51 @@ class Verdict:
     reason: str  # why not `all` (empty when all)
 
 
-def _record(event_name: str) -> dict[str, str]:
-    """The fields of a Support Recommendations record that selectors can filter on."""
-    return {
-        "eventCategory": "Management",
-        "readOnly": "true",
-        "eventSource": SOURCE,
-        "eventName": event_name,
-        "eventType": "AwsApiCall",
-    }
+def _record(source: str, read_only: str, event_name: str = "") -> Record:
+    record = {"eventCategory": "Management", "readOnly": read_only, "eventSource": source, "eventType": "AwsApiCall"}
+    return record | ({"eventName": event_name} if event_name else {})
+
+
+@dataclass(frozen=True, slots=True)
+class Calls:
+    """How one service's calls look to a selector: its source and, per kind that must be logged (`Read`,
+    `Write`), the records of its calls."""
+
+    source: str
+    kinds: dict[str, tuple[Record, ...]]
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        return tuple(record for records in self.kinds.values() for record in records)
+
+
+_FLAGS = {"Read": "true", "Write": "false"}  # each kind of management event, as readOnly spells it
+
+
+def _calls(service: str, kinds: dict[str, Sequence[str]]) -> Calls:
+    """The calls of `service` named, per kind, as listed ("": the names are not fixed)."""
+    source = SERVICES[service].source
+    return Calls(
+        source, {kind: tuple(_record(source, _FLAGS[kind], name) for name in names) for kind, names in kinds.items()}
+    )
+
+
+_INFERENCE = sorted(SERVICES[BEDROCK].counted_names or ())
+CALLS: dict[str, Calls] = {
+    SUPPORT: _calls(SUPPORT, {"Read": EVENT_NAMES}),
+    # Every name of Q counts: its Read calls have names of their own, which a condition on eventName may drop.
+    Q: _calls(Q, {"Read": [""], "Write": ["SendMessage"]}),
+    BEDROCK: _calls(BEDROCK, {"Read": _INFERENCE, "Write": _INFERENCE}),  # readOnly varies: each call may be either
+}
+
+
+def _kinds(services: Sequence[str]) -> tuple[str, ...]:
+    return tuple(kind for kind in _FLAGS if any(kind in CALLS[service].kinds for service in services))
+
+
+def logged_kinds(services: Sequence[str] = DEFAULT_SERVICES) -> str:
+    """The management events a trail must log for these services: `Read`, or `Read and Write`."""
+    return " and ".join(_kinds(services))
 
 
 def _holds(condition: FieldSelector, value: str | None) -> bool | None:
@@ -85,13 +128,20 @@ def _describe(condition: FieldSelector) -> str:
     return " and ".join(parts)
 
 
-def _advanced(selectors: Sequence[AdvancedSelector]) -> Verdict:
-    outcomes = []
-    for name in EVENT_NAMES:
-        record = _record(name)
-        found = [_matches(selector, record) for selector in selectors]
-        outcomes.append(True if True in found else None if None in found else False)
+def _logged(selectors: Sequence[AdvancedSelector], record: Record) -> bool | None:
+    found = [_matches(selector, record) for selector in selectors]
+    return True if True in found else None if None in found else False
+
+
+def _reach(outcomes: Sequence[bool | None]) -> Reach:
     if all(outcome is True for outcome in outcomes):
+        return "all"
+    return "none" if all(outcome is False for outcome in outcomes) else "some"
+
+
+def _advanced(selectors: Sequence[AdvancedSelector], calls: Calls) -> Verdict:
+    reaches = [_reach([_logged(selectors, record) for record in records]) for records in calls.kinds.values()]
+    if all(reach == "all" for reach in reaches):
         return Verdict("all", "")
     management = [s for s in selectors if _holds(_field(s, "eventCategory"), "Management") is not False]
     if not management:
@@ -100,9 +150,9 @@ def _advanced(selectors: Sequence[AdvancedSelector]) -> Verdict:
         f'"{selector.name or "unnamed"}": {_describe(condition)}'
         for selector in management
         for condition in selector.fields
-        if not _always(condition)
+        if not _always(condition, calls.records)
     ]
-    reach: Reach = "none" if all(outcome is False for outcome in outcomes) else "some"
+    reach: Reach = "none" if "none" in reaches else "some"
     verb = "excludes them" if reach == "none" else "may drop some"
     return Verdict(reach, f"advanced selector {'; '.join(blocking[:2])} {verb}")
 
@@ -112,33 +162,57 @@ def _field(selector: AdvancedSelector, name: str) -> FieldSelector:
     return next((c for c in selector.fields if c.field == name), FieldSelector(name))
 
 
-def _basic(selectors: Sequence[BasicSelector]) -> Verdict:
+def _basic(selectors: Sequence[BasicSelector], calls: Calls) -> Verdict:
     if not selectors:
         return Verdict("none", "the trail has no event selectors")
     management = [s for s in selectors if s.management]
     if not management:
         return Verdict("none", "management events are off (IncludeManagementEvents false)")
-    reads = [s for s in management if s.read_write in ("All", "ReadOnly")]
-    if not reads:
-        return Verdict("none", "only Write management events are logged (ReadWriteType WriteOnly)")
-    if all(SOURCE in s.excluded_sources for s in reads):
-        return Verdict("none", f"ExcludeManagementEventSources lists {SOURCE}")
+    for kind in calls.kinds:
+        taking = [s for s in management if s.read_write in ("All", f"{kind}Only")]
+        if not taking:
+            other = next(other for other in _FLAGS if other != kind)
+            return Verdict("none", f"only {other} management events are logged (ReadWriteType {other}Only)")
+        if all(calls.source in s.excluded_sources for s in taking):
+            return Verdict("none", f"ExcludeManagementEventSources lists {calls.source}")
     return Verdict("all", "")
 
 
-def verdict(selectors: Selectors) -> Verdict:
-    """Whether a trail with these selectors logs all, some or none of the Support Recommendations calls."""
-    return _advanced(selectors.advanced) if selectors.advanced else _basic(selectors.basic)
+def _service(selectors: Selectors, calls: Calls) -> Verdict:
+    return _advanced(selectors.advanced, calls) if selectors.advanced else _basic(selectors.basic, calls)
 
 
-def fixed(selectors: Selectors) -> tuple[str, str]:
-    """The trail's selectors changed as little as needed to log the calls: (CLI option, JSON)."""
+def verdict(selectors: Selectors, services: Sequence[str] = DEFAULT_SERVICES) -> Verdict:
+    """Whether a trail with these selectors logs all, some or none of the watched services' calls (`none`
+    when it misses a service; the reason names the services it misses when more than support is watched)."""
+    found = {service: _service(selectors, CALLS[service]) for service in services}
+    if not extended(tuple(services)):
+        return found[SUPPORT]
+    short = {service: result for service, result in found.items() if result.reach != "all"}
+    if not short:
+        return Verdict("all", "")
+    labels: dict[str, list[str]] = {}
+    for service, result in short.items():
+        labels.setdefault(result.reason, []).append(SERVICES[service].label)
+    reach: Reach = "none" if any(result.reach == "none" for result in short.values()) else "some"
+    return Verdict(reach, "; ".join(f"{' and '.join(names)}: {reason}" for reason, names in labels.items()))
+
+
+def fixed(selectors: Selectors, services: Sequence[str] = DEFAULT_SERVICES) -> tuple[str, str]:
+    """The trail's selectors changed as little as needed to log the watched services' calls: (CLI option,
+    JSON)."""
+    calls = [CALLS[service] for service in services]
     if selectors.advanced:
-        return "--advanced-event-selectors", json.dumps(_fixed_advanced(selectors.advanced), separators=(",", ":"))
-    return "--event-selectors", json.dumps(_fixed_basic(selectors.basic), separators=(",", ":"))
+        records = tuple(record for found in calls for record in found.records)
+        document = _fixed_advanced(selectors.advanced, records, _kinds(services))
+        return "--advanced-event-selectors", json.dumps(document, separators=(",", ":"))
+    document = _fixed_basic(selectors.basic, [found.source for found in calls], _kinds(services))
+    return "--event-selectors", json.dumps(document, separators=(",", ":"))
 
 
-def _fixed_basic(selectors: Sequence[BasicSelector]) -> list[dict[str, object]]:
+def _fixed_basic(
+    selectors: Sequence[BasicSelector], sources: Sequence[str], kinds: Sequence[str]
+) -> list[dict[str, object]]:
     documents = [dict(selector.raw) for selector in selectors]
     target = next((d for d in documents if d.get("IncludeManagementEvents", True)), None)
     if target is None:
@@ -146,15 +220,18 @@ def _fixed_basic(selectors: Sequence[BasicSelector]) -> list[dict[str, object]]:
             return [{"ReadWriteType": "All", "IncludeManagementEvents": True}]
         target = documents[0]
         target["IncludeManagementEvents"] = True
-    if target.get("ReadWriteType", "All") == "WriteOnly":
+    keeps = ("All", f"{kinds[0]}Only") if len(kinds) == 1 else ("All",)
+    if target.get("ReadWriteType", "All") not in keeps:
         target["ReadWriteType"] = "All"
-    excluded = [source for source in target.get("ExcludeManagementEventSources", []) if source != SOURCE]
+    excluded = [source for source in target.get("ExcludeManagementEventSources", []) if source not in sources]
     if "ExcludeManagementEventSources" in target:
         target["ExcludeManagementEventSources"] = excluded
     return documents
 
 
-def _fixed_advanced(selectors: Sequence[AdvancedSelector]) -> list[dict[str, object]]:
+def _fixed_advanced(
+    selectors: Sequence[AdvancedSelector], records: Sequence[Record], kinds: Sequence[str]
+) -> list[dict[str, object]]:
     """The first management selector without what drops the calls (or a new one): the values of negative
     operators that match them, else the whole condition."""
     documents: list[dict[str, object]] = []
@@ -162,25 +239,28 @@ def _fixed_advanced(selectors: Sequence[AdvancedSelector]) -> list[dict[str, obj
     for selector in selectors:
         fields = list(selector.fields)
         if not repaired and _holds(_field(selector, "eventCategory"), "Management") is True:
-            fields = [c for c in map(_without_exclusions, fields) if _always(c)]
+            fields = [c for c in (_without_exclusions(c, records) for c in fields) if _always(c, records)]
             repaired = True
         documents.append(_document(AdvancedSelector(selector.name, tuple(fields))))
     if not repaired:
-        new = AdvancedSelector(
-            "Read management events (supportwatch)",
-            (FieldSelector("eventCategory", equals=("Management",)), FieldSelector("readOnly", equals=("true",))),
-        )
+        management = FieldSelector("eventCategory", equals=("Management",))
+        if tuple(kinds) == ("Read",):
+            new = AdvancedSelector(
+                "Read management events (supportwatch)", (management, FieldSelector("readOnly", equals=("true",)))
+            )
+        else:
+            new = AdvancedSelector("Management events (supportwatch)", (management,))
         documents.append(_document(new))
     return documents
 
 
-def _always(condition: FieldSelector) -> bool:
-    return all(_holds(condition, _record(name).get(condition.field)) for name in EVENT_NAMES)
+def _always(condition: FieldSelector, records: Sequence[Record]) -> bool:
+    return all(_holds(condition, record.get(condition.field)) for record in records)
 
 
-def _without_exclusions(condition: FieldSelector) -> FieldSelector:
+def _without_exclusions(condition: FieldSelector, records: Sequence[Record]) -> FieldSelector:
     """The condition without the negative values that exclude a call."""
-    values = [_record(name).get(condition.field) for name in EVENT_NAMES]
+    values = [record.get(condition.field) for record in records]
     if None in values:
         return condition
     known = [value for value in values if value is not None]

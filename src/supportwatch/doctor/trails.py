@@ -1,4 +1,4 @@
-"""Trail checks: does a logging trail deliver the Support Recommendations calls in every region (pure)."""
+"""Trail checks: does a logging trail deliver the watched services' calls in every region (pure)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import shlex
 from collections.abc import Callable, Sequence
 
 from supportwatch.doctor.models import Check, Observed, Status, Trail
-from supportwatch.doctor.selectors import SOURCE, fixed, verdict
+from supportwatch.doctor.selectors import SOURCE, fixed, logged_kinds, verdict
+from supportwatch.services import extended
+
+Services = Sequence[str]
 
 
-def reach(trail: Trail) -> str:
+def reach(trail: Trail, services: Services) -> str:
     """`all`, `some` or `none` of the calls, or `unknown` when the trail's selectors could not be read."""
-    return verdict(trail.selectors).reach if trail.selectors is not None else "unknown"
+    return verdict(trail.selectors, services).reach if trail.selectors is not None else "unknown"
 
 
 def _logs(trail: Trail) -> bool:
@@ -20,9 +23,9 @@ def _logs(trail: Trail) -> bool:
     return bool(status and status.logging and not status.delivery_error)
 
 
-def delivering(trail: Trail) -> bool:
-    """The trail logs, delivers without error and selects every Support Recommendations call."""
-    return _logs(trail) and reach(trail) == "all"
+def delivering(trail: Trail, services: Services) -> bool:
+    """The trail logs, delivers without error and selects every call of the watched services."""
+    return _logs(trail) and reach(trail, services) == "all"
 
 
 def covers(trail: Trail, region: str) -> bool:
@@ -37,9 +40,10 @@ def _owner(trail: Trail) -> str:
     return " (organization trail: change it from the management account)" if trail.organization else ""
 
 
-def _gap(trail: Trail, trails: Sequence[Trail], regions: Sequence[str]) -> bool:
+def _gap(trail: Trail, observed: Observed) -> bool:
     """No other trail delivers the calls in some region this trail would cover."""
-    others = [other for other in trails if other is not trail and delivering(other)]
+    others = [other for other in observed.trails if other is not trail and delivering(other, observed.services)]
+    regions = observed.regions
     return any(not any(covers(other, region) for other in others) for region in regions if covers(trail, region))
 
 
@@ -47,33 +51,38 @@ def trail_checks(observed: Observed) -> list[Check]:
     """Per trail: its selectors, logging and log file validation."""
     checks: list[Check] = []
     for trail in sorted(observed.trails, key=lambda t: (t.name, t.arn)):
-        severity: Status = "fail" if _gap(trail, observed.trails, observed.regions) else "warn"
-        checks += _rows(trail, severity)
-        if reach(trail) in ("all", "some"):
+        severity: Status = "fail" if _gap(trail, observed) else "warn"
+        checks += _rows(trail, severity, observed.services)
+        if _seen(trail, observed.services):
             checks.append(_validation(trail, f"trail {trail.name}"))
     return checks
 
 
-def _rows(trail: Trail, severity: Status) -> list[Check]:
+def _seen(trail: Trail, services: Services) -> bool:
+    """The trail's selectors let through some call of some watched service."""
+    return any(reach(trail, (service,)) in ("all", "some") for service in services)
+
+
+def _rows(trail: Trail, severity: Status, services: Services) -> list[Check]:
     """The trail's selectors and logging checks, where they could be read."""
-    rows = [_events(trail, f"trail {trail.name}", severity)] if trail.selectors is not None else []
+    rows = [_events(trail, f"trail {trail.name}", severity, services)] if trail.selectors is not None else []
     return rows + ([_logging(trail, f"trail {trail.name}", severity)] if trail.status is not None else [])
 
 
-def _repair(trail: Trail) -> str:
+def _repair(trail: Trail, services: Services) -> str:
     """The first fix the trail needs to deliver the calls."""
-    return next((row.fix for row in _rows(trail, "fail") if row.status != "pass"), "")
+    return next((row.fix for row in _rows(trail, "fail", services) if row.status != "pass"), "")
 
 
-def _events(trail: Trail, name: str, severity: Status) -> Check:
+def _events(trail: Trail, name: str, severity: Status, services: Services) -> Check:
     assert trail.selectors is not None
-    found = verdict(trail.selectors)
+    found = verdict(trail.selectors, services)
     if found.reach == "all":
         scope = ("organization, " if trail.organization else "") + (
             "all regions" if trail.multi_region else f"{trail.home_region} only"
         )
-        return Check(f"{name} events", "pass", f"logs Read management events ({scope})")
-    option, document = fixed(trail.selectors)
+        return Check(f"{name} events", "pass", f"logs {logged_kinds(services)} management events ({scope})")
+    option, document = fixed(trail.selectors, services)
     return Check(
         f"{name} events",
         severity if found.reach == "none" else "warn",
@@ -122,7 +131,7 @@ def _where(observed: Observed, test: Callable[[Trail], bool]) -> list[str]:
 
 def unknown_regions(observed: Observed) -> list[str]:
     """Regions no trail is known to cover, where a trail whose status or selectors were unread might."""
-    covered = _where(observed, lambda t: _logs(t) and reach(t) in ("all", "some"))
+    covered = _where(observed, lambda t: _logs(t) and reach(t, observed.services) in ("all", "some"))
     unread = _where(observed, lambda t: t.status is None or t.selectors is None)
     return [r for r in unread if r not in covered]
 
@@ -130,30 +139,33 @@ def unknown_regions(observed: Observed) -> list[str]:
 def coverage_check(observed: Observed, bucket: str = "BUCKET") -> Check:
     """Every region has a trail delivering every call: pass; some regions or calls only: warn; none: fail."""
     regions = observed.regions
-    full = _where(observed, delivering)
-    partial = [r for r in _where(observed, lambda t: _logs(t) and reach(t) == "some") if r not in full]
+    services = observed.services
+    full = _where(observed, lambda t: delivering(t, services))
+    partial = [r for r in _where(observed, lambda t: _logs(t) and reach(t, services) == "some") if r not in full]
     unknown = unknown_regions(observed)
     missing = [r for r in regions if r not in full and r not in partial and r not in unknown]
     if missing:
         return _missing(observed, missing, "warn" if full or partial else "fail", bucket)
     if partial:
-        trail = next(t for t in observed.trails if _logs(t) and reach(t) == "some")
+        trail = next(t for t in observed.trails if _logs(t) and reach(t, services) == "some")
         detail = f"selectors of {trail.name} may drop some calls in {len(partial)} regions: {_regions(partial)}"
-        return Check("regions", "warn", detail, _repair(trail))
+        return Check("regions", "warn", detail, _repair(trail, services))
     if unknown:
         return Check("regions", "warn", f"could not tell for {len(unknown)} regions: {_regions(unknown)}")
-    names = sorted({t.name for t in observed.trails if delivering(t)})
+    names = sorted({t.name for t in observed.trails if delivering(t, services)})
     return Check("regions", "pass", f"all {len(regions)} regions delivered by {', '.join(names)}")
 
 
 def _missing(observed: Observed, missing: Sequence[str], status: Status, bucket: str) -> Check:
-    detail = f"{SOURCE} calls not delivered in {len(missing)} of {len(observed.regions)} regions: {_regions(missing)}"
-    single = [t for t in observed.trails if delivering(t) and not t.multi_region]
+    services = observed.services
+    calls = f"{', '.join(services)} calls not all" if extended(services) else f"{SOURCE} calls not"
+    detail = f"{calls} delivered in {len(missing)} of {len(observed.regions)} regions: {_regions(missing)}"
+    single = [t for t in observed.trails if delivering(t, services) and not t.multi_region]
     broken = sorted((t for t in observed.trails if any(covers(t, r) for r in missing)), key=lambda t: t.name)
     if single:
         detail += f" ({single[0].name} covers {single[0].home_region} only)"
         fix = _cli(single[0], "update-trail", "--name", single[0].name, "--is-multi-region-trail")
-    elif repairs := [repair for t in broken if (repair := _repair(t))]:
+    elif repairs := [repair for t in broken if (repair := _repair(t, services))]:
         fix = repairs[0]
     else:
         create = ["aws", "cloudtrail", "create-trail", "--name", "supportwatch", "--s3-bucket-name", bucket]
