@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -18,8 +19,11 @@ from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
 from supportwatch.aws.inspection import Inspector
+from supportwatch.aws.local import STACK_NAME, deploy
+from supportwatch.aws.sandbox_account import open_trail, record_stack
 from supportwatch.cli.main import main
 from supportwatch.doctor.checks import diagnose, exit_code
+from tests.helpers import TEMPLATE, MotoAccount
 
 REGION = "us-east-1"
 BUCKET = "doctor-trail-logs"
@@ -542,3 +546,15 @@ def test_a_bad_services_list_is_one_line(aws, capsys):
         main(["doctor", "--services", "support,chatgpt"])
     err = capsys.readouterr().err
     assert exited.value.code == 2 and err.count("\n") == 1 and "unknown service chatgpt" in err
+
+
+def test_the_sandbox_stack_names_the_services_its_function_watches():
+    with mock_aws():
+        stack = deploy(MotoAccount(), TEMPLATE)
+        environment = {**stack.function_environment, "WATCHED_SERVICES": "support,bedrock"}
+        record_stack(MotoAccount(), replace(stack, function_environment=environment))
+        open_trail(MotoAccount(), stack.bucket)
+        observed = Inspector(None, REGION).observe(STACK_NAME, datetime.now(UTC))
+    assert observed.services == ("support", "bedrock")
+    events = {check.name: check for check in diagnose(observed)}[f"trail {STACK_NAME} events"]
+    assert events.detail == f"logs Read and Write management events ({REGION} only)"

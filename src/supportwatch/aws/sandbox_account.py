@@ -22,7 +22,8 @@ INGEST_QUEUE = f"{STACK_NAME}-object-created"
 
 
 def record_stack(aws: Account, stack: LocalStack) -> None:
-    """The stack `doctor --stack STACK_NAME` reads: its parameters and outputs, and the ingest queue
+    """The stack `doctor --stack STACK_NAME` reads: its parameters (the services its function watches
+    among them) and outputs, and the ingest queue
     (create it before the bucket's notification: SQS's CreateQueue of the same name returns it)."""
     template = {
         "Parameters": {
@@ -32,6 +33,7 @@ def record_stack(aws: Account, stack: LocalStack) -> None:
                 ("ExistingBucketName", stack.bucket),
                 ("ExistingBucketTrigger", "SQS"),
                 ("LogKeyPrefix", stack.key_prefix.removesuffix("AWSLogs/")),
+                ("WatchedServices", stack.function_environment.get("WATCHED_SERVICES") or "support"),
             )
         },
         "Resources": {"IngestQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": INGEST_QUEUE}}},
