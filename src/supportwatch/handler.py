@@ -93,6 +93,7 @@ def processor() -> Processor:
         privacy=privacy,
         sealer=sealer(settings.reveal_key_id, store, privacy),
         reveal_home=key_home(settings.reveal_key_id),
+        services=settings.watched_services,
     )
 
 

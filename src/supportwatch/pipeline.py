@@ -174,6 +174,7 @@ class Processor:
     sealer: Sealer | None = None  # pseudonymous mode: each identity sealed before its pseudonym is stored
     reveal_home: tuple[str, str] | None = None  # the reveal key's (account, region): only its logs hold reveals
     decode: Decode = decode_log  # or a pool of processes decoding several objects at once
+    services: tuple[str, ...] = DEFAULT_SERVICES  # the watched services (contract section 12)
 
     def process(self, ref: ObjectRef, owner: str, read: Read | None = None) -> ObjectReport:
         """Read one object, commit its support events and raise its alerts; transient failures propagate.
@@ -241,7 +242,7 @@ class Processor:
     @property
     def limits(self) -> Limits:
         # only a pseudonymous deployment seals identities, so only it looks for their reveals
-        return Limits(self.max_bytes, self.exact_max_bytes, reveals=self.privacy is not None)
+        return Limits(self.max_bytes, self.exact_max_bytes, reveals=self.privacy is not None, services=self.services)
 
     def _record(self, ref: ObjectRef, read: Read, outcome: str) -> None:
         if self.log_book is not None:

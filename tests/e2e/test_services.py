@@ -1,17 +1,22 @@
 """Contract section 12 end to end over tests/fixtures/services/ (its README says what each record tests):
-the exports written by hand there, through scan, local and the function; never any typed text."""
+the exports written by hand there, through scan and local; with support alone (the default) every
+output as before; never any typed text."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 from supportwatch.cli.main import main
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, REPO
 
 SERVICES = FIXTURES / "services"
 TRAIL = SERVICES / "trail"
 TYPED = "CANARY"  # begins every piece of typed text the corpus holds
+EVERY = "support,q,bedrock"
+CORPORA = [REPO / "demo" / "trails", FIXTURES / "trails", TRAIL]
 
 
 def expected(name: str) -> dict:
@@ -40,3 +45,27 @@ def test_scan_by_default_counts_support_alone_as_written_by_hand(capsys):
     assert as_expected(document, want) == want
     assert all("service" not in alert for alert in document["alerts"])  # the alert JSON of before
     assert TYPED not in out + err
+
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=lambda path: path.name)
+@pytest.mark.parametrize("output", ["json", "csv", "table", "asff"])
+def test_services_support_is_the_default_byte_for_byte(corpus, output, capsys):
+    """Every existing corpus (and the mixed one): `--services support` prints exactly what no option does."""
+    printed = [run_cli(capsys, "scan", corpus, "--format", output, *given) for given in ([], ["--services", "support"])]
+    assert printed[0][0] == 0, printed[0][2]
+    if output == "asff":  # each finding's CreatedAt and UpdatedAt are the time of the run
+        printed = [(code, _timeless(out), err) for code, out, err in printed]
+    assert printed[1] == printed[0]
+
+
+def _timeless(out: str) -> list[dict]:
+    return [{**finding, "CreatedAt": None, "UpdatedAt": None} for finding in json.loads(out)]
+
+
+def test_scan_counts_every_watched_service_as_written_by_hand(capsys):
+    code, out, err = run_cli(capsys, "scan", TRAIL, "--services", EVERY, "--format", "json", "--jobs", "2")
+    assert code == 0, err
+    assert json.loads(out)["summaries"] == expected("expected-support-q-bedrock.json")["summaries"]
+    assert TYPED not in out + err
+    # the malformed Q entry is named, as malformed support entries are (contract section 1)
+    assert "Al1ceSupp0rtAndQ.json.gz: skipped 1 of 108 entries" in err

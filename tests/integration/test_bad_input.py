@@ -60,6 +60,10 @@ BAD = {
         ("scan {D}/log.json.gz --pseudonymize-key {D}/folder", "--pseudonymize-key {D}/folder: a folder, not a file"),
         ("scan {D}/log.json.gz --pseudonymize-key {D}/missing", "--pseudonymize-key {D}/missing: no such file"),
         ("scan {D}/log.json.gz --pseudonymize-key {D}/empty", "pseudonym key"),
+        (
+            "scan {D}/log.json.gz --services support,kendra",
+            "argument --services: unknown service kendra; known: support, q, bedrock",
+        ),
     ],
     "local": [
         ("local {D}/missing", "no such file or folder"),
@@ -69,10 +73,12 @@ BAD = {
         ("local {D}/log.json.gz --public-keys {D}/missing", "--public-keys {D}/missing: no such file"),
         ("local {D}/log.json.gz --template {D}/folder", "--template {D}/folder: a folder, not a file"),
         ("local {D}/log.json.gz --template {D}/text.txt", "template"),
+        ("local {D}/log.json.gz --services Q,mq", "argument --services: unknown service mq"),
     ],
     "sandbox": [
         ("sandbox --template {D}/folder", "--template {D}/folder: a folder, not a file"),
         ("sandbox --template {D}/missing", "--template {D}/missing: no such file"),
+        ("sandbox --services bedrock-agent", "argument --services: unknown service bedrock-agent"),
     ],
     "query": [
         ("query --table {T} --day 2023-02-30", "--day: 2023-02-30 is not a real date"),
@@ -82,6 +88,7 @@ BAD = {
         ("query --table {T} --since 2023-09-12 --until 2023-09-11", "--since 2023-09-12 is after --until 2023-09-11"),
         ("query --table {T} --active --since 9999-12-31 --until 0001-01-01", "is after --until"),
         ("query --table missing --since 2023-09-11", "table missing not found"),
+        ("query --table {T} --services amazon-q", "argument --services: unknown service amazon-q"),
     ],
     "report": [
         ("report --table {T} -o {D}/folder", "--output {D}/folder: a folder, not a file"),
@@ -89,6 +96,7 @@ BAD = {
         ("report --table {T} --since 2023-02-29 -o {D}/r.html", "--since: 2023-02-29 is not a real date"),
         ("report --table {T} --since 9999-12-31 --until 9999-12-30 -o {D}/r.html", "is after --until"),
         ("report --table missing -o {D}/r.html", "table missing not found"),
+        ("report --table {T} -o {D}/r.html --services support,codewhisperer", "unknown service codewhisperer"),
     ],
     "backfill": [
         ("backfill s3://{B} --emit-manifest {D}/folder", "--emit-manifest {D}/folder: a folder, not a file"),
@@ -97,6 +105,7 @@ BAD = {
         ("backfill s3://{B} --dry-run --since 2023-09-12 --until 2023-09-11", "is after --until"),
         ("backfill {D}/log.json.gz --dry-run", "expected s3://BUCKET"),
         ("backfill s3://missing-bucket --dry-run", "NoSuchBucket"),
+        ("backfill s3://{B} --table {T} --no-alerts --services all", "argument --services: unknown service all"),
     ],
     "verify": [
         ("verify s3://{B} --public-keys {D}/folder", "--public-keys {D}/folder: a folder, not a file"),
@@ -110,7 +119,8 @@ BAD = {
         (
             "redrive --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/missing --no-alerts --table {T}",
             "queue",
-        )
+        ),
+        ("redrive --queue-url URL --table {T} --no-alerts --services q,,sagemaker", "unknown service sagemaker"),
     ],
     "doctor": [("doctor --stack missing", "stack missing not found")],
     "migrate": [("migrate --table missing", "table missing not found")],

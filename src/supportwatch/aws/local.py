@@ -19,6 +19,7 @@ from urllib.parse import quote_plus
 
 from supportwatch.aws import moto_patches
 from supportwatch.aws.clients import client
+from supportwatch.services import DEFAULT_SERVICES
 from supportwatch.template import Resolver, TemplateError, load_template
 
 REGION = "us-east-1"
@@ -157,11 +158,15 @@ def _switch_routes(aws: Account, routes: Routes) -> dict[str, str]:
 
 
 def deploy(
-    aws: Account, template_path: Path, routes: Routes = NO_ROUTES, pseudonym_key: bytes | None = None
+    aws: Account,
+    template_path: Path,
+    routes: Routes = NO_ROUTES,
+    pseudonym_key: bytes | None = None,
+    services: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> LocalStack:
     """Create the bucket, table and topic with the template's properties (and what `routes` need); with
     `pseudonym_key`, the stack of IdentityMode=pseudonymous: that key in its secret and its reveal key
-    (contract section 10)."""
+    (contract section 10); its function watching `services` (WatchedServices, contract section 12)."""
     template = load_template(template_path)
     bucket = _resource(template, "TrailBucket", "AWS::S3::Bucket")
     table = _resource(template, "SummaryTable", "AWS::DynamoDB::Table")
@@ -177,7 +182,7 @@ def deploy(
         Attributes={"KmsMasterKeyId": topic["KmsMasterKeyId"]} if "KmsMasterKeyId" in topic else {},
     )["TopicArn"]
     table_name = f"{STACK_NAME}-summaries"
-    switched = _switch_routes(aws, routes)
+    switched = _switch_routes(aws, routes) | {"WatchedServices": ",".join(services)}
     refs = {"SummaryTable": table_name, "AlertTopic": topic_arn, "TrailBucket": bucket_name}
     attributes: dict[tuple[str, str], str] = {}
     if pseudonym_key is not None:

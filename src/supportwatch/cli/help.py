@@ -18,10 +18,12 @@ EXAMPLES = {
         "supportwatch scan demo/trails",
         "supportwatch scan ~/Downloads/AWSLogs --format csv > usage.csv",
         "supportwatch scan demo/trails --rules root-usage,volume --volume-threshold 5",
+        "supportwatch scan ~/Downloads/AWSLogs --services support,q,bedrock",
     ],
     "local": [
         "supportwatch local demo/trails",
         "supportwatch local demo/trails --report usage.html --verbose",
+        "supportwatch local ~/Downloads/AWSLogs --services support,q,bedrock",
     ],
     "sandbox": [
         "supportwatch sandbox demo/trails    # then paste the lines it prints elsewhere",
@@ -37,6 +39,7 @@ EXAMPLES = {
         "supportwatch backfill s3://my-trail-bucket --dry-run",
         "supportwatch backfill s3://my-trail/logs --since 2026-01-01 --stack NAME",
         "supportwatch backfill s3://my-trail-bucket --table NAME --no-alerts",
+        "supportwatch backfill s3://my-trail-bucket --stack NAME --services support,q",
     ],
     "redrive": [
         "supportwatch redrive --queue-url URL --dry-run",

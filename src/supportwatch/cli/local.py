@@ -36,7 +36,6 @@ from supportwatch.cli.target import ATTEMPTS
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
 from supportwatch.privacy import load_key
-from supportwatch.services import DEFAULT_SERVICES
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 
@@ -111,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = discover(args.paths)
     note_ignored(inputs.ignored)
     with EmbeddedAws() as aws, patched_environ(aws.environment()):
-        stack = deploy(aws, find_template(args.template), routes_of(args), key)
+        stack = deploy(aws, find_template(args.template), routes_of(args), key, args.services)
         inbox = subscribe_queue(aws, stack.topic_arn)
         routed = RouteInboxes.of(aws, stack)
         s3 = aws.client("s3")
@@ -130,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
         note_reports(reports)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
-        render(summaries, args.format, alerts, args.wide, skip_reasons(reports), (ACCOUNT_ID, REGION))
+        render(summaries, args.format, alerts, args.wide, skip_reasons(reports), (ACCOUNT_ID, REGION), args.services)
         note_routes(routed.received(aws))
         if args.report:
-            _report(args.report, store, summaries, alerts, args.paths, getattr(args, "services", DEFAULT_SERVICES))
+            _report(args.report, store, summaries, alerts, args.paths, args.services)
     return 0
 
 

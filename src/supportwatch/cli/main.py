@@ -47,12 +47,15 @@ class Parser(argparse.ArgumentParser):
 FINDING_FORMATS = ("table", "json", "csv", "asff")  # csv: the summaries; asff: Security Hub findings per alert
 
 
+STACK_SERVICES = "default: the stack's WatchedServices with --stack, else support"
+
+
 def _services_option(sub: argparse.ArgumentParser, default: str = "default: support") -> None:
     sub.add_argument(
         "--services",
         type=services,
         metavar="LIST",
-        help=f"the watched services, comma-separated: support, q, bedrock ({default})",
+        help=f"the watched services, comma-separated: support, q, bedrock ({default}); e.g. support,q,bedrock",
     )
 
 
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_DECOMPRESSED_BYTES,
         help="refuse a file that decompresses beyond this many bytes (default: 2 GiB)",
     )
+    _services_option(scan)
     _exact_option(scan)
     _jobs_option(scan)
     _alert_options(scan, {"rules": list(RULES), "volume_threshold": 100, "allowlist": [], "min_severity": "low"})
@@ -113,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="`aws cloudtrail list-public-keys` output: digest files are verified (default: not verifiable)",
     )
+    _services_option(local)
     _route_options(local)
     _key_option(local)
 
@@ -130,12 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=port, default=0, help="loopback port to listen on (default: a free one)")
     sandbox.add_argument("--template", type=Path, help="template.yaml to build the stack from")
     sandbox.add_argument("--verbose", action="store_true", help="show the function's logs and metrics on stderr")
+    _services_option(sandbox)
     _route_options(sandbox)
     _key_option(sandbox)
 
     query = command("query", _lazy("query"), "Read the summaries table back.", ("table", "json", "csv"))
     _wide(query)
     _table_options(query)
+    _services_option(query, STACK_SERVICES)
     _aws_options(query)
     pattern = query.add_mutually_exclusive_group()
     pattern.add_argument(
@@ -169,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--table", help="the summaries table (instead of, or overriding, --stack)")
     backfill.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
     backfill.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
+    _services_option(backfill, STACK_SERVICES)
     _exact_option(backfill)
     _jobs_option(backfill)
     _key_option(backfill)
@@ -183,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--table", help="the summaries table (instead of, or overriding, --stack)")
     redrive.add_argument("--topic-arn", help="the alert topic (instead of, or overriding, --stack)")
     redrive.add_argument("--no-alerts", action="store_true", help="count only: raise no alerts")
+    _services_option(redrive, STACK_SERVICES)
     _exact_option(redrive)
     _key_option(redrive)
     _alert_options(redrive, {})
@@ -198,13 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day (default: 30 days before --until)")
     report.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day (default: today)")
     report.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the HTML file to write")
+    _services_option(report, STACK_SERVICES)
     _aws_options(report)
 
     doctor = command(
         "doctor", _lazy("doctor"), "Check (read-only) that the deployment sees every Support Recommendations call."
     )
     doctor.add_argument("--stack", help="the deployed stack: also check its bucket, wiring, function, queues and logs")
-    _services_option(doctor, "default: the stack's WatchedServices with --stack, else support")
+    _services_option(doctor, STACK_SERVICES)
     _aws_options(doctor)
 
     verify = command(

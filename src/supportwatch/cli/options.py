@@ -14,7 +14,7 @@ from pathlib import Path
 from supportwatch.cli.help import TABLE_ENVIRONMENT
 from supportwatch.config import RULES
 from supportwatch.layout import LayoutError, parse_day, parse_s3_uri, today
-from supportwatch.services import parse_services
+from supportwatch.services import DEFAULT_SERVICES, parse_services
 
 
 class OptionError(ValueError):
@@ -155,8 +155,16 @@ def _summaries_table(args: argparse.Namespace) -> None:
         raise OptionError(f"name the table: --table NAME{stack} (or set {TABLE_ENVIRONMENT})")
 
 
+def _services(args: argparse.Namespace) -> None:
+    """Without --services a command watches support alone, unless it names a deployed --stack: then the
+    stack's WatchedServices decide (read when the command runs)."""
+    if getattr(args, "services", DEFAULT_SERVICES) is None and not getattr(args, "stack", None):
+        args.services = DEFAULT_SERVICES
+
+
 def check(args: argparse.Namespace) -> None:
     """Every combination the command's options allow, before it starts; raises OptionError."""
+    _services(args)
     _dates(args)
     _input_files(args)
     command = args.command

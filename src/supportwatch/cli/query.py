@@ -28,14 +28,14 @@ from supportwatch.cli.output import plural, render
 from supportwatch.cli.render import Column, clip, print_table, shorten_identities, shorten_identity, width
 from supportwatch.cli.service_tables import print_breakdown, service_columns
 from supportwatch.cli.summary_csv import by_calls, counts_text, write_csv
-from supportwatch.cli.target import NotFound, existing_table, stack_settings
+from supportwatch.cli.target import NotFound, existing_table, stack_settings, watched_services
 from supportwatch.export import to_json
 from supportwatch.identities.match import match_identity, shortest_name
 from supportwatch.layout import days_before, parse_day, today
 from supportwatch.models import Summary
 from supportwatch.report.breakdown import services_of
 from supportwatch.report.insights import Period, Ranked, read_period
-from supportwatch.services import DEFAULT_SERVICES, extended
+from supportwatch.services import extended
 
 ACTIVE_DAYS = 30  # the period `--active` shows without --since
 ACTIVE_FIELDS = (
@@ -53,10 +53,11 @@ IDENTITY = Column("IDENTITY", together=shorten_identities, least=36)
 
 
 def run(args: argparse.Namespace) -> int:
-    table = args.table or stack_settings(args.stack, args.endpoint_url, args.region).table_name
+    settings = stack_settings(args.stack, args.endpoint_url, args.region) if args.stack else None
+    table = settings.table_name if settings else args.table
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     store = SummaryStore(dynamodb, table)
-    watched = getattr(args, "services", DEFAULT_SERVICES)  # `--services`
+    watched = watched_services(args, settings)
     with existing_table(dynamodb, table):
         if args.identity:
             return _identity(store, args.identity, args.format, args.wide, watched)

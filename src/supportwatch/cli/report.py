@@ -17,7 +17,7 @@ from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
 from supportwatch.cli.output import plural
 from supportwatch.cli.progress import Progress
-from supportwatch.cli.target import existing_table, stack_settings
+from supportwatch.cli.target import existing_table, stack_settings, watched_services
 from supportwatch.decoding.instants import utc_day
 from supportwatch.export import alert_day
 from supportwatch.layout import days_before, parse_day, today
@@ -34,17 +34,16 @@ def run(args: argparse.Namespace) -> int:
     since = parse_day(args.since) if args.since else days_before(until, DEFAULT_DAYS - 1)
     if since > until:
         raise ValueError(f"--since {since} is after --until {until}")
-    if args.stack:
-        table, deployment = stack_settings(args.stack, args.endpoint_url, args.region).table_name, "stack"
-    else:  # --table or $SUPPORTWATCH_TABLE (cli/options.py)
-        table, deployment = args.table, "table"
+    settings = stack_settings(args.stack, args.endpoint_url, args.region) if args.stack else None
+    # --table or $SUPPORTWATCH_TABLE (cli/options.py), else the stack's
+    table, deployment = (settings.table_name, "stack") if settings else (args.table, "table")
+    watched = watched_services(args, settings)  # what the report breaks down (contract section 12)
     dynamodb = client("dynamodb", endpoint_url=args.endpoint_url, region_name=args.region)
     store = SummaryStore(dynamodb, table)
     days = (until - since).days + 1
     with existing_table(dynamodb, table), Progress(days, unit="days", counters=("summaries",)) as progress:
         period = read_period(store, since, until, lambda read, found: progress.advance(read, summaries=found))
         alerts = store.alerts_between(since.isoformat(), until.isoformat())  # the period's published alerts
-    watched = getattr(args, "services", DEFAULT_SERVICES)  # `--services`
     write_report(args.output, period, alerts, Deployment(deployment, args.stack or table), watched)
     if not period.summaries():
         sys.stderr.write(where_the_data_is(store.span(), since, until) + "\n")

@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         patched_environ(aws.environment()),
         tempfile.TemporaryDirectory(prefix="supportwatch-sandbox-") as folder,
     ):
-        stack = deploy(aws, template, routes_of(args), key)
+        stack = deploy(aws, template, routes_of(args), key, args.services)
         inbox = subscribe_queue(aws, stack.topic_arn)
         routed = RouteInboxes.of(aws, stack)
         record_stack(aws, stack)

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             args.exact_max_bytes,
             privacy=privacy,
             decode=decode,
+            services=args.services,
         )
         # one file at a time is counted, in the order given, while the next ones are decoded
         for ref, read in read_ahead(processor.prefetch, refs, jobs):
@@ -57,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
             reports.append(report)
     note_reports(reports)
     alerts = [alert.to_json() for alert in published.alerts]
-    render(ledger.identities(), args.format, alerts, args.wide, skip_reasons(reports))
+    render(ledger.identities(), args.format, alerts, args.wide, skip_reasons(reports), watched=args.services)
     return 0

@@ -28,6 +28,7 @@ from supportwatch.findings.routes import RoutedPublisher
 from supportwatch.models import Alert, ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor, Read
 from supportwatch.privacy import IdentityMode, Pseudonymizer, load_key
+from supportwatch.services import DEFAULT_SERVICES
 
 ATTEMPTS = 3  # like an asynchronous Lambda invocation: the first try and two retries
 SECRET_OUTPUT = "PseudonymKeySecretArn"  # the stack's pseudonym key (IdentityMode=pseudonymous)
@@ -99,6 +100,7 @@ def stack_settings(stack: str, endpoint_url: str | None, region: str | None) -> 
         "VERIFY_DIGESTS": parameters.get("VerifyDigests", ""),
         "DIGEST_GRACE_MINUTES": parameters.get("DigestGraceMinutes", ""),
         "RETENTION_DAYS": parameters.get("RetentionDays", ""),
+        "WATCHED_SERVICES": parameters.get("WatchedServices", ""),  # a stack of before section 12: support
         "STACK_NAME": stack,
         **stack_routes(found["StackId"], parameters),
         "PSEUDONYM_KEY_SECRET": outputs.get(SECRET_OUTPUT, ""),
@@ -136,6 +138,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
         settings = replace(settings, table_name=args.table)
     if args.topic_arn:
         settings = replace(settings, topic_arn=args.topic_arn)
+    settings = replace(settings, watched_services=watched_services(args, settings))
     alerts = settings.alerts
     if args.no_alerts:
         alerts = AlertSettings(rules=frozenset())
@@ -148,6 +151,12 @@ def settings_of(args: argparse.Namespace) -> Settings:
         }
         alerts = replace(alerts, **{name: value for name, value in overrides.items() if value is not None})
     return replace(settings, alerts=alerts)
+
+
+def watched_services(args: argparse.Namespace, settings: Settings | None) -> tuple[str, ...]:
+    """`--services`, else the deployed stack's WatchedServices (`settings` read with --stack); without either,
+    cli/options.py has set support alone."""
+    return args.services or (settings.watched_services if settings else DEFAULT_SERVICES)
 
 
 def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
@@ -185,6 +194,7 @@ def processor_for(args: argparse.Namespace) -> tuple[Processor, str]:
         digests=digests,
         exact_max_bytes=args.exact_max_bytes,
         privacy=privacy,
+        services=settings.watched_services,
     )
     return processor, f"backfill-{uuid.uuid4()}"
 
