@@ -13,6 +13,7 @@ from supportwatch.models import Summary, SupportEvent
 from supportwatch.services import call_key
 
 SummaryKey = tuple[str, str | None]
+DayKey = tuple[str, str, str]  # (identity, UTC day, service): one service's calls of an identity on a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +118,13 @@ class Ledger:
         ours = tuple(event for event in unique if self.counted_by[event.event_id] == source)
         return CommitResult(counted=len(fresh), duplicates=len(events) - len(fresh), ours=ours)
 
-    def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Calls of each (identity, day) counted so far."""
-        return {key: found.total_calls for key in keys if (found := self.summaries.get(key))}
+    def day_calls(self, keys: Iterable[DayKey]) -> dict[DayKey, int]:
+        """Calls of each (identity, day, service) counted so far."""
+        return {
+            (identity, day, service): found.services.get(service, 0)
+            for identity, day, service in keys
+            if (found := self.summaries.get((identity, day)))
+        }
 
     def identities(self) -> list[Summary]:
         """The per-identity summaries (day None)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from supportwatch import rules
-from supportwatch.aggregate import CommitResult
+from supportwatch.aggregate import CommitResult, DayKey
 from supportwatch.alerting import Alerting
 from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
@@ -37,7 +37,7 @@ class ObjectUnavailable(Exception):
 class Sink(Protocol):
     def commit(self, source: str, events: Sequence[SupportEvent]) -> CommitResult: ...
 
-    def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]: ...
+    def day_calls(self, keys: Iterable[DayKey]) -> dict[DayKey, int]: ...
 
 
 class LogRecorder(Protocol):
@@ -203,7 +203,7 @@ class Processor:
             self.sealer.seal(extraction.events)
         result = self.sink.commit(ref.uri, events)
         self._record(ref, read, "counted")
-        days = {(event.identity, event.day) for event in result.ours}
+        days = {(event.identity, event.day, event.service) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
         ours = result.ours if self.privacy is None else _real(result.ours, extraction.events)
         alerts = rules.evaluate(ref, ours, calls, self.alert_settings, show)

@@ -133,11 +133,11 @@ def _day_alerts(
 def evaluate(
     ref: ObjectRef,
     events: Sequence[SupportEvent],
-    day_calls: Mapping[tuple[str, str], int],
+    day_calls: Mapping[tuple[str, str, str], int],
     settings: AlertSettings,
     show: Show = as_is,
 ) -> list[Alert]:
-    """The alerts `events` (counted from `ref`) raise, given each identity's calls on each day.
+    """The alerts `events` (counted from `ref`) raise, given each identity's calls of each service on each day.
 
     The rules see the real events; what an alert names is `show`'s view of them (pseudonyms, contract
     section 10), as are the identities `day_calls` is keyed by."""
@@ -156,7 +156,7 @@ def evaluate(
             )
         )
     for (_, day), found in _groups(events, "day").items():
-        calls = day_calls.get((show(found[0]).identity, day), 0)
+        calls = day_calls.get((show(found[0]).identity, day, found[0].service), 0)
         alerts.extend(_day_alerts(day, found, calls, settings, ref, show))
     for name, found in _groups(events, "event_name").items():
         if name not in KNOWN_EVENT_NAMES:

@@ -44,7 +44,7 @@ def every_kind_of_alert() -> list[Alert]:
             issuer="arn:aws:iam::111122223333:role/Oncall",
         ),
     ]
-    calls = {(event.identity, event.day): 5 for event in extract(records).events}
+    calls = {(event.identity, event.day, event.service): 5 for event in extract(records).events}
     alerts = alerts_for(records, AlertSettings(volume_threshold=1, allowlist=("nobody",)), calls)
     objects = [
         object_alert(rule, REF, f"{rule}: {REF.key}", "what happened to the file")

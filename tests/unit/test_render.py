@@ -29,7 +29,7 @@ def scanned(records):
     ledger = Ledger()
     ledger.commit("f", events)
     settings = AlertSettings(allowlist=("arn:aws:iam::*:user/Nobody",))
-    alerts = evaluate(REF, events, {(e.identity, e.day): 1 for e in events}, settings)
+    alerts = evaluate(REF, events, {(e.identity, e.day, e.service): 1 for e in events}, settings)
     return ledger.identities(), [alert.to_json() for alert in alerts]
 
 

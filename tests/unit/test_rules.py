@@ -21,7 +21,7 @@ ROOT = "arn:aws:iam::111122223333:root"
 
 def alerts_for(records, settings=None, day_calls=None):
     events = extract(records).events
-    calls = day_calls if day_calls is not None else {(e.identity, e.day): 1 for e in events}
+    calls = day_calls if day_calls is not None else {(e.identity, e.day, e.service): 1 for e in events}
     return evaluate(REF, events, calls, settings or AlertSettings())
 
 
@@ -63,8 +63,8 @@ def test_access_denied_on_denied_error_codes_only(code, fires):
 def test_volume_fires_above_the_threshold_not_at_it():
     records = [support_record(time=f"2023-09-11T10:00:{n:02d}Z") for n in range(3)]
     settings = AlertSettings(volume_threshold=3)
-    assert "volume" not in dict(rules_of(alerts_for(records, settings, {(ADMIN, "2023-09-11"): 3})))
-    (volume,) = [a for a in alerts_for(records, settings, {(ADMIN, "2023-09-11"): 4}) if a.rule == "volume"]
+    assert "volume" not in dict(rules_of(alerts_for(records, settings, {(ADMIN, "2023-09-11", "support"): 3})))
+    (volume,) = [a for a in alerts_for(records, settings, {(ADMIN, "2023-09-11", "support"): 4}) if a.rule == "volume"]
     assert (volume.window, volume.event_time) == ("2023-09-11", "2023-09-11T10:00:02Z")
     assert "4 Support Recommendations calls" in volume.title
 

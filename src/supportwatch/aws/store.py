@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from supportwatch.aggregate import CommitResult, first_by_id, summarize
+from supportwatch.aggregate import CommitResult, DayKey, first_by_id, summarize
 from supportwatch.aws.clients import error_code
 from supportwatch.config import DEFAULT_MARKER_TTL_DAYS
 from supportwatch.decoding.instants import utc_day
@@ -139,7 +139,12 @@ class SummaryStore:
             for delta in deltas
             for member in items.member_puts(delta, self._retention)
         ]
-        return markers + updates + members
+        models = [
+            {"Update": {"TableName": self.table_name, **update}}
+            for delta in deltas
+            for update in items.model_updates(delta, self._retention)
+        ]
+        return markers + updates + members + models
 
     def _purge_expired(self, identity: str) -> None:
         """Delete an expired identity summary TTL has not deleted yet, its members first (a crash
@@ -167,13 +172,16 @@ class SummaryStore:
             return False
         return True
 
-    def day_calls(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Calls of each (identity, day) as stored now (strongly consistent reads)."""
-        calls: dict[tuple[str, str], int] = {}
-        for identity, day in keys:
+    def day_calls(self, keys: Iterable[DayKey]) -> dict[DayKey, int]:
+        """Calls of each (identity, day, service) as stored now (a strongly consistent read per day item)."""
+        by_day: dict[tuple[str, str], list[str]] = {}
+        for identity, day, service in keys:
+            by_day.setdefault((identity, day), []).append(service)
+        calls: dict[DayKey, int] = {}
+        for (identity, day), services in by_day.items():
             request = items.day_calls_request(identity, day)
             if item := self._db.get_item(TableName=self.table_name, **request).get("Item"):
-                calls[(identity, day)] = items.calls_of(item)
+                calls |= {(identity, day, service): items.calls_of(item, service) for service in services}
         return calls
 
     def claim(self, alert: Alert, owner: str) -> bool:

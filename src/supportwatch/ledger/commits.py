@@ -18,8 +18,8 @@ class CommitFailed(Exception):
 
 
 def chunks(events: Sequence[SupportEvent]) -> Iterator[list[SupportEvent]]:
-    """Groups of events whose markers, summary items and set members fit in one transaction (an event
-    writes at most 1 + 2 + 6 items, so a group holds at least 11 events)."""
+    """Groups of events whose markers, summary items, set members and model counters fit in one
+    transaction (an event writes at most 1 + 2 + 6 + 2 items, so a group holds at least 9 events)."""
     chunk: list[SupportEvent] = []
     items: set[tuple[str | None, ...]] = set()
     for event in sorted(events, key=lambda e: (e.identity, e.day, e.event_id)):

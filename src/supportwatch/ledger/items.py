@@ -10,7 +10,8 @@ Items (pk, sk):
   `accountIds`, `regions`) in the summary of `scope` (`SUMMARY` or a day `YYYY-MM-DD`): `member` (the
   value), `scope`, `set`. One item per member keeps every item bounded however many addresses an
   identity uses; a summary's members are read back with one Query on its partition (`members_query`).
-  In no index: members carry none of `listed`, `periodKey`, `rollup`.
+  In no index: members carry none of `listed`, `periodKey`, `rollup`. A Bedrock model's calls in a
+  summary are such an item too (`set` `models`, the model ID as `member`, a `calls` counter).
 - `EVENT#<eventId>`, `EVENT`               the marker of a counted event, expiring after the TTL
 - `OBJECT#<bucket/key or path>`, `EVENTS#<sha256>`  one content of an object whose events were all
   counted (no expiry); the sort key is the SHA-256 of its events' sorted IDs (`events_digest`), so a
@@ -39,8 +40,9 @@ only, so the export reads what it prints and never a marker, claim or day. Its s
 a partition key longer than 1024 bytes (a long identity, event ID, object key or claim) is kept as
 its first bytes and a SHA-256 of the whole (`key_safe`): DynamoDB refuses a longer index sort key.
 
-Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`) and the set members are
-written in one transaction with the conditional markers of the events they count; first/last seen
+Counters (`totalCalls`, `errorCalls`, `call:<eventName>`, `error:<errorCode>`, `service:<service>` for
+every service but support, whose calls are the rest of totalCalls), the set members and the model
+counters are written in one transaction with the conditional markers of the events they count; first/last seen
 (`firstInstant`, `lastInstant`: UTC epoch microseconds, numbers, with the text as CloudTrail writes
 it beside them) are written by that transaction when the item is new (`if_not_exists`), then moved
 outwards by conditional updates, sent only where the bounds read back show they would change
@@ -72,6 +74,7 @@ from supportwatch.export import alert_day
 from supportwatch.integrity.digest import Stream, log_key_time, stream_of
 from supportwatch.models import Alert, Summary, SupportEvent
 from supportwatch.privacy.mode import IdentityMode
+from supportwatch.services import SERVICES, SUPPORT
 
 Item = dict[str, Any]
 SUMMARY_SK = "SUMMARY"
@@ -80,6 +83,8 @@ IDENTITY_PREFIX = "IDENTITY#"
 ALERT_PREFIX = "ALERT#"
 CALL_PREFIX = "call:"
 ERROR_PREFIX = "error:"
+SERVICE_PREFIX = "service:"  # a service's calls, for every watched service but support (`services_of`)
+SERVICE_COUNTERS = {name: SERVICE_PREFIX + name for name in SERVICES if name != SUPPORT}
 LISTING_INDEX = "listing"
 LISTED_SUMMARY = "summary"
 LISTED_ALERT = "alert"
@@ -89,6 +94,7 @@ PERIOD_END = "$"  # the character after `#`: `YYYY-MM-DD$` sorts after every `YY
 # `pk` is the listing index's sort key, so every partition key is held to a sort key's 1024 bytes.
 PARTITION_BYTES = 1024
 SETS = {"accountIds": "account_ids", "sourceIps": "source_ips", "regions": "regions"}
+MODELS = "models"  # the `set` of a Bedrock model's counter item, among the set members (`model_updates`)
 MEMBER_PREFIX = "SET#"
 WHOLE = "SUMMARY"  # the scope of an identity's all-time summary's members
 EXPIRES = "expiresAt"  # the table's TTL attribute (epoch seconds)
@@ -196,6 +202,9 @@ def count_update(delta: Summary, retention_days: int = 0, now: int = 0) -> dict[
     for prefix, counts in ((CALL_PREFIX, delta.calls), (ERROR_PREFIX, delta.errors)):
         for name, count in counts.items():
             expression.add(prefix + name, {"N": str(count)})
+    for service, count in delta.services.items():
+        if service != SUPPORT:  # support's calls are the rest of totalCalls: support-only items as they were
+            expression.add(SERVICE_COUNTERS[service], {"N": str(count)})
     expression.set("identity", {"S": delta.identity})
     if delta.day is None:
         expression.set("listed", {"S": LISTED_SUMMARY})
@@ -282,6 +291,7 @@ def _member_sk(scope: str, attribute: str, value: str) -> str:
 def member_keys(event: SupportEvent) -> set[tuple[str, ...]]:
     """The (identity, scope, set, value) of every member item an event writes."""
     values = {"accountIds": event.account_id, "sourceIps": event.source_ip, "regions": event.region}
+    values[MODELS] = event.model_id
     return {
         (event.identity, scope, attribute, value)
         for scope in (WHOLE, event.day)
@@ -290,17 +300,20 @@ def member_keys(event: SupportEvent) -> set[tuple[str, ...]]:
     }
 
 
+def _members_expiry(delta: Summary, retention_days: int) -> Item:
+    """The `expiresAt` of a delta's members (none without a retention)."""
+    if not retention_days:
+        return {}
+    expires = day_expiry(delta.day, retention_days) if delta.day else members_expiry(delta.last_instant, retention_days)
+    return {EXPIRES: {"N": str(expires)}}
+
+
 def member_puts(delta: Summary, retention_days: int = 0) -> list[Item]:
     """The member items of a delta's sets: put again, a member changes nothing (sets are idempotent).
     With a retention they expire with their summary (an older file may lower an identity summary's
     member's expiry: the commit raises it again with `stale_members_query`)."""
     scope = _scope(delta.day)
-    expiry: Item = {}
-    if retention_days:
-        expires = (
-            day_expiry(delta.day, retention_days) if delta.day else members_expiry(delta.last_instant, retention_days)
-        )
-        expiry = {EXPIRES: {"N": str(expires)}}
+    expiry = _members_expiry(delta, retention_days)
     return [
         {
             "pk": {"S": identity_partition(delta.identity)},
@@ -313,6 +326,25 @@ def member_puts(delta: Summary, retention_days: int = 0) -> list[Item]:
         for attribute, field in SETS.items()
         for value in sorted(getattr(delta, field))
     ]
+
+
+def model_updates(delta: Summary, retention_days: int = 0) -> list[dict[str, Any]]:
+    """The counters of a delta's Bedrock models: an item per model and summary, beside its set members,
+    its `calls` added (in the transaction of the events' markers). Not attributes of the summary: a
+    model ID is the caller's text, so one identity could name more than any item holds. They expire
+    as members do."""
+    scope = _scope(delta.day)
+    updates = []
+    for model, count in sorted(delta.models.items()):
+        expression = Expression()
+        expression.add("calls", {"N": str(count)})
+        for name, value in (("member", model), ("scope", scope), ("set", MODELS)):
+            expression.set(name, {"S": value})
+        for name, value in _members_expiry(delta, retention_days).items():
+            expression.set(name, value)
+        key = {"pk": {"S": identity_partition(delta.identity)}, "sk": {"S": _member_sk(scope, MODELS, model)}}
+        updates.append({"Key": key, **expression.request()})
+    return updates
 
 
 def whole_members_query(identity: str) -> dict[str, Any]:
@@ -370,8 +402,14 @@ def members_query(identity: str, days: Iterable[str | None]) -> dict[str, Any]:
             ":low": {"S": f"{MEMBER_PREFIX}{scopes[0]}#"},
             ":high": {"S": f"{MEMBER_PREFIX}{scopes[-1]}$"},  # `$` follows `#`: every key of the last scope
         },
-        "ProjectionExpression": "#scope, #set, #member, #expires",
-        "ExpressionAttributeNames": {"#scope": "scope", "#set": "set", "#member": "member", "#expires": EXPIRES},
+        "ProjectionExpression": "#scope, #set, #member, #expires, #calls",
+        "ExpressionAttributeNames": {
+            "#scope": "scope",
+            "#set": "set",
+            "#member": "member",
+            "#expires": EXPIRES,
+            "#calls": "calls",
+        },
     }
 
 
@@ -380,12 +418,17 @@ def is_member(item: Item) -> bool:
 
 
 def with_members(summaries: Iterable[Summary], members: Iterable[Item]) -> list[Summary]:
-    """One identity's summaries with the members read from its partition added to their sets (a legacy
-    item's own sets stay: a table written before members existed still exports every value)."""
+    """One identity's summaries with the members read from its partition added to their sets, and its
+    model counters to their models (a legacy item's own sets stay: a table written before members
+    existed still exports every value)."""
     found = list(summaries)
     by_scope = {_scope(summary.day): summary for summary in found}
     for item in members:
-        if (summary := by_scope.get(item["scope"]["S"])) is not None:
+        if (summary := by_scope.get(item["scope"]["S"])) is None:
+            continue
+        if item["set"]["S"] == MODELS:
+            summary.models[item["member"]["S"]] = plain(item["calls"])
+        else:
             getattr(summary, SETS[item["set"]["S"]]).add(item["member"]["S"])
     return found
 
@@ -506,6 +549,7 @@ def summary_from_item(item: Item) -> Summary:
         last_seen=_seen(found, "lastInstant", "lastSeen"),
         last_instant=found.get("lastInstant", 0),
         total_calls=found.get("totalCalls", 0),
+        services=services_of(found),
         calls={k[len(CALL_PREFIX) :]: v for k, v in found.items() if k.startswith(CALL_PREFIX)},
         error_calls=found.get("errorCalls", 0),
         errors={k[len(ERROR_PREFIX) :]: v for k, v in found.items() if k.startswith(ERROR_PREFIX)},
@@ -513,12 +557,31 @@ def summary_from_item(item: Item) -> Summary:
     )
 
 
+def services_of(found: dict[str, Any]) -> dict[str, int]:
+    """{service: calls} of a summary item's attributes: its `service:` counters, and support's calls, the
+    rest of `totalCalls` (no counter is written for support, so an item written with support alone
+    watched, or before services existed, holds support's calls only)."""
+    services = {name[len(SERVICE_PREFIX) :]: n for name, n in found.items() if name.startswith(SERVICE_PREFIX)}
+    if rest := found.get("totalCalls", 0) - sum(services.values()):
+        services[SUPPORT] = rest
+    return services
+
+
 def day_calls_request(identity: str, day: str) -> dict[str, Any]:
-    return {"Key": summary_key(identity, day), "ConsistentRead": True, "ProjectionExpression": "totalCalls"}
+    """A day item's calls: in all, and of each service that has a counter."""
+    names = {f"#s{index}": name for index, name in enumerate(SERVICE_COUNTERS.values())}
+    projection = ", ".join(["totalCalls", *names])
+    return {
+        "Key": summary_key(identity, day),
+        "ConsistentRead": True,
+        "ProjectionExpression": projection,
+        "ExpressionAttributeNames": names,
+    }
 
 
-def calls_of(item: Item) -> int:
-    return plain(item["totalCalls"])
+def calls_of(item: Item, service: str) -> int:
+    """One service's calls in a summary item read with `day_calls_request` (`services_of`)."""
+    return services_of({name: plain(value) for name, value in item.items()}).get(service, 0)
 
 
 def claim_request(alert: Alert, owner: str, now: int, lease_seconds: int) -> dict[str, Any]:
