@@ -132,10 +132,10 @@ def test_the_fix_logs_every_management_event_and_keeps_everything_else():
     assert json.loads(document)[1] == {"Name": "Management events (supportwatch)", "FieldSelectors": [MANAGEMENT]}
 
 
-def observe(selectors: Selectors, services: tuple[str, ...]) -> Observed:
-    trail = Trail(
-        name="main",
-        arn="arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+def trail(selectors: Selectors, name: str = "main") -> Trail:
+    return Trail(
+        name=name,
+        arn=f"arn:aws:cloudtrail:us-east-1:111122223333:trail/{name}",
         home_region="us-east-1",
         multi_region=True,
         organization=False,
@@ -145,7 +145,11 @@ def observe(selectors: Selectors, services: tuple[str, ...]) -> Observed:
         status=TrailStatus(logging=True),
         selectors=selectors,
     )
-    return Observed("111122223333", ("eu-west-1", "us-east-1"), (trail,), now=None, services=services)  # type: ignore[arg-type]
+
+
+def observe(selectors: Selectors, services: tuple[str, ...], *others: Trail) -> Observed:
+    trails = (trail(selectors), *others)
+    return Observed("111122223333", ("eu-west-1", "us-east-1"), trails, now=None, services=services)  # type: ignore[arg-type]
 
 
 def test_a_read_only_trail_fails_when_q_is_watched_and_names_the_fix():
@@ -163,10 +167,26 @@ def test_a_read_only_trail_fails_when_q_is_watched_and_names_the_fix():
         '\'[{"ReadWriteType":"All","IncludeManagementEvents":true}]\''
     )
     assert checks["regions"].status == "fail" and checks["regions"].fix == events.fix
-    assert checks["regions"].detail.startswith("support, q calls not all delivered in 2 of 2 regions")
+    assert checks["regions"].detail.startswith("q.amazonaws.com calls not delivered in 2 of 2 regions")
     assert checks["trail main validation"].status == "pass"  # the trail still delivers support's calls
     assert exit_code(diagnose(observed), observed) == 1
     everything = observe(Selectors(basic=(BasicSelector(raw=ALL),)), ("support", "q", "bedrock"))
     checks = {check.name: check for check in diagnose(everything)}
     assert checks["trail main events"].detail == "logs Read and Write management events (all regions)"
     assert exit_code(diagnose(everything), everything) == 0
+
+
+def test_trails_may_share_the_services_between_them():
+    support_only = parse_selectors(advanced([MANAGEMENT, source("Equals", SOURCE)]))
+    q_only = parse_selectors(advanced([MANAGEMENT, source("Equals", Q_SOURCE)]))
+    observed = observe(support_only, ("support", "q"), trail(q_only, "chat"))
+    checks = {check.name: check for check in diagnose(observed)}
+    # Each misses the other's service, which the other delivers everywhere: warnings, and every region passes.
+    assert checks["trail main events"].status == "warn" and checks["trail main events"].detail.startswith("Amazon Q:")
+    assert checks["trail chat events"].status == "warn"
+    assert checks["regions"].status == "pass" and checks["regions"].detail == "all 2 regions delivered by chat, main"
+    assert exit_code(diagnose(observed), observed) == 0
+    alone = observe(support_only, ("support", "q"))
+    checks = {check.name: check for check in diagnose(alone)}
+    assert checks["trail main events"].status == "fail"
+    assert checks["regions"].detail.startswith("q.amazonaws.com calls not delivered in 2 of 2 regions")

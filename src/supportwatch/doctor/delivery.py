@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from supportwatch.doctor.models import Check, Deployment, Newest, Notification, Observed, Status, Trail
-from supportwatch.doctor.trails import delivering
+from supportwatch.doctor.trails import delivering, delivers_some
 
 SILENT = timedelta(hours=24)  # a region without a log file for this long, while others deliver: warn
 DIGEST_LATE = timedelta(hours=3)  # digests are hourly; CloudTrail may take up to an hour or so more
@@ -47,7 +47,7 @@ def delivery_checks(observed: Observed) -> list[Check]:
     feeding = [
         t
         for t in observed.trails
-        if delivering(t, observed.services)
+        if delivers_some(t, observed.services)
         and t.bucket == deployment.bucket
         and t.prefix.strip("/") == deployment.prefix
     ]
@@ -62,10 +62,18 @@ def delivery_checks(observed: Observed) -> list[Check]:
 
 
 def _bucket(observed: Observed, deployment: Deployment, feeding: Sequence[Trail]) -> Check:
+    """Every watched service that a trail delivers is delivered into the bucket the function reads (the
+    trail rows fail for a service no trail delivers)."""
     where = f"s3://{deployment.bucket}/{deployment.key_root}"
-    if feeding:
+    astray = [
+        service
+        for service in observed.services
+        if not any(delivering(t, (service,)) for t in feeding)
+        and any(delivering(t, (service,)) for t in observed.trails)
+    ]
+    if feeding and not astray:
         return Check("delivery bucket", "pass", f"trail {feeding[0].name} delivers to {where}")
-    others = [t for t in observed.trails if delivering(t, observed.services)]
+    others = [t for t in observed.trails if delivers_some(t, astray)]
     if not others:
         return Check(
             "delivery bucket", "fail", f"no trail delivering the calls writes to {where}", "see the trail rows above"

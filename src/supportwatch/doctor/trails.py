@@ -6,8 +6,8 @@ import shlex
 from collections.abc import Callable, Sequence
 
 from supportwatch.doctor.models import Check, Observed, Status, Trail
-from supportwatch.doctor.selectors import SOURCE, fixed, logged_kinds, verdict
-from supportwatch.services import extended
+from supportwatch.doctor.selectors import fixed, logged_kinds, verdict
+from supportwatch.services import SERVICES
 
 Services = Sequence[str]
 
@@ -28,6 +28,11 @@ def delivering(trail: Trail, services: Services) -> bool:
     return _logs(trail) and reach(trail, services) == "all"
 
 
+def delivers_some(trail: Trail, services: Services) -> bool:
+    """The trail delivers every call of at least one of the watched services."""
+    return any(delivering(trail, (service,)) for service in services)
+
+
 def covers(trail: Trail, region: str) -> bool:
     return trail.multi_region or trail.home_region == region
 
@@ -41,10 +46,13 @@ def _owner(trail: Trail) -> str:
 
 
 def _gap(trail: Trail, observed: Observed) -> bool:
-    """No other trail delivers the calls in some region this trail would cover."""
-    others = [other for other in observed.trails if other is not trail and delivering(other, observed.services)]
-    regions = observed.regions
-    return any(not any(covers(other, region) for other in others) for region in regions if covers(trail, region))
+    """No other trail delivers the calls of a watched service this trail misses, in some region it would cover."""
+    regions = [region for region in observed.regions if covers(trail, region)]
+    for service in (s for s in observed.services if not delivering(trail, (s,))):
+        others = [other for other in observed.trails if other is not trail and delivering(other, (service,))]
+        if any(not any(covers(other, region) for other in others) for region in regions):
+            return True
+    return False
 
 
 def trail_checks(observed: Observed) -> list[Check]:
@@ -129,9 +137,22 @@ def _where(observed: Observed, test: Callable[[Trail], bool]) -> list[str]:
     return [r for r in observed.regions if any(test(t) and covers(t, r) for t in observed.trails)]
 
 
+def _served(observed: Observed, reaches: tuple[str, ...] = ("all",)) -> dict[str, set[str]]:
+    """Per watched service, the regions where a logging trail delivers all (or, with "some", some) of its calls."""
+    return {
+        service: set(_where(observed, lambda t, s=service: _logs(t) and reach(t, (s,)) in reaches))
+        for service in observed.services
+    }
+
+
+def _everywhere(observed: Observed, served: dict[str, set[str]]) -> list[str]:
+    """The regions where every watched service is served."""
+    return [r for r in observed.regions if all(r in regions for regions in served.values())]
+
+
 def unknown_regions(observed: Observed) -> list[str]:
     """Regions no trail is known to cover, where a trail whose status or selectors were unread might."""
-    covered = _where(observed, lambda t: _logs(t) and reach(t, observed.services) in ("all", "some"))
+    covered = _everywhere(observed, _served(observed, ("all", "some")))
     unread = _where(observed, lambda t: t.status is None or t.selectors is None)
     return [r for r in unread if r not in covered]
 
@@ -140,26 +161,28 @@ def coverage_check(observed: Observed, bucket: str = "BUCKET") -> Check:
     """Every region has a trail delivering every call: pass; some regions or calls only: warn; none: fail."""
     regions = observed.regions
     services = observed.services
-    full = _where(observed, lambda t: delivering(t, services))
-    partial = [r for r in _where(observed, lambda t: _logs(t) and reach(t, services) == "some") if r not in full]
+    full = _everywhere(observed, _served(observed))
+    partial = [r for r in _everywhere(observed, _served(observed, ("all", "some"))) if r not in full]
     unknown = unknown_regions(observed)
     missing = [r for r in regions if r not in full and r not in partial and r not in unknown]
     if missing:
         return _missing(observed, missing, "warn" if full or partial else "fail", bucket)
     if partial:
-        trail = next(t for t in observed.trails if _logs(t) and reach(t, services) == "some")
+        trail = next(t for t in observed.trails if _logs(t) and any(reach(t, (s,)) == "some" for s in services))
         detail = f"selectors of {trail.name} may drop some calls in {len(partial)} regions: {_regions(partial)}"
         return Check("regions", "warn", detail, _repair(trail, services))
     if unknown:
         return Check("regions", "warn", f"could not tell for {len(unknown)} regions: {_regions(unknown)}")
-    names = sorted({t.name for t in observed.trails if delivering(t, services)})
+    names = sorted({t.name for t in observed.trails if delivers_some(t, services)})
     return Check("regions", "pass", f"all {len(regions)} regions delivered by {', '.join(names)}")
 
 
 def _missing(observed: Observed, missing: Sequence[str], status: Status, bucket: str) -> Check:
     services = observed.services
-    calls = f"{', '.join(services)} calls not all" if extended(services) else f"{SOURCE} calls not"
-    detail = f"{calls} delivered in {len(missing)} of {len(observed.regions)} regions: {_regions(missing)}"
+    served = _served(observed)
+    missed = [SERVICES[service].source for service in services if set(missing) - served[service]]
+    detail = f"{', '.join(missed)} calls not delivered in {len(missing)} of {len(observed.regions)} regions: "
+    detail += _regions(missing)
     single = [t for t in observed.trails if delivering(t, services) and not t.multi_region]
     broken = sorted((t for t in observed.trails if any(covers(t, r) for r in missing)), key=lambda t: t.name)
     if single:
