@@ -6,6 +6,8 @@ read as support's, and retention, erasure and the pseudonym migration covering t
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime
 from typing import Any
@@ -15,6 +17,8 @@ import pytest
 
 from supportwatch.aggregate import Ledger
 from supportwatch.aws.store import SummaryStore
+from supportwatch.cli.main import main
+from supportwatch.cli.summary_csv import CSV_FIELDS
 from supportwatch.export import export_document
 from supportwatch.privacy import Pseudonymizer
 from tests.unit.test_aggregate import ADMIN, ev
@@ -159,3 +163,27 @@ def test_the_pseudonym_migration_moves_the_service_and_model_counters(table):
     assert ADMIN not in json.dumps(scan(table))
     key = {(written, day, service) for day in DAYS for service in EVERY}
     assert sum(store(table).day_calls(key).values()) == 5
+
+
+def query(capsys, table: str, *args: str) -> str:
+    assert main(["query", "--table", table, *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_query_json_and_csv_carry_services_and_models_only_when_more_is_watched(table, capsys):
+    store(table).commit("a.json", EVENTS)
+    plain = json.loads(query(capsys, table, "--format", "json"))["summaries"][ADMIN]
+    assert "services" not in plain and "models" not in plain
+    extended = json.loads(query(capsys, table, "--format", "json", "--services", "support,q,bedrock"))
+    assert extended["summaries"][ADMIN] == plain | {
+        "services": {"bedrock": 3, "q": 1, "support": 1}, "models": {HAIKU: 2, "unknown": 1},
+    }  # fmt: skip
+    history = json.loads(query(capsys, table, "--identity", ADMIN, "--format", "json", "--services", "q"))
+    assert [day.get("services") for day in history["days"]] == [{"q": 1, "support": 1}, {"bedrock": 3}]
+    assert [day.get("models") for day in history["days"]] == [None, {HAIKU: 2, "unknown": 1}]
+    period = json.loads(query(capsys, table, "--since", DAYS[0], "--until", DAYS[1], "--format", "json"))
+    assert not [day for day in period["days"] if "services" in day]
+    rows = list(csv.DictReader(io.StringIO(query(capsys, table, "--format", "csv", "--services", "bedrock"))))
+    assert (rows[0]["services"], rows[0]["models"]) == ("bedrock=3;q=1;support=1", f"{HAIKU}=2;unknown=1")
+    header = query(capsys, table, "--format", "csv").splitlines()[0]
+    assert header == ",".join(CSV_FIELDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import msgspec
 
@@ -12,6 +13,8 @@ from supportwatch.aggregate import Ledger, summarize
 from supportwatch.cli.summary_csv import CSV_FIELDS, write_csv
 from supportwatch.export import export_document
 from supportwatch.models import SupportEvent
+from supportwatch.privacy import Pseudonymizer
+from supportwatch.report.insights import Period
 from tests.unit.test_aggregate import ADMIN, ev
 
 EVERY = ("support", "q", "bedrock")
@@ -84,3 +87,16 @@ def test_csv_has_services_and_models_columns_when_more_is_watched(capsys) -> Non
     assert rows[0]["services"] == "bedrock=3;q=1;support=1"
     assert rows[0]["models"] == "anthropic.claude-3-haiku-20240307-v1:0=2;unknown=1"
     assert rows[0]["calls"] == "StartSupportTroubleshooting=1;bedrock:Converse=2;bedrock:InvokeModel=1;q:SendMessage=1"
+
+
+def test_pseudonymized_and_period_summaries_keep_their_own_service_counters() -> None:
+    summaries = summarize(EVENTS)
+    whole = summaries[(ADMIN, None)]
+    shown = Pseudonymizer(b"key").summary(whole)
+    assert (shown.services, shown.models) == (whole.services, whole.models)
+    assert shown.services is not whole.services and shown.models is not whole.models
+    days = [summaries[(ADMIN, "2023-09-11")], summaries[(ADMIN, "2023-09-12")]]
+    period = Period.of(date(2023, 9, 11), date(2023, 9, 12), days, [whole])
+    merged = [(s.services, s.models) for s in period.summaries()]
+    assert merged == [(whole.services, whole.models)] == [(s.services, s.models) for s in period.summaries()]
+    assert days[0].services == {"support": 1, "q": 1}  # the days themselves unchanged
