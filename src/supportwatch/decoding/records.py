@@ -37,7 +37,7 @@ KEY_BYTES = {
     "error_code": 1024,
     "source_ip": 512,
 }
-MODEL_BYTES = 1024  # a Bedrock model id becomes an attribute name (`model:<id>`), bounded as `call:` names are
+MODEL_BYTES = 1024  # a Bedrock model id is part of a sort key (its counter items), bounded as `call:` names are
 UNKNOWN_MODEL = "unknown"  # the model of a Bedrock call that names none
 
 
