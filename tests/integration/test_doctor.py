@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -550,9 +549,8 @@ def test_a_bad_services_list_is_one_line(aws, capsys):
 
 def test_the_sandbox_stack_names_the_services_its_function_watches():
     with mock_aws():
-        stack = deploy(MotoAccount(), TEMPLATE)
-        environment = {**stack.function_environment, "WATCHED_SERVICES": "support,bedrock"}
-        record_stack(MotoAccount(), replace(stack, function_environment=environment))
+        stack = deploy(MotoAccount(), TEMPLATE, services=("support", "bedrock"))  # sandbox --services
+        record_stack(MotoAccount(), stack)
         open_trail(MotoAccount(), stack.bucket)
         observed = Inspector(None, REGION).observe(STACK_NAME, datetime.now(UTC))
     assert observed.services == ("support", "bedrock")
