@@ -10,6 +10,7 @@ from typing import Any
 
 from supportwatch.identities.short import shorten_texts
 from supportwatch.models import Alert
+from supportwatch.services import SERVICES
 
 SUBJECT_LIMIT = 99  # SNS: a Subject is fewer than 100 ASCII characters, without control characters
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -47,12 +48,19 @@ def subject_line(text: str, arn: str | None = None) -> str:
 
 def _raised(alert: Alert) -> str:
     """How often the rule raises this alert."""
+    per_service = " and service" if alert.service else ""
     if alert.window == "ever":
-        return "raised once ever for this " + ("event name" if alert.rule == "new-event-name" else "identity")
+        subject = "event name" if alert.rule == "new-event-name" else f"identity{per_service}"
+        return f"raised once ever for this {subject}"
     if alert.window == "object":
         return "raised once per log file"
     subject = "pseudonym" if alert.revealed_by else "identity"
-    return f"raised once per {subject} per UTC day, here {alert.window}"
+    return f"raised once per {subject}{per_service} per UTC day, here {alert.window}"
+
+
+def service_name(alert: Alert) -> str | None:
+    """The service an alert is about, as people call it (`Amazon Q (q)`); None when it names none."""
+    return f"{SERVICES[alert.service].label} ({alert.service})" if alert.service else None
 
 
 def who(alert: Alert) -> str:
@@ -76,6 +84,8 @@ def email_body(alert: Alert, dig_in: Sequence[str] = ()) -> str:
         f"What happened: {alert.detail}",
         f"Rule: {alert.rule} (severity {alert.severity}; {_raised(alert)})",
     ]
+    if service := service_name(alert):
+        lines.append(f"Service: {service}")
     if alert.identity:
         lines += [
             f"Who: {who(alert)}",
@@ -94,6 +104,8 @@ def email_body(alert: Alert, dig_in: Sequence[str] = ()) -> str:
 def sns_message(alert: Alert, dig_in: Sequence[str] = ()) -> dict[str, Any]:
     """The fields of a Publish (or PublishBatch entry) for one alert."""
     attributes = {"rule": alert.rule, "severity": alert.severity, "accountId": alert.account_id or "unknown"}
+    if alert.service:
+        attributes["service"] = alert.service  # contract section 12: subscribers filter on it too
     return {
         "Subject": subject_line(alert.title, alert.identity),
         "MessageStructure": "json",

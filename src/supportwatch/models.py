@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from supportwatch.services import SUPPORT
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectRef:
@@ -108,6 +110,12 @@ class Summary:
         return fields
 
 
+def identity_subject(identity: str, service: str | None) -> str:
+    """What an alert about an identity's calls of `service` is once per (contract section 12): the identity
+    for support (as before services existed, so its claims still hold), `<service>:<identity>` otherwise."""
+    return identity if service in (None, SUPPORT) else f"{service}:{identity}"
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """One alert (contract section 5). `window` is a UTC day, `ever` or `object`."""
@@ -134,12 +142,13 @@ class Alert:
 
     @property
     def subject(self) -> str:
-        """What the alert is once per: its identity, its event name, or its object (`bucket/key`)."""
+        """What the alert is once per: its identity, its event name, or its object (`bucket/key`); an alert
+        about another service than `support` is once per identity and service (`identity_subject`)."""
         if self.rule == "new-event-name":
             return str(self.event_name)
         if self.window == "object":
             return f"{self.bucket}/{self.key}" if self.bucket else str(self.key)
-        return str(self.identity)
+        return identity_subject(str(self.identity), self.service)
 
     @property
     def claim_key(self) -> str:
@@ -150,13 +159,20 @@ class Alert:
     def from_json(cls, document: dict[str, Any]) -> Alert:
         """The alert of its JSON (`to_json`), e.g. as a subscriber received it."""
         return cls(
-            **{name: document.get(key) for key, name in ALERT_FIELDS.items()}, revealed_by=document.get(REVEALED_BY)
+            **{name: document.get(key) for key, name in ALERT_FIELDS.items()},
+            service=document.get(SERVICE),
+            revealed_by=document.get(REVEALED_BY),
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The alert JSON; `revealedBy` only on identity-revealed alerts (every other alert reads as before)."""
+        """The alert JSON; `service` only when more than `support` is watched and `revealedBy` only on
+        identity-revealed alerts (every other alert reads as before)."""
         found = {key: getattr(self, name) for key, name in ALERT_FIELDS.items()}
-        return found if self.revealed_by is None else {**found, REVEALED_BY: self.revealed_by}
+        if self.service is not None:
+            found[SERVICE] = self.service
+        if self.revealed_by is not None:
+            found[REVEALED_BY] = self.revealed_by
+        return found
 
 
 ALERT_FIELDS = {  # the alert JSON's keys (contract section 5), in the order they are written
@@ -178,4 +194,5 @@ ALERT_FIELDS = {  # the alert JSON's keys (contract section 5), in the order the
     "bucket": "bucket",
     "key": "key",
 }
+SERVICE = "service"  # contract section 12: the watched service an alert is about, when more than support is watched
 REVEALED_BY = "revealedBy"  # identity-revealed only: who revealed the pseudonym (contract section 10)

@@ -206,7 +206,7 @@ class Processor:
         days = {(event.identity, event.day, event.service) for event in result.ours}
         calls = self.sink.day_calls(days) if "volume" in self.alert_settings.rules else {}
         ours = result.ours if self.privacy is None else _real(result.ours, extraction.events)
-        alerts = rules.evaluate(ref, ours, calls, self.alert_settings, show)
+        alerts = rules.evaluate(ref, ours, calls, self.alert_settings, show, self.services)
         if self.privacy is not None and extraction.reveals:
             alerts += rules.revealed(ref, extraction.reveals, self.alert_settings, self.privacy.source_ip)
         raised = self.alerting.raise_alerts(alerts, owner)

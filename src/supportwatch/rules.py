@@ -1,17 +1,20 @@
-"""Alert rules (contract section 5) over the events one object counted and the day totals after it.
+"""Alert rules (contract sections 5 and 12) over the events one object counted and the day totals after it.
 
 Pure: which alerts are due. Whether each one is new in its window is decided by the claims.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
+from typing import Any
 
 from supportwatch import KNOWN_EVENT_NAMES
+from supportwatch.aggregate import DayKey
 from supportwatch.config import AlertSettings
 from supportwatch.messages import subject_line
 from supportwatch.models import Alert, ObjectRef, Reveal, SupportEvent
+from supportwatch.services import DEFAULT_SERVICES, SERVICES, SUPPORT, extended
 
 SEVERITY = {
     "new-identity": "low",
@@ -37,7 +40,8 @@ def as_is(event: SupportEvent) -> SupportEvent:
     return event
 
 
-def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str, ref: ObjectRef) -> Alert:
+def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str, ref: ObjectRef, tagged: bool) -> Alert:
+    """The alert about `event`; `tagged` (more than `support` watched): it names the event's service."""
     return Alert(
         rule=rule,
         severity=SEVERITY[rule],
@@ -56,18 +60,23 @@ def _alert(rule: str, window: str, event: SupportEvent, title: str, detail: str,
         user_agent=event.user_agent,
         bucket=ref.bucket or None,
         key=ref.key,
+        service=event.service if tagged else None,
     )
+
+
+def label(service: str) -> str:
+    """How an alert names a service: support as its alerts always have, the others by their label."""
+    return "Support Recommendations" if service == SUPPORT else SERVICES[service].label
 
 
 def _first(events: Iterable[SupportEvent]) -> SupportEvent:
     return min(events, key=lambda event: (event.instant, event.event_id))
 
 
-def _groups(events: Iterable[SupportEvent], key: str) -> dict[object, list[SupportEvent]]:
-    grouped: dict[object, list[SupportEvent]] = {}
+def _groups(events: Iterable[SupportEvent], key: Callable[[SupportEvent], Hashable]) -> dict[Any, list[SupportEvent]]:
+    grouped: dict[Any, list[SupportEvent]] = {}
     for event in events:
-        found = (event.identity, event.day) if key == "day" else getattr(event, key)
-        grouped.setdefault(found, []).append(event)
+        grouped.setdefault(key(event), []).append(event)
     return grouped
 
 
@@ -84,19 +93,21 @@ def allowlisted(event: SupportEvent, patterns: Sequence[str]) -> bool:
 
 
 def _day_alerts(
-    day: str, events: list[SupportEvent], calls: int, settings: AlertSettings, ref: ObjectRef, show: Show
+    day: str, events: list[SupportEvent], calls: int, settings: AlertSettings, ref: ObjectRef, show: Show, tagged: bool
 ) -> Iterable[Alert]:
+    """The alerts once per identity (and service) and UTC day of one identity's events of one service."""
     first = _first(events)
     seen = show(first)
-    who = seen.identity
+    who, service = seen.identity, label(first.service)
     if root := [event for event in events if is_root(event)]:
         yield _alert(
             "root-usage",
             day,
             show(_first(root)),
-            f"Root user of {first.account_id} used Support Recommendations",
-            f"The root user of account {first.account_id} called Support Recommendations on {day}.",
+            f"Root user of {first.account_id} used {service}",
+            f"The root user of account {first.account_id} called {service} on {day}.",
             ref,
+            tagged,
         )
     if denied := [event for event in events if is_denied(event)]:
         event = _first(denied)
@@ -104,61 +115,70 @@ def _day_alerts(
             "access-denied",
             day,
             show(event),
-            f"Support Recommendations denied: {who}",
-            f"{who} was refused a Support Recommendations call ({event.error_code}) on {day}.",
+            f"{service} denied: {who}",
+            f"{who} was refused a {service} call ({event.error_code}) on {day}.",
             ref,
+            tagged,
         )
     if calls > settings.volume_threshold:
         yield _alert(
             "volume",
             day,
             show(max(events, key=lambda event: (event.instant, event.event_id))),
-            f"{calls} Support Recommendations calls on {day}: {who}",
-            f"{who} made {calls} Support Recommendations calls on {day}, above the threshold of "
-            f"{settings.volume_threshold}.",
+            f"{calls} {service} calls on {day}: {who}",
+            f"{who} made {calls} {service} calls on {day}, above the threshold of {settings.volume_threshold}.",
             ref,
+            tagged,
         )
     if settings.allowlist and not allowlisted(first, settings.allowlist):
         yield _alert(
             "not-allowlisted",
             day,
             seen,
-            f"Support Recommendations used by non-allowlisted {who}",
+            f"{service} used by non-allowlisted {who}",
             f"{who} (principal {seen.principal}) matches none of the allowlist patterns "
             f"{', '.join(settings.allowlist)}.",
             ref,
+            tagged,
         )
 
 
 def evaluate(
     ref: ObjectRef,
     events: Sequence[SupportEvent],
-    day_calls: Mapping[tuple[str, str, str], int],
+    day_calls: Mapping[DayKey, int],
     settings: AlertSettings,
     show: Show = as_is,
+    watched: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> list[Alert]:
-    """The alerts `events` (counted from `ref`) raise, given each identity's calls of each service on each day.
+    """The alerts `events` (counted from `ref`) raise, given each identity's calls of each service on each
+    day (`day_calls`, keyed by identity, day and service).
 
     The rules see the real events; what an alert names is `show`'s view of them (pseudonyms, contract
-    section 10), as are the identities `day_calls` is keyed by."""
+    section 10), as are the identities `day_calls` is keyed by. The identity rules hold per service
+    (contract section 12); only when more than `support` is `watched` does an alert name its service."""
+    tagged = extended(watched)
     alerts: list[Alert] = []
-    for found in _groups(events, "identity").values():
+    for found in _groups(events, lambda event: (event.identity, event.service)).values():
         first = show(_first(found))
+        service = label(first.service)
         alerts.append(
             _alert(
                 "new-identity",
                 "ever",
                 first,
-                f"New Support Recommendations user: {first.identity}",
-                f"{first.identity} ({first.identity_type}) was first seen by supportwatch, calling Support "
-                f"Recommendations at {first.event_time}.",
+                f"New {service} user: {first.identity}",
+                f"{first.identity} ({first.identity_type}) was first seen by supportwatch, calling {service} at "
+                f"{first.event_time}.",
                 ref,
+                tagged,
             )
         )
-    for (_, day), found in _groups(events, "day").items():
-        calls = day_calls.get((show(found[0]).identity, day, found[0].service), 0)
-        alerts.extend(_day_alerts(day, found, calls, settings, ref, show))
-    for name, found in _groups(events, "event_name").items():
+    for (_, day, service), found in _groups(events, lambda event: (event.identity, event.day, event.service)).items():
+        calls = day_calls.get((show(found[0]).identity, day, service), 0)
+        alerts.extend(_day_alerts(day, found, calls, settings, ref, show, tagged))
+    support = [event for event in events if event.service == SUPPORT]  # the only service with known names
+    for name, found in _groups(support, lambda event: event.event_name).items():
         if name not in KNOWN_EVENT_NAMES:
             first = show(_first(found))
             alerts.append(
@@ -169,6 +189,7 @@ def evaluate(
                     f"New Support Recommendations API call: {name}",
                     f"{first.identity} called {name}, an event name supportwatch has not seen from this service.",
                     ref,
+                    tagged,
                 )
             )
     return [alert for alert in alerts if settings.publishes(alert.rule, alert.severity)]

@@ -94,6 +94,8 @@ def finding(alert: Alert, account: str, region: str, now: datetime) -> dict[str,
     }
     if alert.account_id:
         fields["supportwatch/accountId"] = alert.account_id
+    if alert.service:
+        fields["supportwatch/service"] = alert.service  # contract section 12
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(alert),

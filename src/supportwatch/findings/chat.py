@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from supportwatch.findings.asff import finding_id
-from supportwatch.messages import ADVICE
+from supportwatch.messages import ADVICE, service_name
 from supportwatch.models import Alert
 
 EMOJI = {
@@ -21,6 +21,8 @@ EMOJI = {
 
 def _description(alert: Alert) -> str:
     lines = [alert.detail, f"*Rule:* `{alert.rule}` · *Severity:* {alert.severity} · *Window:* {alert.window}"]
+    if service := service_name(alert):
+        lines.append(f"*Service:* {service}")
     if alert.identity:
         lines += [
             f"*Who:* `{alert.identity}` "
@@ -45,7 +47,12 @@ def chat_notification(alert: Alert, dig_in: Sequence[str] = ()) -> dict[str, Any
             "title": f"{EMOJI[alert.severity]} {alert.title}",
             "description": _description(alert),
             "nextSteps": [ADVICE[alert.rule], *(f"`{command}`" for command in dig_in)],
-            "keywords": [alert.rule, alert.severity, *([alert.account_id] if alert.account_id else [])],
+            "keywords": [
+                alert.rule,
+                alert.severity,
+                *([alert.account_id] if alert.account_id else []),
+                *([alert.service] if alert.service else []),
+            ],
         },
         "metadata": {"threadId": finding_id(alert), "summary": alert.title},
     }

@@ -72,7 +72,7 @@ from supportwatch.decoding.instants import normal_time, utc_day, written
 from supportwatch.decoding.records import key_safe
 from supportwatch.export import alert_day
 from supportwatch.integrity.digest import Stream, log_key_time, stream_of
-from supportwatch.models import Alert, Summary, SupportEvent
+from supportwatch.models import Alert, Summary, SupportEvent, identity_subject
 from supportwatch.privacy.mode import IdentityMode
 from supportwatch.services import SERVICES, SUPPORT
 
@@ -851,13 +851,18 @@ def deletion_order(keys: Iterable[Item]) -> list[Item]:
 
 
 def claim_keys(identity: str, keys: Iterable[Item]) -> list[Item]:
-    """The keys the claims of alerts once per `identity` can have: every rule, in the windows `ever` and
-    each day the identity's partition `keys` hold (a claim not yet published is in no index)."""
+    """The keys the claims of alerts once per `identity` (and service) can have: every rule and service, in
+    the windows `ever` and each day the identity's partition `keys` hold (a claim not yet published is in no
+    index)."""
     days = sorted({key["sk"]["S"][len(DAY_PREFIX) :] for key in keys if key["sk"]["S"].startswith(DAY_PREFIX)})
     return [
-        {"pk": {"S": partition(f"{ALERT_PREFIX}{rule}#{window}#{identity}")}, "sk": {"S": "ALERT"}}
+        {
+            "pk": {"S": partition(f"{ALERT_PREFIX}{rule}#{window}#{identity_subject(identity, service)}")},
+            "sk": {"S": "ALERT"},
+        }
         for rule in RULES
         for window in ("ever", *days)
+        for service in SERVICES
     ]
 
 
