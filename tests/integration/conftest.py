@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer
 from supportwatch import handler
 from supportwatch.aws import moto_patches
 from supportwatch.aws.local import NO_ROUTES, LocalStack, Routes, deploy, subscribe_queue
+from supportwatch.services import DEFAULT_SERVICES
 from tests.helpers import TEMPLATE, MotoAccount, gzip_document, s3_event
 
 
@@ -89,12 +90,15 @@ def light_transactions() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def deployed(monkeypatch: pytest.MonkeyPatch, routes: Routes = NO_ROUTES) -> Iterator[Stack]:
+def deployed(
+    monkeypatch: pytest.MonkeyPatch, routes: Routes = NO_ROUTES, services: tuple[str, ...] = DEFAULT_SERVICES
+) -> Iterator[Stack]:
     """The stack in a fresh moto (its requests served one at a time, transactions as the embedded AWS
-    runs them: see light_transactions), with the handler's environment set; `routes` switched on."""
+    runs them: see light_transactions), with the handler's environment set; `routes` switched on, its
+    function watching `services`."""
     serve_one_request_at_a_time(monkeypatch)
     with mock_aws(), moto_patches.patched():
-        resources = deploy(MotoAccount(), TEMPLATE, routes)
+        resources = deploy(MotoAccount(), TEMPLATE, routes, services=services)
         for name, value in resources.function_environment.items():
             monkeypatch.setenv(name, value)
         handler.processor.cache_clear()

@@ -1,6 +1,7 @@
 """Alert claims per service in DynamoDB (contract section 12) on moto: a deployment that watched `support`
 alone and then more services never raises a support window twice, raises the new services' windows once,
-reads a day's calls per service, and `forget` deletes the new services' claims too."""
+reads a day's calls per service, `forget` deletes the new services' claims too, and subscribers filter
+the topic on the service."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import boto3
 import msgspec
 
 from supportwatch.alerting import Alerting, CollectingPublisher
+from supportwatch.aws.local import received_alerts
 from supportwatch.aws.store import SummaryStore
 from supportwatch.config import AlertSettings
 from supportwatch.decoding.records import Extraction, extract
 from supportwatch.models import Alert, ObjectRef, SupportEvent
 from supportwatch.pipeline import Processor, Read
-from tests.helpers import support_record
+from tests.helpers import CANARY, MotoAccount, q_record, support_record
+from tests.integration.conftest import deployed
 
 DAY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/"
 ADMIN = "arn:aws:iam::111122223333:user/Admin"
@@ -88,3 +91,31 @@ def test_forget_deletes_an_unpublished_claim_of_every_service(empty_table):
     store.forget([ADMIN])
     left = boto3.client("dynamodb").scan(TableName=empty_table)["Items"]
     assert not [item for item in left if ADMIN in json.dumps(item)]
+
+
+def test_a_subscriber_filters_the_topic_on_the_service(monkeypatch):
+    """Through the handler and SNS: a subscription whose filter policy names `q` gets Q's alerts only,
+    each message carrying the `service` attribute; no typed text anywhere."""
+    with deployed(monkeypatch, services=("support", "q")) as stack:
+        inbox = stack.inbox()
+        sqs = boto3.client("sqs")
+        filtered = sqs.create_queue(QueueName="q-only")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=filtered, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        boto3.client("sns").subscribe(
+            TopicArn=stack.resources.topic_arn,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"FilterPolicy": json.dumps({"service": ["q"]})},
+        )
+        stack.put_records(DAY + "a.json.gz", [support_record(event_id="s1"), q_record(event_id="q1")])
+        stack.invoke(DAY + "a.json.gz")
+        everything = sorted((a["rule"], a["service"], a["title"]) for a in received_alerts(MotoAccount(), inbox))
+        assert everything == [
+            ("new-identity", "q", f"New Amazon Q user: {ADMIN}"),
+            ("new-identity", "support", f"New Support Recommendations user: {ADMIN}"),
+        ]
+        (message,) = sqs.receive_message(QueueUrl=filtered, MaxNumberOfMessages=10)["Messages"]
+        notification = json.loads(message["Body"])
+        assert notification["MessageAttributes"]["service"] == {"Type": "String", "Value": "q"}
+        assert json.loads(notification["Message"])["service"] == "q"
+        assert CANARY not in message["Body"]

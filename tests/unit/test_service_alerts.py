@@ -17,10 +17,12 @@ from supportwatch.decoding.records import Extraction, extract
 from supportwatch.findings.asff import finding, finding_id, findings
 from supportwatch.findings.chat import chat_notification
 from supportwatch.findings.events import event_entry
+from supportwatch.ledger import items
 from supportwatch.messages import email_body, sns_message
 from supportwatch.models import Alert, ObjectRef
 from supportwatch.pipeline import Processor, Read
 from supportwatch.privacy import Pseudonymizer
+from supportwatch.privacy.migration import alert_as
 from supportwatch.rules import evaluate, unreadable
 from tests.asff_model import invalid
 from tests.helpers import CANARY, FIXTURES, gzip_document, support_record
@@ -294,3 +296,15 @@ def test_pseudonymous_service_alerts_name_the_pseudonym_and_the_service():
         ("access-denied", "q", pseudonym),
     ]
     assert all(ADMIN not in json.dumps(a.to_json()) and a.subject == f"q:{pseudonym}" for a in alerts)
+
+
+def test_migrating_to_pseudonyms_keeps_a_service_alerts_service_and_claim_per_service():
+    """`migrate --pseudonymize-key` rewrites published alerts: a q alert stays q's, under q's claim of the
+    pseudonym."""
+    privacy = Pseudonymizer(b"key")
+    alert = q_alert()
+    sent = alert_as(privacy, alert.to_json())
+    pseudonym = privacy.identity(ADMIN, "IAMUser")
+    assert (sent["identity"], sent["service"], sent["title"]) == (pseudonym, "q", f"New Amazon Q user: {pseudonym}")
+    item = {**items.claim_key(alert), "alert": {"S": json.dumps(alert.to_json())}, "title": {"S": alert.title}}
+    assert items.rewritten_alert(item, sent)["pk"] == {"S": f"ALERT#new-identity#ever#q:{pseudonym}"}
