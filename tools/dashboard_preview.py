@@ -2,12 +2,13 @@
 
 CloudWatch draws the dashboard in the console from live metrics, so no screenshot can be made without an
 AWS account. This draws the next best honest thing: the dashboard body of template.yaml (default
-parameters) laid out on CloudWatch's 24-column grid, each widget with its real title and metric labels,
-filled with the Powertools metrics (EMF documents) the function prints during `supportwatch local PATH...`,
-summed per the widget's stat and period. Metrics that AWS itself emits (AWS/Lambda, AWS/SQS) have no
-offline source: their panels say so instead of showing invented numbers.
+parameters, or WatchedServices=LIST with `--services LIST`: a panel per watched service) laid out on
+CloudWatch's 24-column grid, each widget with its real title and metric labels, filled with the Powertools
+metrics (EMF documents) the function prints during `supportwatch local PATH... [--services LIST]`, summed
+per the widget's stat and period. Metrics that AWS itself emits (AWS/Lambda, AWS/SQS) have no offline
+source: their panels say so instead of showing invented numbers.
 
-    python tools/dashboard_preview.py [-o docs/images/dashboard-preview.png] [PATH ...]
+    python tools/dashboard_preview.py [-o docs/images/dashboard-preview.png] [--services LIST] [PATH ...]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from supportwatch.report.charts import OKABE_ITO, STYLE
+from supportwatch.services import DEFAULT_SERVICES, extended, parse_services
 from supportwatch.template import Resolver, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,21 +73,24 @@ class Panel:
         return f"{' and '.join(aws)} metric: not available offline" if aws else None
 
 
-def dashboard_widgets(template: Path) -> list[dict[str, Any]]:
-    """The widgets of the template's dashboard body with its default parameters; resources as their names."""
+def dashboard_widgets(template: Path, parameters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The widgets of the template's dashboard body with its default parameters, or these; resources as
+    their names."""
     document = load_template(template)
     names = {name: name for name in document["Resources"]}
     attributes = {(name, "QueueName"): name for name in document["Resources"]}
-    body = Resolver(document, {**PSEUDO, **names}, attributes).resolve(
+    body = Resolver(document, {**PSEUDO, **names}, attributes, parameters).resolve(
         document["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
     )
     return json.loads(body)["widgets"]
 
 
-def emitted_documents(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """The EMF documents the function prints while `supportwatch local PATH...` runs it (one at a time,
-    so that no two documents share a line of its stderr)."""
+def emitted_documents(paths: Iterable[Path], services: str = ",".join(DEFAULT_SERVICES)) -> list[dict[str, Any]]:
+    """The EMF documents the function prints while `supportwatch local PATH... --services LIST` runs it (one
+    at a time, so that no two documents share a line of its stderr)."""
     command = [sys.executable, "-m", "supportwatch.cli.main", "local", *map(str, paths), "--verbose"]
+    if extended(parse_services(services)):
+        command += ["--services", services]
     run = subprocess.run([*command, "--concurrency", "1"], capture_output=True, text=True, check=True)
     return [json.loads(line) for line in run.stderr.splitlines() if line.startswith('{"_aws"')]
 
@@ -218,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path, default=[ROOT / "demo" / "trails"])
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "images" / "dashboard-preview.png")
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--services", default=",".join(DEFAULT_SERVICES), help="WatchedServices (default: support)")
     args = parser.parse_args(argv)
-    draw(preview_panels(dashboard_widgets(args.template), emitted_documents(args.paths)), args.output)
+    widgets = dashboard_widgets(args.template, {"WatchedServices": args.services})
+    draw(preview_panels(widgets, emitted_documents(args.paths, args.services)), args.output)
     print(args.output)
     return 0
 

@@ -139,12 +139,27 @@ def log_report(report: ObjectReport) -> None:
         by_rule.add_dimension(name="rule", value=rule)
         by_rule.add_metric(name="AlertsByRule", unit=MetricUnit.Count, value=count)
         by_rule.flush_metrics()
+    log_service_metrics(report)
     if report.outcome in ("unreadable", "unavailable"):
         logger.error(f"log object {report.outcome}", extra=report.fields())
     elif report.skipped_entries:
         logger.warning("skipped entries that are not well-formed records", extra=report.fields())
     else:
         logger.info(f"log object {report.outcome}", extra=report.fields())
+
+
+def log_service_metrics(report: ObjectReport) -> None:
+    """Contract section 12: with more than support watched, one EMF document per service the object held
+    events or raised alerts of (dimension `watched`); with support alone, none."""
+    events, alerts = dict(report.service_events), Counter(report.alert_services)
+    for service in sorted(events.keys() | alerts.keys()):
+        by_service = EphemeralMetrics()
+        by_service.add_dimension(name="watched", value=service)
+        if events.get(service):
+            by_service.add_metric(name="ServiceEvents", unit=MetricUnit.Count, value=events[service])
+        if alerts[service]:
+            by_service.add_metric(name="ServiceAlerts", unit=MetricUnit.Count, value=alerts[service])
+        by_service.flush_metrics()
 
 
 def process_all(refs: list[ObjectRef], owner: str) -> tuple[list[ObjectReport], list[str]]:

@@ -5,6 +5,7 @@ Shared by the Lambda handler and the CLI: the sink and claims are DynamoDB there
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
@@ -21,7 +22,7 @@ from supportwatch.integrity.watch import Verdict
 from supportwatch.models import Alert, ObjectRef, SupportEvent
 from supportwatch.privacy import Pseudonymizer
 from supportwatch.routing import skip_reason
-from supportwatch.services import DEFAULT_SERVICES
+from supportwatch.services import DEFAULT_SERVICES, extended
 
 Outcome = Literal["counted", "skipped", "unreadable", "unavailable", "digest"]
 
@@ -122,6 +123,10 @@ class ObjectReport:
     alerts: int = 0
     alert_rules: tuple[str, ...] = ()  # the rule of each alert published (for the per-rule metric)
     skip_reasons: tuple[tuple[str, int], ...] = ()  # (reason, count) of the skipped entries
+    # Contract section 12, for the per-service metrics only (never in `fields`): (service, events read) of
+    # the services the object holds events of, when more than support is watched; each alert's service.
+    service_events: tuple[tuple[str, int], ...] = ()
+    alert_services: tuple[str, ...] = ()
 
     def fields(self) -> dict[str, Any]:
         """Structured fields for a log line (never any record content)."""
@@ -217,6 +222,7 @@ class Processor:
             skipped_entries=extraction.skipped,
             skip_reasons=tuple(sorted(extraction.reasons.items())),
             support_events=len(extraction.events),
+            service_events=per_service(extraction.events, self.limits.services),
             counted=result.counted,
             duplicates=result.duplicates,
             **_alerts(raised),
@@ -273,6 +279,15 @@ def _real(stored: Sequence[SupportEvent], real: Sequence[SupportEvent]) -> list[
     return [by_id[event.event_id] for event in stored]
 
 
+def per_service(events: Sequence[SupportEvent], watched: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """(service, events) of each service the events belong to, when more than `support` is watched."""
+    return tuple(sorted(Counter(event.service for event in events).items())) if extended(watched) else ()
+
+
 def _alerts(raised: list[Alert]) -> dict[str, Any]:
-    """An ObjectReport's alert fields: how many were published, and their rules."""
-    return {"alerts": len(raised), "alert_rules": tuple(alert.rule for alert in raised)}
+    """An ObjectReport's alert fields: how many were published, their rules and services."""
+    return {
+        "alerts": len(raised),
+        "alert_rules": tuple(alert.rule for alert in raised),
+        "alert_services": tuple(alert.service for alert in raised if alert.service),
+    }

@@ -108,6 +108,9 @@ class Resolver:
             case "Fn::Join":
                 separator, items = argument
                 return separator.join(str(item) for item in self.resolve(items))
+            case "Fn::Split":
+                separator, text = argument
+                return str(self.resolve(text)).split(separator)
             case "Fn::GetAtt":
                 return self._get_att(*self.resolve(argument))
         raise TemplateError(f"{function} is not supported by the local stack")

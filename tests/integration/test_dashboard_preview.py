@@ -39,3 +39,12 @@ def test_our_metrics_have_the_runs_values_and_aws_metrics_none(panels):
         aws = [line for line in panel.lines if line.namespace.startswith("AWS/")]
         assert all(line.values is None for line in aws)
         assert (panel.offline_note is not None) == bool(aws)
+
+
+@pytest.mark.parametrize("watched", ["support,q,bedrock", "bedrock", "support"])
+def test_the_preview_has_the_deployed_panel_per_watched_service(watched):
+    parameters = {"WatchedServices": watched}
+    deployed = json.loads(resolve(translate(parameters), parameters)["Dashboard"]["Properties"]["DashboardBody"])
+    titles = [widget["properties"]["title"] for widget in deployed["widgets"]]
+    assert [widget["properties"]["title"] for widget in dashboard_widgets(TEMPLATE, parameters)] == titles
+    assert ("Amazon Bedrock: calls and alerts per hour" in titles) == ("bedrock" in watched)

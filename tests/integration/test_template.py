@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -141,6 +142,8 @@ def evaluator(template: dict, parameters: dict) -> Callable[[object], object]:
             return f"<{'.'.join(arg)}>"
         if fn == "Fn::Join":
             return ev(arg[0]).join(map(str, ev(arg[1])))
+        if fn == "Fn::Split":
+            return ev(arg[1]).split(ev(arg[0]))
         if fn == "Fn::FindInMap":
             table, key, field = map(ev, arg)
             return template["Mappings"][table][key][field]
@@ -583,19 +586,24 @@ def test_alarms_cover_the_function_and_every_dead_letter_queue(parameters):
         assert subscription == {"TopicArn": "<OpsTopic>", "Protocol": "email", "Endpoint": parameters["OpsEmail"]}
 
 
-def emitted_metrics(capsys) -> set[tuple[str, ...]]:
+def emitted_metrics(capsys, watched: tuple[str, ...] = ("support",)) -> set[tuple[str, ...]]:
     """(name, dimension, value, ...) of every metric the handler's Powertools Metrics emit for the reports of
-    every outcome with an alert of every rule (the per-rule metric is its own EMF document on stdout)."""
+    every outcome with an alert of every rule, and events and alerts of every `watched` service (the
+    per-rule and per-service metrics are EMF documents of their own on stdout)."""
     from supportwatch import handler
     from supportwatch.config import RULES
     from supportwatch.models import ObjectRef
-    from supportwatch.pipeline import ObjectReport
+    from supportwatch.pipeline import ObjectReport, per_service
+    from tests.unit.test_pipeline_services import event_of
 
     found: set[tuple[str, ...]] = set()
     service = ("service", os.environ["POWERTOOLS_SERVICE_NAME"])
+    services = per_service([event_of(name) for name in watched], watched)  # (): support alone
+    alerting = tuple(name for name, _ in services)  # when more than support is watched every alert has one
     capsys.readouterr()
     for outcome in handler.OUTCOME_METRICS:
-        handler.log_report(ObjectReport(ObjectRef("b", "k"), outcome, "reason", alerts=1, alert_rules=RULES))
+        report = ObjectReport(ObjectRef("b", "k"), outcome, "reason", alerts=1, alert_rules=RULES)
+        handler.log_report(replace(report, service_events=services, alert_services=alerting))
         found |= {(name, *service) for name in handler.metrics.metric_set}
         handler.metrics.clear_metrics()
     for line in capsys.readouterr().out.splitlines():
@@ -651,6 +659,31 @@ def test_dashboard_shows_the_handlers_metrics_and_every_queue(parameters, capsys
     assert depth == {f"<{queue}.QueueName>" for queue in queues - {"IngestQueue"}}
     age = {m[3] for m in metrics if m[:2] == ["AWS/SQS", "ApproximateAgeOfOldestMessage"]}
     assert age == ({"<IngestQueue.QueueName>"} if "IngestQueue" in queues else set())
+
+
+@pytest.mark.parametrize("watched", ["support,q,bedrock", "q", "bedrock,support", "support,q", "support"])
+def test_dashboard_has_a_panel_per_watched_service_when_more_than_support_is_watched(watched, capsys):
+    from supportwatch.services import SERVICES, extended, parse_services
+
+    services = parse_services(watched)
+    parameters = {"WatchedServices": watched}
+    body = json.loads(resolve(translate(parameters), parameters)["Dashboard"]["Properties"]["DashboardBody"])
+    per_service = [w["properties"] for w in body["widgets"] if w["properties"]["title"].endswith("alerts per hour")]
+    labels = [f"{SERVICES[name].label}: calls and alerts per hour" for name in services]
+    assert [panel["title"] for panel in per_service] == (labels if extended(services) else [])
+    for name, panel in zip(services, per_service, strict=False):
+        assert [metric[1:6] for metric in panel["metrics"]] == [
+            [metric, "service", "supportwatch", "watched", name] for metric in ("ServiceEvents", "ServiceAlerts")
+        ]
+    ours = {
+        (m[1], *(part for pair in sorted(zip(m[2:-1:2], m[3:-1:2], strict=True)) for part in pair))
+        for widget in body["widgets"]
+        for m in widget["properties"]["metrics"]
+        if m[0] == "SupportWatch"
+    }
+    assert ours == emitted_metrics(capsys, services)  # support alone: no per-service metric, no panel
+    if not extended(services):
+        assert body == json.loads(resolve(translate({}), {})["Dashboard"]["Properties"]["DashboardBody"])
 
 
 # --- checkov ---------------------------------------------------------------------------------------
