@@ -293,3 +293,32 @@ def run_process(argv: list[str], timeout: int = 300, text: bool = True, **enviro
     return subprocess.run(
         argv, cwd=REPO, capture_output=True, text=text, timeout=timeout, env={**os.environ, **environ}, check=False
     )
+
+
+# tests/fixtures/services/ (contract section 12): the mixed corpus and its exports written by hand
+SERVICES_CORPUS = FIXTURES / "services" / "trail"
+EVERY_SERVICE = ("support", "q", "bedrock")
+TYPED = "CANARY"  # begins every piece of typed text the corpus holds
+
+
+def services_expected(name: str) -> dict[str, Any]:
+    """tests/fixtures/services/NAME: an export written by hand."""
+    return json.loads((FIXTURES / "services" / name).read_text(encoding="utf-8"))
+
+
+def as_expected(document: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    """An export with each alert cut to the fields `like` holds (the contract's, not the prose)."""
+    fields = like["alerts"][0].keys()
+    return {
+        "summaries": document["summaries"],
+        "alerts": [{name: alert.get(name) for name in fields} for alert in document["alerts"]],
+    }
+
+
+def services_corpus_keys() -> dict[str, Path]:
+    """Each file of the corpus under the key its trail would write (AWSLogs/ACCOUNT/CloudTrail/REGION/Y/M/D/)."""
+    keys = {}
+    for path in sorted(SERVICES_CORPUS.iterdir()):
+        account, _, region, stamp, _ = path.name.split("_")
+        keys[f"AWSLogs/{account}/CloudTrail/{region}/{stamp[:4]}/{stamp[4:6]}/{stamp[6:8]}/{path.name}"] = path
+    return keys

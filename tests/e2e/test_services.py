@@ -10,26 +10,19 @@ from pathlib import Path
 import pytest
 
 from supportwatch.cli.main import main
-from tests.helpers import FIXTURES, REPO
+from tests.helpers import (
+    EVERY_SERVICE,
+    FIXTURES,
+    REPO,
+    SERVICES_CORPUS,
+    TYPED,
+    as_expected,
+    services_expected,
+)
 
-SERVICES = FIXTURES / "services"
-TRAIL = SERVICES / "trail"
-TYPED = "CANARY"  # begins every piece of typed text the corpus holds
-EVERY = "support,q,bedrock"
+TRAIL = SERVICES_CORPUS
+EVERY = ",".join(EVERY_SERVICE)
 CORPORA = [REPO / "demo" / "trails", FIXTURES / "trails", TRAIL]
-
-
-def expected(name: str) -> dict:
-    return json.loads((SERVICES / name).read_text(encoding="utf-8"))
-
-
-def as_expected(document: dict, like: dict) -> dict:
-    """The export with each alert cut to the fields the expected file holds (the contract's; not the prose)."""
-    fields = like["alerts"][0].keys()
-    return {
-        "summaries": document["summaries"],
-        "alerts": [{name: alert.get(name) for name in fields} for alert in document["alerts"]],
-    }
 
 
 def run_cli(capsys, *args: str | Path) -> tuple[int, str, str]:
@@ -41,7 +34,7 @@ def run_cli(capsys, *args: str | Path) -> tuple[int, str, str]:
 def test_scan_by_default_counts_support_alone_as_written_by_hand(capsys):
     code, out, err = run_cli(capsys, "scan", TRAIL, "--format", "json")
     assert code == 0, err
-    document, want = json.loads(out), expected("expected-support.json")
+    document, want = json.loads(out), services_expected("expected-support.json")
     assert as_expected(document, want) == want
     assert all("service" not in alert for alert in document["alerts"])  # the alert JSON of before
     assert TYPED not in out + err
@@ -65,7 +58,19 @@ def _timeless(out: str) -> list[dict]:
 def test_scan_counts_every_watched_service_as_written_by_hand(capsys):
     code, out, err = run_cli(capsys, "scan", TRAIL, "--services", EVERY, "--format", "json", "--jobs", "2")
     assert code == 0, err
-    assert json.loads(out)["summaries"] == expected("expected-support-q-bedrock.json")["summaries"]
+    assert json.loads(out)["summaries"] == services_expected("expected-support-q-bedrock.json")["summaries"]
     assert TYPED not in out + err
     # the malformed Q entry is named, as malformed support entries are (contract section 1)
     assert "Al1ceSupp0rtAndQ.json.gz: skipped 1 of 108 entries" in err
+
+
+def test_local_counts_what_the_stack_watches(capsys):
+    """`local --services` is the embedded stack's WatchedServices: the function counts them."""
+    code, out, err = run_cli(capsys, "local", TRAIL, "--services", EVERY, "--format", "json", "--verbose")
+    assert code == 0, err
+    assert json.loads(out)["summaries"] == services_expected("expected-support-q-bedrock.json")["summaries"]
+    assert TYPED not in out + err  # the export, and the function's log lines and metrics (--verbose)
+    code, out, err = run_cli(capsys, "local", TRAIL, "--format", "json")
+    assert code == 0, err
+    want = services_expected("expected-support.json")
+    assert as_expected(json.loads(out), want) == want
