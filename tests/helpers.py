@@ -315,6 +315,19 @@ def as_expected(document: dict[str, Any], like: dict[str, Any]) -> dict[str, Any
     }
 
 
+def titled_by_service(alerts: list[dict[str, Any]]) -> bool:
+    """Each alert's title is one line short enough for an SNS subject and names its service as people do."""
+    from supportwatch.services import SERVICES, SUPPORT
+
+    def label(service: str) -> str:
+        return "Support Recommendations" if service == SUPPORT else SERVICES[service].label
+
+    return all(
+        len(alert["title"]) < 100 and "\n" not in alert["title"] and label(alert["service"]) in alert["title"]
+        for alert in alerts
+    )
+
+
 def services_corpus_keys() -> dict[str, Path]:
     """Each file of the corpus under the key its trail would write (AWSLogs/ACCOUNT/CloudTrail/REGION/Y/M/D/)."""
     keys = {}

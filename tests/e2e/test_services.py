@@ -18,6 +18,7 @@ from tests.helpers import (
     TYPED,
     as_expected,
     services_expected,
+    titled_by_service,
 )
 
 TRAIL = SERVICES_CORPUS
@@ -58,18 +59,29 @@ def _timeless(out: str) -> list[dict]:
 def test_scan_counts_every_watched_service_as_written_by_hand(capsys):
     code, out, err = run_cli(capsys, "scan", TRAIL, "--services", EVERY, "--format", "json", "--jobs", "2")
     assert code == 0, err
-    assert json.loads(out)["summaries"] == services_expected("expected-support-q-bedrock.json")["summaries"]
-    assert TYPED not in out + err
+    document, want = json.loads(out), services_expected("expected-support-q-bedrock.json")
+    assert as_expected(document, want) == want
+    assert titled_by_service(document["alerts"])
     # the malformed Q entry is named, as malformed support entries are (contract section 1)
     assert "Al1ceSupp0rtAndQ.json.gz: skipped 1 of 108 entries" in err
+    for output in ("table", "csv", "asff"):
+        code, printed, noted = run_cli(capsys, "scan", TRAIL, "--services", EVERY, "--format", output)
+        assert code == 0, noted
+        out, err = out + printed, err + noted
+    assert TYPED not in out + err
 
 
-def test_local_counts_what_the_stack_watches(capsys):
+def test_local_counts_what_the_stack_watches(capsys, tmp_path):
     """`local --services` is the embedded stack's WatchedServices: the function counts them."""
-    code, out, err = run_cli(capsys, "local", TRAIL, "--services", EVERY, "--format", "json", "--verbose")
+    report = tmp_path / "report.html"
+    code, out, err = run_cli(
+        capsys, "local", TRAIL, "--services", EVERY, "--format", "json", "--verbose", "--report", report
+    )
     assert code == 0, err
-    assert json.loads(out)["summaries"] == services_expected("expected-support-q-bedrock.json")["summaries"]
-    assert TYPED not in out + err  # the export, and the function's log lines and metrics (--verbose)
+    want = services_expected("expected-support-q-bedrock.json")
+    assert as_expected(json.loads(out), want) == want  # local's alerts went through SNS
+    # the export, the function's log lines and metrics (--verbose), the report
+    assert TYPED not in out + err + report.read_text(encoding="utf-8")
     code, out, err = run_cli(capsys, "local", TRAIL, "--format", "json")
     assert code == 0, err
     want = services_expected("expected-support.json")
