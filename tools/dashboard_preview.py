@@ -37,7 +37,7 @@ GRID_COLUMNS = 24  # CloudWatch places widgets without x/y left to right on 24 c
 STATS = {"Sum": sum, "Maximum": max, "Minimum": min, "Average": lambda values: sum(values) / len(values)}
 PSEUDO = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "supportwatch"}
 TITLE = (
-    "Preview of the supportwatch dashboard's layout with metrics from `supportwatch local demo/trails`"
+    "Preview of the supportwatch dashboard's layout with metrics from `supportwatch local {run}`"
     " — not a CloudWatch screenshot"
 )
 
@@ -198,16 +198,20 @@ def _draw_panel(figure: Figure, panel: Panel, rows: int, top: float) -> None:
     axes.margins(x=0.15)
 
 
-def draw(panels: list[Panel], output: Path) -> None:
+def draw(
+    panels: list[Panel], output: Path, run: str = "demo/trails", parameters: str = "its default parameters"
+) -> None:
+    """The panels on one picture; `run` is what `supportwatch local` ran on, `parameters` the template's."""
     rows = max(panel.y + panel.height for panel in panels)
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(16, rows * 0.55 + 1.2), dpi=80)
         top = 1 - 1.2 / (rows * 0.55 + 1.2)
-        figure.suptitle(TITLE, x=0.01, y=0.995, ha="left", fontsize=12, fontweight="bold")
+        title = TITLE.format(run=run)
+        figure.suptitle(title, x=0.01, y=0.995, ha="left", fontsize=12 if len(title) < 130 else 10, fontweight="bold")
         figure.text(
             0.01,
             1 - 0.75 / (rows * 0.55 + 1.2),
-            "The template's widgets with its default parameters, "
+            f"The template's widgets with {parameters}, "
             "in their places on CloudWatch's 24-column grid; one run lasts seconds, so each metric has "
             "one period. AWS/Lambda and AWS/SQS metrics come from AWS and are left empty.",
             fontsize=9,
@@ -218,6 +222,12 @@ def draw(panels: list[Panel], output: Path) -> None:
         figure.savefig(output, format="png", metadata={"Software": None})
 
 
+def shown(path: Path) -> Path:
+    """A path as the picture names it: from the repository's root when inside it."""
+    whole = path.resolve()
+    return whole.relative_to(ROOT) if whole.is_relative_to(ROOT) else path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, default=[ROOT / "demo" / "trails"])
@@ -226,7 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", default=",".join(DEFAULT_SERVICES), help="WatchedServices (default: support)")
     args = parser.parse_args(argv)
     widgets = dashboard_widgets(args.template, {"WatchedServices": args.services})
-    draw(preview_panels(widgets, emitted_documents(args.paths, args.services)), args.output)
+    run = " ".join(str(shown(path)) for path in args.paths)
+    watched = parse_services(args.services)
+    parameters = f"WatchedServices={','.join(watched)}" if extended(watched) else "its default parameters"
+    if extended(watched):
+        run += f" --services {','.join(watched)}"
+    draw(preview_panels(widgets, emitted_documents(args.paths, args.services)), args.output, run, parameters)
     print(args.output)
     return 0
 

@@ -48,3 +48,28 @@ def test_the_preview_has_the_deployed_panel_per_watched_service(watched):
     titles = [widget["properties"]["title"] for widget in deployed["widgets"]]
     assert [widget["properties"]["title"] for widget in dashboard_widgets(TEMPLATE, parameters)] == titles
     assert ("Amazon Bedrock: calls and alerts per hour" in titles) == ("bedrock" in watched)
+
+
+def test_the_per_service_panels_add_up_to_the_functions_totals():
+    """A local run of the mixed corpus watching every service: each service's calls read and alerts, summed
+    over the services, are the events read and the alerts published (every one about a call, here)."""
+    watched = "support,q,bedrock"
+    panels = preview_panels(
+        dashboard_widgets(TEMPLATE, {"WatchedServices": watched}),
+        emitted_documents([ROOT / "tests" / "fixtures" / "services" / "trail"], watched),
+    )
+    by_title = {
+        panel.title: {line.label: sum((line.values or {}).values()) for line in panel.lines} for panel in panels
+    }
+    services = [
+        by_title[f"{label}: calls and alerts per hour"]
+        for label in ("AWS Support Recommendations", "Amazon Q", "Amazon Bedrock")
+    ]
+    assert all(service["calls read"] > 0 for service in services)
+    assert (
+        sum(service["calls read"] for service in services) == by_title["Support events per hour"]["support events read"]
+    )
+    assert (
+        sum(service["alerts published"] for service in services)
+        == by_title["Alerts published per hour, by rule"]["all rules"]
+    )
