@@ -18,7 +18,16 @@ import pytest
 
 from supportwatch.cli.main import main
 from supportwatch.cli.sandbox import READY
-from tests.helpers import REPO, gzip_document, random_support_records
+from tests.helpers import (
+    EVERY_SERVICE,
+    REPO,
+    SERVICES_CORPUS,
+    TYPED,
+    as_expected,
+    gzip_document,
+    random_support_records,
+    services_expected,
+)
 
 STARTUP_SECONDS = 300  # a loaded machine; the sandbox itself starts in a few seconds
 
@@ -234,6 +243,34 @@ def test_a_pseudonymous_sandbox_holds_what_scan_prints_and_refuses_clear_identit
         assert process.wait(timeout=60) == 0
     finally:
         stop(process)
+
+
+def test_a_sandbox_watching_every_service_counts_them_and_query_and_report_show_them(tmp_path, capsys, monkeypatch):
+    """`sandbox --services` is its stack's WatchedServices: the function counts tests/fixtures/services as written
+    by hand there; query and report of its table show the services when asked (contract section 12)."""
+    every = ",".join(EVERY_SERVICE)
+    argv = [sys.executable, "-m", "supportwatch.cli.main", "sandbox", str(SERVICES_CORPUS), "--services", every]
+    process, lines = start(tmp_path, argv)
+    try:
+        for name, value in exported(lines).items():
+            monkeypatch.setenv(name, value)
+        want = services_expected("expected-support-q-bedrock.json")
+        _, found = run(capsys, "query", "--services", every, "--format", "json")  # $SUPPORTWATCH_TABLE
+        assert as_expected(found, want) == want
+        _, plain = run(capsys, "query", "--format", "json")
+        assert not [summary for summary in plain["summaries"].values() if "services" in summary]
+        pages = {}
+        for given in ([], ["--services", every]):
+            page = tmp_path / f"report{len(given)}.html"
+            assert main(["report", "--since", "2025-03-10", "--until", "2025-03-11", "-o", str(page), *given]) == 0
+            pages[bool(given)] = page.read_text(encoding="utf-8")
+        assert "serviceUse" in pages[True] and "serviceUse" not in pages[False]
+        assert TYPED not in json.dumps(found) + "".join(pages.values()) + capsys.readouterr().err
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        stop(process)
+    assert TYPED not in (tmp_path / "stderr").read_text()
 
 
 def test_with_every_route_each_inbox_shows_one_message_per_alert(tmp_path):

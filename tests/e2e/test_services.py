@@ -63,7 +63,7 @@ def test_scan_counts_every_watched_service_as_written_by_hand(capsys):
     assert as_expected(document, want) == want
     assert titled_by_service(document["alerts"])
     # the malformed Q entry is named, as malformed support entries are (contract section 1)
-    assert "Al1ceSupp0rtAndQ.json.gz: skipped 1 of 108 entries" in err
+    assert "Al1ceSupp0rtAndQ.json.gz: skipped 1 of 108 entries that name a watched service but" in err
     for output in ("table", "csv", "asff"):
         code, printed, noted = run_cli(capsys, "scan", TRAIL, "--services", EVERY, "--format", output)
         assert code == 0, noted

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     with decoder(jobs) as decode:
         reports, failures = process(replace(processor, decode=decode), refs, owner, workers_for(args), jobs)
     totals = Totals.of(reports, failures, time.monotonic() - started)
-    note_unread(reports)  # unreadable files by name, as scan and local do
+    note_unread(reports, processor.services)  # unreadable files by name, as scan and local do
     _print_totals(totals, args.format)
     for ref, reason in failures[:5]:
         sys.stderr.write(f"{ref.uri}: failed {ATTEMPTS} times: {reason}\n")

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             deliveries.append((ref, s3_notification(stack.bucket, key, len(body), etag, number)))
         note_undelivered(undelivered, stack)
         reports = _deliver(deliveries, function_environment(stack, args.verbose, args.public_keys), args.concurrency)
-        note_reports(reports)
+        note_reports(reports, args.services)
         store = SummaryStore(aws.client("dynamodb"), stack.table)
         summaries, alerts = store.identities(), received_alerts(aws, inbox)
         render(summaries, args.format, alerts, args.wide, skip_reasons(reports), (ACCOUNT_ID, REGION), args.services)

@@ -25,7 +25,7 @@ from supportwatch.findings.asff import findings
 from supportwatch.identities.short import shorten_texts
 from supportwatch.models import Alert, Summary
 from supportwatch.pipeline import ObjectReport
-from supportwatch.services import DEFAULT_SERVICES
+from supportwatch.services import DEFAULT_SERVICES, extended
 
 
 class NothingRead(Exception):
@@ -60,7 +60,12 @@ def note_ignored(ignored: Sequence[Path]) -> None:
             )
 
 
-def note_unread(reports: Sequence[ObjectReport]) -> None:
+def named(watched: tuple[str, ...]) -> str:
+    """What the skipped entries name: the service, or with more than support watched any of them."""
+    return "a watched service" if extended(watched) else "Support Recommendations"
+
+
+def note_unread(reports: Sequence[ObjectReport], watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
     """A line for each object that could not be read or had entries skipped, and one line per kind of
     object skipped by its key (`skipped 24 digest files`)."""
     skipped: Counter[str] = Counter()
@@ -70,7 +75,7 @@ def note_unread(reports: Sequence[ObjectReport]) -> None:
         elif report.outcome in ("unreadable", "unavailable"):
             sys.stderr.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
         else:
-            note_skipped(report)
+            note_skipped(report, watched)
     for kind, count in sorted(skipped.items()):
         sys.stderr.write(f"skipped {count} {kind if count == 1 else _plural_of(kind)}\n")
 
@@ -81,9 +86,9 @@ def _plural_of(kind: str) -> str:
     return f"{head}s{comma}{tail}" if not head.endswith("s") else kind
 
 
-def note_reports(reports: Sequence[ObjectReport]) -> None:
+def note_reports(reports: Sequence[ObjectReport], watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
     """The lines of `note_unread`, and the verdict when no object was read."""
-    note_unread(reports)
+    note_unread(reports, watched)
     if not any(report.outcome == "counted" for report in reports):
         if not reports:
             raise NothingRead("no log files found")
@@ -93,12 +98,12 @@ def note_reports(reports: Sequence[ObjectReport]) -> None:
         raise NothingRead(f"none of {len(reports)} files could be read (first: {first.ref.uri}: {first.reason})")
 
 
-def note_skipped(report: ObjectReport) -> None:
+def note_skipped(report: ObjectReport, watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
     """The line naming an object with skipped entries, and why they were skipped (contract section 1)."""
     if report.skipped_entries:
         of = plural(report.entries, "entry", "entries")
         sys.stderr.write(
-            f"{report.ref.uri}: skipped {report.skipped_entries} of {of} that name Support Recommendations "
+            f"{report.ref.uri}: skipped {report.skipped_entries} of {of} that name {named(watched)} "
             f"but are not well-formed records: {reasons_text(dict(report.skip_reasons))}\n"
         )
 
@@ -145,7 +150,7 @@ def render(
     summary_table(summaries, wide)
     if skipped:
         print_text(
-            f"skipped {plural(sum(skipped.values()), 'entry', 'entries')} that name Support Recommendations but "
+            f"skipped {plural(sum(skipped.values()), 'entry', 'entries')} that name {named(watched)} but "
             f"are not well-formed records: {reasons_text(skipped)}"
         )
     alert_table(document["alerts"], wide)

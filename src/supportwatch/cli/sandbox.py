@@ -21,6 +21,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote_plus
@@ -58,6 +59,7 @@ from supportwatch.integrity.signing import SigningKey, Trail
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport
 from supportwatch.privacy import load_key
+from supportwatch.services import DEFAULT_SERVICES
 
 POLL_SECONDS = 0.5
 READY = "# Ctrl-C stops the sandbox; everything in it is lost."
@@ -95,7 +97,7 @@ class Notifications:
         return len(messages)
 
 
-def note(report: ObjectReport) -> None:
+def note(report: ObjectReport, watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
     """One line on stderr, within the terminal's width, for an object the function was invoked for (its
     folders left out, then its name cut in the middle, when the URI does not fit)."""
     if report.outcome != "counted":
@@ -111,15 +113,15 @@ def note(report: ObjectReport) -> None:
         name = report.ref.key.rsplit("/", 1)[-1]
         (line,) = shorten_texts([f"{ELLIPSIS}/{name}: {what}"], [name], room)
     sys.stderr.write(line + "\n")
-    note_skipped(report)
+    note_skipped(report, watched)
 
 
-def note_problem(report: ObjectReport) -> None:
+def note_problem(report: ObjectReport, watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
     """A line for a loaded object only when it was not counted whole (or, a digest, checked)."""
     if report.outcome not in ("counted", "digest"):
-        note(report)
+        note(report, watched)
     else:
-        note_skipped(report)
+        note_skipped(report, watched)
 
 
 def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> tuple[int, list[tuple[str, str]]]:
@@ -142,16 +144,21 @@ def upload(aws: EmbeddedAws, stack: LocalStack, paths: list) -> tuple[int, list[
 
 
 def load(
-    aws: EmbeddedAws, stack: LocalStack, paths: list, notifications: Notifications, stop: threading.Event
+    aws: EmbeddedAws,
+    stack: LocalStack,
+    paths: list,
+    notifications: Notifications,
+    stop: threading.Event,
+    watched: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> tuple[int, list[tuple[str, str]]]:
     """Upload PATHs and hand their events to the function, with a progress line: how many were delivered,
-    and the logs among them (see `upload`)."""
+    and the logs among them (see `upload`); `watched`: the services the function counts."""
     expected, logs = upload(aws, stack, paths)
     progress = Progress(expected)
 
     def done(report: ObjectReport) -> None:
         progress.advance_report(report)
-        note_problem(report)
+        note_problem(report, watched)
 
     try:
         while not stop.is_set() and notifications.deliver(done):
@@ -255,14 +262,15 @@ def run(args: argparse.Namespace) -> int:
         out = sys.stdout  # the function's prints go elsewhere while it runs
         say(out, instructions(aws.endpoint_url, stack, inbox, routed, public_keys))
         with function_runtime(function_environment(stack, args.verbose, str(public_keys))):
-            loaded, logs = load(aws, stack, args.paths, notifications, stop) if args.paths else (0, [])
+            watched = args.services
+            loaded, logs = load(aws, stack, args.paths, notifications, stop, watched) if args.paths else (0, [])
             digests = sign(aws, trail, signer, logs, now)
-            while not stop.is_set() and notifications.deliver(note_problem):
+            while not stop.is_set() and notifications.deliver(partial(note_problem, watched=watched)):
                 pass
             say(out, [f"# Loaded {plural(loaded, 'file')}; trail {trail.name} signed {plural(digests, 'digest')}."])
             say(out, tour(stack, routed))
             while not stop.is_set():
-                if not notifications.deliver(note):
+                if not notifications.deliver(partial(note, watched=watched)):
                     stop.wait(POLL_SECONDS)
     sys.stderr.write("sandbox stopped\n")
     return 0

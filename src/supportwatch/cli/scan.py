@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             report = processor.process(ref, owner="scan", read=read)
             progress.advance_report(report)
             reports.append(report)
-    note_reports(reports)
+    note_reports(reports, args.services)
     alerts = [alert.to_json() for alert in published.alerts]
     render(ledger.identities(), args.format, alerts, args.wide, skip_reasons(reports), watched=args.services)
     return 0
