@@ -5,6 +5,7 @@ output as before; never any typed text."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from tests.helpers import (
     SERVICES_CORPUS,
     TYPED,
     as_expected,
+    run_process,
     services_expected,
     titled_by_service,
 )
@@ -86,3 +88,17 @@ def test_local_counts_what_the_stack_watches(capsys, tmp_path):
     assert code == 0, err
     want = services_expected("expected-support.json")
     assert as_expected(json.loads(out), want) == want
+
+
+def test_local_with_services_support_prints_what_it_always_did(capsys):
+    printed = [
+        run_cli(capsys, "local", REPO / "demo" / "trails", "--format", "json", *given)
+        for given in ([], ["--services", "support"])
+    ]
+    assert printed[0][0] == 0, printed[0][2]
+    assert printed[1] == printed[0]
+
+
+def test_the_corpus_is_what_its_script_writes():
+    checked = run_process([sys.executable, "tests/fixtures/make_services.py", "--check"])
+    assert checked.returncode == 0, checked.stdout + checked.stderr

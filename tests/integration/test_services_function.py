@@ -108,6 +108,9 @@ def test_backfill_and_query_of_a_stack_watch_what_it_watches(stack, capsys):
     code, out, err = run(capsys, "query", "--stack", "supportwatch", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["summaries"] == services_expected("expected-support-q-bedrock.json")["summaries"]
+    for output in ("table", "csv"):
+        code, printed, noted = run(capsys, "query", "--stack", "supportwatch", "--top", "3", "--format", output)
+        assert code == 0 and TYPED not in printed + noted, noted
     code, out, err = run(capsys, "query", "--table", stack.resources.table, "--format", "json")
     assert code == 0, err
     assert not [summary for summary in json.loads(out)["summaries"].values() if "services" in summary]
