@@ -4,7 +4,10 @@ Records are shaped like CloudTrail's own: compact `{"Records":[...]}` JSON, gzip
 identity shapes of real trails (IAM users, assumed roles with a session issuer, AWS services, root,
 Identity Center users, federated users, AWS accounts), request parameters, response elements,
 resources and TLS details, and now and then the Support Recommendations source named inside another
-service's parameters (a CloudTrail LookupEvents search for it), as security teams do.
+service's parameters (a CloudTrail LookupEvents search for it), as security teams do. The `services-1`
+set (issue 24) spreads its 1 % of AI calls over Support Recommendations, Amazon Q's console chat (its
+text masked as AWS writes it, a few `dryRun` checks) and Bedrock (inference on a few models, a few
+control-plane calls).
 """
 
 from __future__ import annotations
@@ -120,13 +123,39 @@ def fill(value: Any, account: str, n: int) -> Any:
     return value
 
 
-def record(rng: random.Random, support: bool) -> dict[str, Any]:
+Q_SOURCE, BEDROCK_SOURCE = "q.amazonaws.com", "bedrock.amazonaws.com"
+Q_ANSWER = {
+    "result": {"content": {"text": {"body": "***"}}, "format": "PLAINTEXT", "type": "TEXT"},
+    "resultCode": "LLM",
+}
+MODELS = ["anthropic.claude-3-5-sonnet-20240620-v1:0", "amazon.nova-pro-v1:0", "meta.llama3-70b-instruct-v1:0"]
+
+
+def ai_call(rng: random.Random) -> tuple[str, str, Any]:
+    """One AI call of the `services-1` set: a third each Support Recommendations, Q's chat, Bedrock."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        name = rng.choice(["StartSupportTroubleshooting", "GetSupportTroubleshootingResponse"])
+        return SUPPORT_SOURCE, name, {"message": "why does my instance not boot?"} if name.startswith("Start") else {}
+    if kind == 1:
+        name = rng.choice(["SendMessage", "SendMessage", "StartConversation", "GetConversation"])
+        parameters = {"conversationId": str(uuid.UUID(int=rng.getrandbits(128))), "origin": "CONSOLE"}
+        parameters |= {"utterance": "***", "conversationToken": "***"} if name == "SendMessage" else {}
+        return Q_SOURCE, name, parameters | ({"dryRun": True} if rng.random() < 0.05 else {})
+    if rng.random() < 0.1:
+        return BEDROCK_SOURCE, rng.choice(["ListFoundationModels", "GetFoundationModel"]), {}
+    return BEDROCK_SOURCE, rng.choice(["InvokeModel", "Converse", "ConverseStream"]), {"modelId": rng.choice(MODELS)}
+
+
+def record(rng: random.Random, support: bool, services: bool = False) -> dict[str, Any]:
     who = user_identity(rng)
     account = who.get("accountId", rng.choice(ACCOUNTS))
     n = rng.randrange(1000)
     day, hour, minute, second = 10 + rng.randrange(3), rng.randrange(24), rng.randrange(60), rng.randrange(60)
     time = f"2023-09-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z"
-    if support:
+    if support and services:
+        source, name, parameters = ai_call(rng)
+    elif support:
         source, name = SUPPORT_SOURCE, rng.choice(["StartSupportTroubleshooting", "GetSupportTroubleshootingResponse"])
         parameters: Any = {"message": "why does my instance not boot?"} if name.startswith("Start") else {}
     elif rng.random() < 0.002:  # a security team searching CloudTrail for the service: the marker, elsewhere
@@ -152,11 +181,13 @@ def record(rng: random.Random, support: bool) -> dict[str, Any]:
     found["responseElements"] = (
         {"credentials": {"accessKeyId": f"ASIAEXAMPLE{n}", "expiration": "Sep 11, 2023, 5:00:00 PM"}}
         if name == "AssumeRole"
+        else Q_ANSWER
+        if source == Q_SOURCE
         else None
     )
     found["requestID"] = str(uuid.UUID(int=rng.getrandbits(128)))
     found["eventID"] = str(uuid.UUID(int=rng.getrandbits(128)))
-    found["readOnly"] = name.startswith(("Describe", "Get", "List", "Lookup")) or support
+    found["readOnly"] = name.startswith(("Describe", "Get", "List", "Lookup")) or source == SUPPORT_SOURCE
     if name in ("Decrypt", "AssumeRole", "Invoke"):
         key = f"arn:aws:kms:us-east-1:{account}:key/{n}"
         found["resources"] = [{"accountId": account, "type": "AWS::KMS::Key", "ARN": key}]
@@ -173,30 +204,31 @@ def record(rng: random.Random, support: bool) -> dict[str, Any]:
     return found
 
 
-def document(records: int, support_fraction: float, seed: int) -> Iterator[bytes]:
-    """The compact JSON of one log file, in pieces."""
+def document(records: int, support_fraction: float, seed: int, services: bool = False) -> Iterator[bytes]:
+    """The compact JSON of one log file, in pieces; `services`: its AI calls are of every service (`ai_call`)."""
     rng = random.Random(seed)
     yield b'{"Records":['
     for number in range(records):
-        piece = json.dumps(record(rng, rng.random() < support_fraction), separators=(",", ":"))
+        piece = json.dumps(record(rng, rng.random() < support_fraction, services), separators=(",", ":"))
         yield (b"," if number else b"") + piece.encode()
     yield b"]}"
 
 
-def write(path: Path, records: int, support_fraction: float, seed: int) -> None:
+def write(path: Path, records: int, support_fraction: float, seed: int, services: bool = False) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip, the level CloudTrail's files compress like
     temporary = path.with_suffix(".part")
     with temporary.open("wb") as out:
-        for piece in document(records, support_fraction, seed):
+        for piece in document(records, support_fraction, seed, services):
             out.write(packer.compress(piece))
         out.write(packer.flush())
     temporary.rename(path)
 
 
 SETS = {"support-0": 0.0, "support-1": 0.01, "support-20": 0.20}
+SERVICE_SETS = {"services-1": 0.01}  # written only when asked (`run.py --services`)
 FILES_PER_SET = 8
 RECORDS_PER_FILE = 20_000
 SIZES = {"size-1": 1, "size-30k": 30_000, "size-100k": 100_000, "size-300k": 300_000}
@@ -206,11 +238,16 @@ def files(name: str) -> list[Path]:
     return sorted((DATA / name).glob("*.json.gz"))
 
 
-def generate(sets: bool = True, sizes: bool = True) -> None:
+def generate(sets: bool = True, sizes: bool = True, services: bool = False) -> None:
     if sets:
         for index, (name, fraction) in enumerate(SETS.items()):
             for number in range(FILES_PER_SET):
                 write(DATA / name / f"file-{number:02d}.json.gz", RECORDS_PER_FILE, fraction, 1000 * index + number)
+    if services:
+        for index, (name, fraction) in enumerate(SERVICE_SETS.items(), start=len(SETS)):
+            for number in range(FILES_PER_SET):
+                path = DATA / name / f"file-{number:02d}.json.gz"
+                write(path, RECORDS_PER_FILE, fraction, 1000 * index + number, services=True)
     if sizes:
         for index, (name, count) in enumerate(SIZES.items()):
             write(DATA / name / f"{name}.json.gz", count, 0.01, 9000 + index)

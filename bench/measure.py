@@ -1,11 +1,12 @@
-"""One measurement in a fresh process: `python bench/measure.py MODE REPEATS FILE...` prints JSON.
+"""One measurement in a fresh process: `python bench/measure.py MODE REPEATS [--services LIST] FILE...` prints JSON.
 
 MODE is `baseline` (the tutorial: gzip.decompress + json.loads + a dict loop), `floor` (python-isal
 decompression alone, streamed in 1 MiB pieces), `validated` (the floor plus the fastest validator, every
 byte checked and nothing else done), `ours` (supportwatch.decoding.read_events, one process: `--jobs 1`),
 `cores` (the same objects decoded by `supportwatch scan`'s pool, one worker per core: the default `--jobs`),
 `pseudonymous` (`ours` as a pseudonymous deployment reads: the reveals of sealed identities looked for too) or
-`lambda` (the same with the exact decoder's budget of a 512 MB function). An unreadable file counts
+`lambda` (the same with the exact decoder's budget of a 512 MB function). `--services` (issue 24): the
+services `ours`, `cores` and `pseudonymous` watch (default `support`). An unreadable file counts
 as 0 events, 0 entries.
 Wall time is the best of REPEATS passes over all FILES (their compressed bytes read beforehand);
 peak RSS is this process's VmHWM at the end (not ru_maxrss, which Linux carries over from the
@@ -22,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 SUPPORT_SOURCE = "supportrecommendations.amazonaws.com"
@@ -65,18 +67,20 @@ def validated(data: bytes) -> tuple[int, int]:
     return 0, entries + len(parser.parse(b"[" + rest.removesuffix(b"]}") + b"]"))
 
 
-def ours(data: bytes, exact_max_bytes: int | None = None, reveals: bool = False) -> tuple[int, int]:
+def ours(
+    data: bytes, exact_max_bytes: int | None = None, reveals: bool = False, services: tuple[str, ...] = ("support",)
+) -> tuple[int, int]:
     from supportwatch.decoding import UnreadableLog, read_events
 
     try:
-        found = read_events(data, CAP, exact_max_bytes, reveals=reveals)
+        found = read_events(data, CAP, exact_max_bytes, reveals=reveals, services=services)
     except UnreadableLog:
         return 0, 0
     return len(found.events), found.entries
 
 
-def pseudonymous(data: bytes) -> tuple[int, int]:
-    return ours(data, reveals=True)
+def pseudonymous(data: bytes, services: tuple[str, ...] = ("support",)) -> tuple[int, int]:
+    return ours(data, reveals=True, services=services)
 
 
 def offline(data: bytes) -> tuple[int, int]:
@@ -102,7 +106,7 @@ MODES: dict[str, Callable[[bytes], tuple[int, int]]] = {
 }
 
 
-def on_every_core(paths: list[str]) -> tuple[float, int, int]:
+def on_every_core(paths: list[str], services: tuple[str, ...]) -> tuple[float, int, int]:
     """Every file decoded by `--jobs`' pool (default: one worker per core), as `scan` submits them: seconds,
     events, entries. Its workers are started outside the timing, as `ours` has imported its decoder; on
     one file too (where `scan` starts none), so that `run.py`'s set-minus-one-record cancels their start."""
@@ -110,7 +114,7 @@ def on_every_core(paths: list[str]) -> tuple[float, int, int]:
     from supportwatch.cli.options import default_jobs
     from supportwatch.pipeline import Limits
 
-    limits = Limits(CAP)
+    limits = Limits(CAP, services=services)
     with decoder(default_jobs()) as decode, ThreadPoolExecutor(2 * default_jobs()) as threads:
         empty = gzip.compress(b'{"Records":[]}')
         list(threads.map(lambda _: decode("warm.json.gz", empty, limits, False), range(default_jobs())))
@@ -122,11 +126,11 @@ def on_every_core(paths: list[str]) -> tuple[float, int, int]:
     return seconds, sum(len(one.events) for one in found), sum(one.entries for one in found)
 
 
-def main(mode: str, repeats: int, paths: list[str]) -> dict[str, float | int]:
+def main(mode: str, repeats: int, paths: list[str], services: tuple[str, ...] = ("support",)) -> dict[str, float | int]:
     if mode == "cores":
-        best, events, entries = min(on_every_core(paths) for _ in range(repeats))
+        best, events, entries = min(on_every_core(paths, services) for _ in range(repeats))
         return {"seconds": best, "events": events, "entries": entries, "rss": _peak_rss()}
-    run = MODES[mode]
+    run = partial(MODES[mode], services=services) if mode in ("ours", "pseudonymous") else MODES[mode]
     run(gzip.compress(b'{"Records":[]}'))  # imports and first-call costs outside the timing
     best = float("inf")
     events = entries = 0
@@ -151,4 +155,8 @@ def _peak_rss() -> int:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), sys.argv[3:])))
+    arguments = sys.argv[3:]
+    watched = ("support",)
+    if arguments[:1] == ["--services"]:
+        watched, arguments = tuple(arguments[1].split(",")), arguments[2:]
+    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), arguments, watched)))

@@ -42,14 +42,14 @@ def child(*arguments: str) -> dict:
     return json.loads(done.stdout)
 
 
-def measure(mode: str, repeats: int, paths: list[Path]) -> dict:
-    return child(str(HERE / "measure.py"), mode, str(repeats), *map(str, paths))
+def measure(mode: str, repeats: int, paths: list[Path], services: str = "support") -> dict:
+    return child(str(HERE / "measure.py"), mode, str(repeats), "--services", services, *map(str, paths))
 
 
-def timed(mode: str, paths: list[Path]) -> tuple[float, dict]:
+def timed(mode: str, paths: list[Path], services: str = "support") -> tuple[float, dict]:
     """Wall seconds of the whole command (a fresh process: start-up, imports, reading, decoding) and its result."""
     start = time.perf_counter()
-    found = measure(mode, 1, paths)
+    found = measure(mode, 1, paths, services)
     return time.perf_counter() - start, found
 
 
@@ -86,6 +86,35 @@ def speed_table(repeats: int) -> None:
                 f"| {name} | {megabytes:.0f} | {mode} | {seconds:.3f} | {megabytes / seconds:.0f} "
                 f"| {seconds / best['floor']:.2f} | {seconds / best['validated']:.2f} "
                 f"| {best['baseline'] / seconds:.1f} | {rows[mode]['rss'] / 2**20:.0f} | {events} |"
+            )
+
+
+def services_table(repeats: int, services: str) -> None:
+    """Issue 24: the decoder watching `services` against watching support alone, per byte (re-based as
+    `speed_table`), at 0 % (support-0: no AI call) and 1 % (services-1: a third each of the services)."""
+    (one,) = generate.files("size-1")
+    runs = [("validated", "support"), ("ours", "support"), ("ours", services)]
+    print(
+        f"\n| set | JSON MB | mode | services | per-byte seconds (set - 1 record, best of {repeats}) | MB/s of JSON "
+        "| x validated | x ours with support alone | events |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in ("support-0", *generate.SERVICE_SETS):
+        paths = generate.files(name)
+        best: dict[tuple[str, str], float] = {}
+        rows: dict[tuple[str, str], dict] = {}
+        for _ in range(repeats):
+            for run in runs:
+                seconds, rows[run] = timed(run[0], paths, run[1])
+                base, _ = timed(run[0], [one], run[1])
+                best[run] = min(best.get(run, float("inf")), seconds - base)
+        megabytes = timed("floor", paths)[1]["entries"] / 1e6  # the floor reports decompressed bytes
+        for run in runs:
+            seconds = best[run]
+            events = rows[run]["events"] if run[0] == "ours" else "-"
+            print(
+                f"| {name} | {megabytes:.0f} | {run[0]} | {run[1]} | {seconds:.3f} | {megabytes / seconds:.0f} "
+                f"| {seconds / best[runs[0]]:.2f} | {seconds / best[runs[1]]:.2f} | {events} |"
             )
 
 
@@ -209,14 +238,21 @@ def main() -> None:
     parser.add_argument(
         "--markers", type=int, nargs="+", default=[1000, 10000, 100000], help="table sizes of the reads bench"
     )
+    parser.add_argument(
+        "--services",
+        default="support",
+        help="the speed step measures the decoder watching these services (e.g. support,q,bedrock) against "
+        "support alone, at 0 %% and 1 %% (issue 24)",
+    )
     chosen = parser.parse_args()
+    extended = chosen.services != "support"
     if not chosen.only or set(chosen.only) - {"reads", "routes"}:
-        generate.generate()
+        generate.generate(services=extended)
     cpu = platform.processor() or platform.platform()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {cpu}, Python {platform.python_version()}")
     print("load average at start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     steps = {
-        "speed": lambda: speed_table(chosen.repeats),
+        "speed": lambda: services_table(chosen.repeats, chosen.services) if extended else speed_table(chosen.repeats),
         "memory": memory_table,
         "writes": writes_table,
         "reads": lambda: reads_table(chosen.markers),

@@ -1,9 +1,11 @@
-"""The decoding stage: log object bytes -> support events (contract sections 1, 2 and 6), pure Python.
+"""The decoding stage: log object bytes -> the events of the watched services (contract sections 1, 2, 6 and 12),
+pure Python.
 
 - `inflate`: gzip in bounded pieces;
 - `fastpath`: the streaming reader of the common forms;
+- `literals`: where the names of the watched services occur in a piece;
 - `reader`: the exact path and `read_events`, which picks the path;
-- `records`: entries -> support events, with the tally of skipped entries;
+- `records`: entries -> the events of the watched services, with the tally of skipped entries;
 - `identity`: the identity key, type and principal of a record.
 """
 

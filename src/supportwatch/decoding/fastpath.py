@@ -31,6 +31,7 @@ import simdjson
 
 from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
 from supportwatch.decoding.instants import parse_event_time
+from supportwatch.decoding.literals import Search, find_all, searcher
 from supportwatch.decoding.records import (
     KMS_SOURCE,
     NOT_UTF8,
@@ -153,6 +154,7 @@ class Watched:
     literals a piece is searched for (each source's whole name: the longest needle is the fastest)."""
 
     def __init__(self, services: tuple[str, ...]) -> None:
+        self.find: Search = find_all if services == DEFAULT_SERVICES else searcher()
         self.sources = sources_of(services)  # eventSource -> service
         self.spelled = {json.dumps(source).encode(): name for source, name in self.sources.items()}
         self.markers = [text[1:-1] for text in self.spelled]
@@ -180,14 +182,14 @@ class Watched:
         """Where `text` may name a watched source (or with `reveals` a reveal's context key): their names, and
         any `\\u00` escape (which can spell any of their letters). Elsewhere no entry can name one, so only
         its syntax needs checking."""
-        hits = _positions(text, self.first)
+        hits = self.find(text, self.first)
         for marker in self.more:
-            if more := _positions(text, marker):
+            if more := self.find(text, marker):
                 hits = sorted(hits + more)
-        if reveals and (context := _positions(text, REVEAL_MARKER)):
+        if reveals and (context := find_all(text, REVEAL_MARKER)):
             hits = sorted(hits + context)
         if b"\\" in text:  # a one-byte search first: most pieces hold no escape at all
-            hits = sorted(hits + _positions(text, ESCAPE))
+            hits = sorted(hits + find_all(text, ESCAPE))
         return hits
 
 
@@ -207,14 +209,6 @@ def _shape(head: Any) -> Any:
         return head
     fields = {"eventSource": head.source, "eventName": head.name, "eventTime": head.time}
     return {key: _value(text) if text[:1] in b'"n' else 0 for key, raw in fields.items() if (text := bytes(raw))}
-
-
-def _positions(text: bytes, needle: bytes) -> list[int]:
-    found, position = [], text.find(needle)
-    while position >= 0:
-        found.append(position)
-        position = text.find(needle, position + 1)
-    return found
 
 
 def _from_kms(head: Any) -> bool:
