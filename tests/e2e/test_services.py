@@ -102,3 +102,30 @@ def test_local_with_services_support_prints_what_it_always_did(capsys):
 def test_the_corpus_is_what_its_script_writes():
     checked = run_process([sys.executable, "tests/fixtures/make_services.py", "--check"])
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_pseudonymous_scan_of_every_service_prints_no_person(capsys, tmp_path):
+    """Contract section 10 over every service: the export of the corpus under pseudonyms, with the same
+    numbers and the per-service fields, and no person's identity or address in any output."""
+    from tests.privacy import KEY_TEXT, as_pseudonymous, leaks, real_values
+
+    key = tmp_path / "key"
+    key.write_text(KEY_TEXT, encoding="utf-8")
+    code, out, err = run_cli(capsys, "scan", TRAIL, "--services", EVERY, "--format", "json")
+    assert code == 0, err
+    plain = json.loads(out)
+    printed = []
+    for output in ("json", "table", "csv", "asff"):
+        code, out, err = run_cli(
+            capsys, "scan", TRAIL, "--services", EVERY, "--format", output, "--pseudonymize-key", key, "--wide"
+        )
+        assert code == 0, err
+        printed += [out, err]
+    secrets = real_values(plain)
+    assert {"arn:aws:iam::111122223333:user/alice", "bob", "carol", "203.0.113.7"} <= secrets
+    assert leaks("\n".join(printed), secrets) == []
+    shown = json.loads(printed[0])
+    assert shown["summaries"] == as_pseudonymous(plain)
+    assert [(alert["rule"], alert["service"]) for alert in shown["alerts"]] == [
+        (alert["rule"], alert["service"]) for alert in plain["alerts"]
+    ]
