@@ -9,11 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from supportwatch.aggregate import Ledger
 from supportwatch.aws.store import SummaryStore
@@ -187,3 +191,37 @@ def test_query_json_and_csv_carry_services_and_models_only_when_more_is_watched(
     assert (rows[0]["services"], rows[0]["models"]) == ("bedrock=3;q=1;support=1", f"{HAIKU}=2;unknown=1")
     header = query(capsys, table, "--format", "csv").splitlines()[0]
     assert header == ",".join(CSV_FIELDS)
+
+
+@st.composite
+def mixed_deliveries(draw):
+    """Events of every service from two identities and two models (the same eventID is the same event),
+    files holding them, some delivered twice, in some order; names unique to the example, so that the
+    examples share one table."""
+    run = uuid.uuid4().hex
+    pool = []
+    for n in range(draw(st.integers(1, 20))):
+        service = draw(st.sampled_from(EVERY))
+        event = ev(f"{run}-{n}", f"2023-09-1{draw(st.integers(1, 2))}T10:00:0{n % 10}Z",
+                   identity=f"{ADMIN}-{run}-{draw(st.integers(0, 1))}", name="Converse")  # fmt: skip
+        pool.append(of(service, event, draw(st.sampled_from([HAIKU, "unknown"])) if service == "bedrock" else None))
+    files = [draw(st.lists(st.sampled_from(pool), min_size=1, max_size=10)) for _ in range(draw(st.integers(2, 4)))]
+    order = draw(st.permutations(range(len(files)))) + draw(st.lists(st.integers(0, len(files) - 1), max_size=3))
+    return run, files, order
+
+
+@pytest.mark.usefixtures("light_transactions")
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=mixed_deliveries())
+def test_every_service_is_counted_once_whatever_the_files_and_deliveries(table, case):
+    run, files, order = case
+    events = {event.event_id: event for found in files for event in found}.values()  # each counted once
+    services = Counter((e.identity, e.service) for e in events)
+    models = Counter((e.identity, e.model_id) for e in events if e.model_id)
+    days = Counter((e.identity, e.day, e.service) for e in events)
+    for index in order:
+        store(table).commit(f"{run}/f{index}.json", files[index])
+    found = [summary for summary in store(table).identities() if run in summary.identity]
+    assert {(s.identity, service): n for s in found for service, n in s.services.items()} == services
+    assert {(s.identity, model): n for s in found for model, n in s.models.items()} == models
+    assert store(table).day_calls(days) == days
