@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from supportwatch.decoding.literals import find_all, searcher
 
-LETTERS = b"q.amzonws\\u0bc"
+LETTERS = b"q.amzonws\\u0bc\x00"
 ALPHABET = st.binary(max_size=200).map(lambda raw: bytes(LETTERS[byte % len(LETTERS)] for byte in raw))
 NEEDLES = st.sampled_from([b"q.amazonaws.com", b"q.a", b"aa", b"z", b"bedrock.amazonaws.com"])
 

@@ -30,18 +30,23 @@ def searcher() -> Search:
     import ctypes  # here: only a deployment that watches more than support pays for its import
 
     try:
-        memmem = ctypes.CDLL(None).memmem
+        library = ctypes.CDLL(None)
+        # two prototypes of it: from a bytes object's start (its own buffer, not a copy), and from an address in it
+        first, then = library["memmem"], library["memmem"]
     except (OSError, AttributeError, TypeError):  # no C library to load, or one without memmem
         return find_all
-    memmem.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
-    memmem.restype = ctypes.c_void_p
+    first.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
+    then.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
+    first.restype = then.restype = ctypes.c_void_p
 
     def find_all_in_c(text: bytes, needle: bytes) -> list[int]:
-        base = ctypes.cast(ctypes.c_char_p(text), ctypes.c_void_p).value or 0  # `text`'s own bytes, not a copy
-        found, start, size = [], 0, len(text)
-        while (at := memmem(base + start, size - start, needle, len(needle))) is not None:
+        size, length = len(text), len(needle)
+        if (at := first(text, size, needle, length)) is None:
+            return []  # the common case: no address to work out
+        base = ctypes.cast(ctypes.c_char_p(text), ctypes.c_void_p).value or 0
+        found = [at - base]
+        while (at := then(at + 1, size - found[-1] - 1, needle, length)) is not None:
             found.append(at - base)
-            start = at - base + 1
         return found
 
     return find_all_in_c
