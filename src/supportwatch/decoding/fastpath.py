@@ -250,7 +250,7 @@ class Pieces:
     def take(self, first: bytes, piece: bytes | memoryview) -> bool:
         """Count the entries of `first` + `piece` (records separated by commas); False when they do not parse.
 
-        A piece that cannot name the source is only validated (simdjson) and its entries counted; in
+        A piece that cannot name a watched source is only validated (simdjson) and its entries counted; in
         one that may, each record around a hit is decoded on its own and the text between them
         validated. Whatever simdjson refuses, or where a record cannot be cut out, msgspec decodes whole.
         """

@@ -1,4 +1,4 @@
-"""Log object bytes -> support events and entry counts (contract sections 1 and 6), or UnreadableLog.
+"""Log object bytes -> the watched services' events and entry counts (contract sections 1, 6, 12), or UnreadableLog.
 
 Accepted forms: CloudTrail's `{"Records": [...]}`, a bare JSON array of records, a single record
 object and JSON Lines, each plain or gzip-compressed (detected by magic bytes, multi-member too).
