@@ -133,3 +133,13 @@ def test_pseudonymous_scan_of_every_service_prints_no_person(capsys, tmp_path):
     assert [(alert["rule"], alert["service"]) for alert in shown["alerts"]] == [
         (alert["rule"], alert["service"]) for alert in plain["alerts"]
     ]
+
+
+@pytest.mark.parametrize("command", ["scan", "local", "sandbox", "query", "report", "backfill", "redrive", "doctor"])
+def test_every_command_that_reads_logs_or_the_table_shows_services_in_its_help(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    shown = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "--services LIST" in shown and "support,q,bedrock" in shown
