@@ -10,7 +10,7 @@ from typing import Any
 
 from supportwatch.identities.short import shorten_texts
 from supportwatch.models import Alert
-from supportwatch.services import SERVICES
+from supportwatch.services import SERVICES, SUPPORT
 
 SUBJECT_LIMIT = 99  # SNS: a Subject is fewer than 100 ASCII characters, without control characters
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -34,6 +34,13 @@ ADVICE = {
     "identity-revealed": "Check that the reveal was authorised (an investigation, a data subject's request) and "
     "recorded; whoever revealed is named in the alert.",
 }
+
+
+def advice(alert: Alert) -> str:
+    """What to do next about an alert; a new user of another service than support is checked against it."""
+    if alert.rule == "new-identity" and alert.service not in (None, SUPPORT):
+        return f"Check that this person or role is expected to use {SERVICES[alert.service].label}."
+    return ADVICE[alert.rule]
 
 
 def _one_line(text: str) -> str:
@@ -70,10 +77,12 @@ def who(alert: Alert) -> str:
     return f"{alert.identity} ({alert.identity_type}), principal {alert.principal}"
 
 
-def query_command(table: str, region: str | None, identity: str) -> str:
-    """The `supportwatch query` line that shows an identity's summary and day-by-day history."""
+def query_command(table: str, region: str | None, identity: str, service: str | None = None) -> str:
+    """The `supportwatch query` line that shows an identity's summary and day-by-day history; about
+    another service than support, with its calls per service and models (`--services`)."""
     where = f" --region {shlex.quote(region)}" if region else ""
-    return f"supportwatch query --table {shlex.quote(table)}{where} --identity {shlex.quote(identity)}"
+    services = f" --services {service}" if service not in (None, SUPPORT) else ""
+    return f"supportwatch query --table {shlex.quote(table)}{where}{services} --identity {shlex.quote(identity)}"
 
 
 def email_body(alert: Alert, dig_in: Sequence[str] = ()) -> str:
@@ -95,7 +104,7 @@ def email_body(alert: Alert, dig_in: Sequence[str] = ()) -> str:
             f"When: {alert.event_time} ({alert.event_name}, event {alert.event_id})",
         ]
     location = f"s3://{alert.bucket}/{alert.key}" if alert.bucket else alert.key
-    lines += [f"Log file: {location}", "", "What to do next:", f"- {ADVICE[alert.rule]}"]
+    lines += [f"Log file: {location}", "", "What to do next:", f"- {advice(alert)}"]
     if dig_in:
         lines += ["- Dig in:", *(f"  {command}" for command in dig_in)]
     return "\n".join(lines) + "\n"

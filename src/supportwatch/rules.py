@@ -69,6 +69,11 @@ def label(service: str) -> str:
     return "Support Recommendations" if service == SUPPORT else SERVICES[service].label
 
 
+def _article(name: str) -> str:
+    """`a` or `an` before a service's name (`an Amazon Q call`)."""
+    return "an" if name[0] in "AEIOU" else "a"
+
+
 def _first(events: Iterable[SupportEvent]) -> SupportEvent:
     return min(events, key=lambda event: (event.instant, event.event_id))
 
@@ -116,7 +121,7 @@ def _day_alerts(
             day,
             show(event),
             f"{service} denied: {who}",
-            f"{who} was refused a {service} call ({event.error_code}) on {day}.",
+            f"{who} was refused {_article(service)} {service} call ({event.error_code}) on {day}.",
             ref,
             tagged,
         )
@@ -141,6 +146,14 @@ def _day_alerts(
             ref,
             tagged,
         )
+
+
+def _first_seen(first: SupportEvent, service: str) -> str:
+    """A new-identity alert's detail: a user new to another service than support may be known already."""
+    who, when = f"{first.identity} ({first.identity_type})", first.event_time
+    if first.service == SUPPORT:
+        return f"{who} was first seen by supportwatch, calling {service} at {when}."
+    return f"{who} was seen calling {service} for the first time at {when}."
 
 
 def evaluate(
@@ -168,8 +181,7 @@ def evaluate(
                 "ever",
                 first,
                 f"New {service} user: {first.identity}",
-                f"{first.identity} ({first.identity_type}) was first seen by supportwatch, calling {service} at "
-                f"{first.event_time}.",
+                _first_seen(first, service),
                 ref,
                 tagged,
             )

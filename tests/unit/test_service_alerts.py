@@ -12,6 +12,7 @@ import msgspec
 
 from supportwatch.aggregate import Ledger
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
+from supportwatch.aws.notify import SnsPublisher
 from supportwatch.config import AlertSettings
 from supportwatch.decoding.records import Extraction, extract
 from supportwatch.findings.asff import finding, finding_id, findings
@@ -134,7 +135,7 @@ def test_new_identity_once_per_identity_and_service():
         f"new-identity#ever#q:{ADMIN}",
         f"new-identity#ever#bedrock:{ADMIN}",
     ]
-    assert "calling Amazon Q at 2023-09-11T11:00:00Z" in alerts[1].detail
+    assert "calling Amazon Q for the first time at 2023-09-11T11:00:00Z" in alerts[1].detail
 
 
 def test_day_rules_once_per_identity_service_and_day():
@@ -308,3 +309,25 @@ def test_migrating_to_pseudonyms_keeps_a_service_alerts_service_and_claim_per_se
     assert (sent["identity"], sent["service"], sent["title"]) == (pseudonym, "q", f"New Amazon Q user: {pseudonym}")
     item = {**items.claim_key(alert), "alert": {"S": json.dumps(alert.to_json())}, "title": {"S": alert.title}}
     assert items.rewritten_alert(item, sent)["pk"] == {"S": f"ALERT#new-identity#ever#q:{pseudonym}"}
+
+
+def test_a_service_alert_reads_for_its_service_in_detail_advice_and_dig_in():
+    """A known support user new to Q is 'seen calling Amazon Q for the first time' (not first seen by
+    supportwatch), is refused 'an Amazon Q call', is checked against Q in the email's and chat's advice,
+    and the email's query line asks for the calls per service (support alone: as before, the golden file)."""
+    records = [support_record(event_id="d1", error="AccessDeniedException")]
+    new, denied = evaluate(ObjectRef("trail", DAY + "a"), as_service("q", records), {}, AlertSettings(), watched=BOTH)
+    assert new.detail == f"{ADMIN} (IAMUser) was seen calling Amazon Q for the first time at 2023-09-11T16:34:13Z."
+    assert denied.detail == f"{ADMIN} was refused an Amazon Q call (AccessDeniedException) on 2023-09-11."
+    assert "- Check that this person or role is expected to use Amazon Q.\n" in email_body(new)
+    assert (
+        chat_notification(new)["content"]["nextSteps"][0]
+        == "Check that this person or role is expected to use Amazon Q."
+    )
+    assert "Support Recommendations" not in email_body(new) + json.dumps(chat_notification(new))
+    table = type("Table", (), {"table_name": "T", "lookup_command": lambda self, identity: "aws ..."})()
+    sns = type("Sns", (), {"meta": type("Meta", (), {"region_name": "eu-west-1"})()})()
+    dig_in = SnsPublisher(sns, "arn:aws:sns:eu-west-1:111122223333:t", table).dig_in
+    assert dig_in(new)[0] == f"supportwatch query --table T --region eu-west-1 --services q --identity {ADMIN}"
+    support = dataclasses.replace(new, service="support")
+    assert dig_in(support)[0] == f"supportwatch query --table T --region eu-west-1 --identity {ADMIN}"

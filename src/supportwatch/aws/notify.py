@@ -35,7 +35,8 @@ class SnsPublisher:
             return ()
         region = self._sns.meta.region_name  # the table's too: both clients come from one configuration
         identity = alert.identity
-        return query_command(self._table.table_name, region, identity), self._table.lookup_command(identity)
+        query = query_command(self._table.table_name, region, identity, alert.service)
+        return query, self._table.lookup_command(identity)
 
     def _message(self, alert: Alert) -> dict[str, Any]:
         return sns_message(alert, self.dig_in(alert))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from supportwatch.findings.asff import finding_id
-from supportwatch.messages import ADVICE, service_name
+from supportwatch.messages import advice, service_name
 from supportwatch.models import Alert
 
 EMOJI = {
@@ -46,7 +46,7 @@ def chat_notification(alert: Alert, dig_in: Sequence[str] = ()) -> dict[str, Any
             "textType": "client-markdown",
             "title": f"{EMOJI[alert.severity]} {alert.title}",
             "description": _description(alert),
-            "nextSteps": [ADVICE[alert.rule], *(f"`{command}`" for command in dig_in)],
+            "nextSteps": [advice(alert), *(f"`{command}`" for command in dig_in)],
             "keywords": [
                 alert.rule,
                 alert.severity,
