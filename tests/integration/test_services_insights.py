@@ -73,3 +73,19 @@ def test_report_by_service_and_model_only_with_more_than_support(table, tmp_path
     html = plain.read_text()
     assert 'id="services"' not in html and "serviceUse" not in html and "services" not in Page(html).data()[
         "summaries"][DEV]  # fmt: skip
+
+
+def test_identity_view_cuts_long_model_ids_to_the_line_unless_wide(empty_table, capsys, monkeypatch):
+    """A model ID is the caller's text: two of 1,000 characters sharing their start stay two entries, each cut
+    to fit 80 columns (`printed` checks every line); --wide prints them whole."""
+    long_a, long_b = "m" * 999 + "a", "m" * 999 + "b"
+    events = [of("bedrock", ev(f"l{n}", identity=DEV, principal=DEV, name="Converse"), model)
+              for n, model in enumerate((long_a, long_b, long_b, HAIKU))]  # fmt: skip
+    SummaryStore(boto3.client("dynamodb"), empty_table).commit("a.json", events)
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = printed(capsys, "--table", empty_table, "--services", "bedrock", "--identity", DEV)
+    models = " ".join(lines[lines.index(next(line for line in lines if line.startswith("models"))) :][:4])
+    assert f"{HAIKU}=1" in models and models.count("…=") == 2 and "…=1" in models and "…=2" in models
+    assert main(["query", "--table", empty_table, "--services", "bedrock", "--identity", DEV, "--wide"]) == 0
+    wide = capsys.readouterr().out
+    assert f"{long_a}=1" in wide and f"{long_b}=2" in wide

@@ -258,7 +258,7 @@ def _identity(store: SummaryStore, text: str, output_format: str, wide: bool, wa
         for day in days
     ]
     if extended(watched):
-        lines[5:5] = _service_fields(summary)
+        lines[5:5] = _service_fields(summary, wide)
         columns, rows = _with_services(columns, rows, watched, days)
     sys.stdout.write("\n".join(lines) + "\n\n")
     print_table(columns, rows, wide)
@@ -392,10 +392,18 @@ def _top_of_period(period: Period, limit: int, output_format: str, wide: bool, w
     return 0
 
 
-def _service_fields(summary: Summary) -> list[str]:
-    """An identity's calls per service, and per Bedrock model when it called any."""
+def _service_fields(summary: Summary, wide: bool) -> list[str]:
+    """An identity's calls per service, and per Bedrock model when it called any: a model ID is the caller's
+    text (up to 1,024 bytes), cut to fit a line unless `wide`."""
     fields = [_field("services", counts_text(services_of(summary), ", "))]
-    return fields + ([_field("models", counts_text(summary.models, ", "))] if summary.models else [])
+    if not summary.models:
+        return fields
+    room = width() - 13  # after the label, as _field indents
+    models = ", ".join(
+        f"{name if wide else clip(name, room - len(f'={count},'))}={count}"
+        for name, count in sorted(summary.models.items())
+    )
+    return [*fields, _field("models", models)]
 
 
 def _with_services(
