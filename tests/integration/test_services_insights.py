@@ -89,3 +89,12 @@ def test_identity_view_cuts_long_model_ids_to_the_line_unless_wide(empty_table, 
     assert main(["query", "--table", empty_table, "--services", "bedrock", "--identity", DEV, "--wide"]) == 0
     wide = capsys.readouterr().out
     assert f"{long_a}=1" in wide and f"{long_b}=2" in wide
+
+
+def test_query_finding_nothing_names_the_watched_services_events(table, capsys):
+    assert main(["query", "--table", table, "--since", "2020-01-01", "--until", "2020-01-02"]) == 0
+    assert capsys.readouterr().out == "no Support Recommendations events from 2020-01-01 to 2020-01-02\n"
+    assert main(["query", "--table", table, "--services", "q", "--since", "2020-01-01", "--until", "2020-01-02"]) == 0
+    assert capsys.readouterr().out == "no events of the watched services from 2020-01-01 to 2020-01-02\n"
+    assert main(["query", "--table", table, "--services", "bedrock", "--identity", "user/Nobody"]) != 0
+    assert "no events of the watched services of user/Nobody in table" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from typing import Any
 from supportwatch.aws.clients import client, emulated_endpoint
 from supportwatch.aws.listing import S3Listing
 from supportwatch.cli.jobs import decoder, read_ahead
-from supportwatch.cli.output import Interrupted, note_unread, plural, reasons_text
+from supportwatch.cli.output import Interrupted, found_events, note_unread, plural, reasons_text
 from supportwatch.cli.progress import Progress, duration
 from supportwatch.cli.target import ATTEMPTS, processor_for, with_retries
 from supportwatch.export import to_json
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         reports, failures = process(replace(processor, decode=decode), refs, owner, workers_for(args), jobs)
     totals = Totals.of(reports, failures, time.monotonic() - started)
     note_unread(reports, processor.services)  # unreadable files by name, as scan and local do
-    _print_totals(totals, args.format)
+    _print_totals(totals, args.format, processor.services)
     for ref, reason in failures[:5]:
         sys.stderr.write(f"{ref.uri}: failed {ATTEMPTS} times: {reason}\n")
     if failures:
@@ -226,7 +226,7 @@ class Totals:
         }
 
 
-def _print_totals(totals: Totals, output_format: str) -> None:
+def _print_totals(totals: Totals, output_format: str, watched: tuple[str, ...]) -> None:
     if output_format == "json":
         sys.stdout.write(to_json(totals.document()) + "\n")
         return
@@ -236,7 +236,7 @@ def _print_totals(totals: Totals, output_format: str) -> None:
         f"files           {totals.files}" + (f" ({', '.join(outcomes)})" if outcomes else ""),
         f"events read     {totals.entries}",
         *([f"skipped         {totals.skipped.total()} ({reasons_text(totals.skipped)})"] if totals.skipped else []),
-        f"support events  {totals.support_events}",
+        f"{found_events(watched):<16}{totals.support_events}",
         f"counted now     {totals.counted}",
         f"already counted {totals.duplicates}",
         f"alerts          {totals.alerts} published",

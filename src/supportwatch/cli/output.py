@@ -65,6 +65,17 @@ def named(watched: tuple[str, ...]) -> str:
     return "a watched service" if extended(watched) else "Support Recommendations"
 
 
+def events_of(watched: tuple[str, ...]) -> str:
+    """What the counted events are called: Support Recommendations', or with more than support watched
+    those of every watched service."""
+    return "events of the watched services" if extended(watched) else "Support Recommendations events"
+
+
+def found_events(watched: tuple[str, ...]) -> str:
+    """How a file's events of the watched services are counted in progress lines and totals."""
+    return "watched events" if extended(watched) else "support events"
+
+
 def note_unread(reports: Sequence[ObjectReport], watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
     """A line for each object that could not be read or had entries skipped, and one line per kind of
     object skipped by its key (`skipped 24 digest files`)."""
@@ -147,7 +158,7 @@ def render(
         found = findings(map(Alert.from_json, document["alerts"]), datetime.now(UTC), *importer)
         sys.stdout.write(to_json(found) + "\n")
         return
-    summary_table(summaries, wide)
+    summary_table(summaries, wide, watched)
     if skipped:
         print_text(
             f"skipped {plural(sum(skipped.values()), 'entry', 'entries')} that name {named(watched)} but "
@@ -200,7 +211,9 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summary_table(summaries: Sequence[Summary], wide: bool = False) -> None:
+def summary_table(
+    summaries: Sequence[Summary], wide: bool = False, watched: tuple[str, ...] = DEFAULT_SERVICES
+) -> None:
     rows = [
         (
             summary.identity,
@@ -215,7 +228,7 @@ def summary_table(summaries: Sequence[Summary], wide: bool = False) -> None:
         for summary in sorted(summaries, key=lambda s: (-s.total_calls, s.identity))
     ]
     if not rows:
-        sys.stdout.write("no Support Recommendations events found\n")
+        sys.stdout.write(f"no {events_of(watched)} found\n")
         return
     print_table(SUMMARY_COLUMNS, rows, wide)
     total = sum(summary.total_calls for summary in summaries)

@@ -24,7 +24,7 @@ from typing import Any
 
 from supportwatch.aws.clients import client
 from supportwatch.aws.store import SummaryStore
-from supportwatch.cli.output import plural, render
+from supportwatch.cli.output import events_of, plural, render
 from supportwatch.cli.render import Column, clip, print_table, shorten_identities, shorten_identity, width
 from supportwatch.cli.service_tables import print_breakdown, service_columns
 from supportwatch.cli.summary_csv import by_calls, counts_text, write_csv
@@ -133,7 +133,7 @@ def _identity_table(
     """The identities, ranked or not, with their calls per service when more than `support` is watched;
     `of` is everyone when they are the top ones (said in the footer)."""
     if not summaries:
-        sys.stdout.write("no Support Recommendations events found\n")
+        sys.stdout.write(f"no {events_of(watched)} found\n")
         return
     columns = [
         IDENTITY,
@@ -195,7 +195,7 @@ def _field(label: str, value: str) -> str:
     )
 
 
-def _meant(store: SummaryStore, text: str) -> str:
+def _meant(store: SummaryStore, text: str, watched: tuple[str, ...]) -> str:
     """The identity key `text` names: itself, or the one identity whose shortened form or end it is."""
     known = [summary.identity for summary in store.identities()]
     match = match_identity(text, known)
@@ -206,17 +206,17 @@ def _meant(store: SummaryStore, text: str) -> str:
         raise NotFound(f"{text} names {len(match.matches)} identities in table {store.table_name}: {listed}")
     names = [shortest_name(identity, known) for identity in match.suggestions]
     hint = f"; did you mean {' or '.join(names)}?" if names else ""
-    raise NotFound(f"no Support Recommendations events of {text} in table {store.table_name}{hint}")
+    raise NotFound(f"no {events_of(watched)} of {text} in table {store.table_name}{hint}")
 
 
 def _identity(store: SummaryStore, text: str, output_format: str, wide: bool, watched: tuple[str, ...]) -> int:
     summary, days = store.history(text)
     identity = text
     if summary is None:  # a shortened form or the end of a key, as the tables print them
-        identity = _meant(store, text)
+        identity = _meant(store, text, watched)
         summary, days = store.history(identity)
     if summary is None:
-        raise NotFound(f"no Support Recommendations events of {identity} in table {store.table_name}")
+        raise NotFound(f"no {events_of(watched)} of {identity} in table {store.table_name}")
     if output_format == "json":
         exported = summary.to_export(extended(watched))
         _json({"identity": identity, "summary": exported, "days": [_row(day, watched) for day in days]})
@@ -275,7 +275,7 @@ def _days(
     elif output_format == "csv":
         write_csv(ordered, watched)
     elif not ordered:
-        sys.stdout.write(f"no Support Recommendations events from {since} to {until}\n")
+        sys.stdout.write(f"no {events_of(watched)} from {since} to {until}\n")
     else:
         columns = [
             Column("DAY"),
@@ -380,7 +380,7 @@ def _top_of_period(period: Period, limit: int, output_format: str, wide: bool, w
     elif output_format == "csv":
         write_csv([rows[r.name] for r in top], watched)
     elif not top:
-        sys.stdout.write(f"no Support Recommendations events from {period.since} to {period.until}\n")
+        sys.stdout.write(f"no {events_of(watched)} from {period.since} to {period.until}\n")
     else:
         principal = Column("PRINCIPAL", together=shorten_identities, least=16)
         _ranked_table(IDENTITY, top, False, wide)

@@ -48,7 +48,7 @@ from supportwatch.cli.local import (
     patched_environ,
     routes_of,
 )
-from supportwatch.cli.output import note_ignored, note_skipped, plural
+from supportwatch.cli.output import found_events, note_ignored, note_skipped, plural
 from supportwatch.cli.progress import Progress
 from supportwatch.cli.render import width
 from supportwatch.config import DEFAULT_MAX_DECOMPRESSED_BYTES
@@ -104,7 +104,7 @@ def note(report: ObjectReport, watched: tuple[str, ...] = DEFAULT_SERVICES) -> N
         what = f"{report.outcome}: {report.reason}"
     else:
         what = ", ".join(
-            [f"{report.support_events} support events", f"{report.counted} counted now"]
+            [f"{report.support_events} {found_events(watched)}", f"{report.counted} counted now"]
             + ([f"{report.duplicates} already counted"] if report.duplicates else [])
             + ([plural(report.alerts, "alert")] if report.alerts else [])
         )

@@ -1,0 +1,35 @@
+"""What the CLI calls the events it counts (contract section 12): Support Recommendations' with support
+alone, as it always did; with more watched, the watched services' (a Bedrock-only scan has no support events)."""
+
+from __future__ import annotations
+
+from supportwatch.cli import backfill, sandbox
+from supportwatch.cli.main import main
+from supportwatch.models import ObjectRef
+from supportwatch.pipeline import ObjectReport
+from tests.helpers import REPO
+
+REPORT = ObjectReport(ObjectRef("trail", "AWSLogs/a.json.gz"), "counted", entries=9, support_events=3, counted=3)
+
+
+def test_scan_with_no_event_of_the_watched_services_says_so(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["scan", str(REPO / "demo" / "trails"), "--services", "bedrock"]) == 0
+    assert capsys.readouterr().out == "no events of the watched services found\n"
+
+
+def test_backfill_totals_and_sandbox_lines_name_the_watched_events(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    totals = backfill.Totals.of([REPORT], [], 1.0)
+    backfill._print_totals(totals, "table", ("support",))
+    support_only = capsys.readouterr().out.splitlines()
+    backfill._print_totals(totals, "table", ("bedrock",))
+    bedrock = capsys.readouterr().out.splitlines()
+    assert support_only[2] == "support events  3"  # as it always was
+    assert bedrock[2] == "watched events  3" and bedrock[:2] + bedrock[3:] == support_only[:2] + support_only[3:]
+    sandbox.note(REPORT)
+    sandbox.note(REPORT, ("support", "q"))
+    assert capsys.readouterr().err.splitlines() == [
+        "s3://trail/AWSLogs/a.json.gz: 3 support events, 3 counted now",
+        "s3://trail/AWSLogs/a.json.gz: 3 watched events, 3 counted now",
+    ]
