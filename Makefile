@@ -71,9 +71,14 @@ report-screenshot: install chromium
 dashboard-preview: install
 	$(VENV)/bin/python tools/dashboard_preview.py -o docs/images/dashboard-preview.png demo/trails
 
-# The whole suite, as CI runs it: one worker per core (pytest-xdist; an idle worker takes tests queued for the
-# other), the 15 slowest tests listed at the end.
-test: install-dev sam-cli lint chromium
+# The whole suite, as CI runs it. The three virtual environments and chromium install side by side (they share
+# nothing); then ruff; cfn-lint and checkov run inside the suite
+# (tests/integration/test_template.py: the template and its variants), so `make lint` is not repeated here. Then
+# one worker per core (pytest-xdist; an idle worker takes tests queued for the other), the 15 slowest listed.
+test:
+	$(MAKE) --no-print-directory -j4 --output-sync=target install-dev sam-cli checkov chromium
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	SAM_CLI=$(abspath $(SAM_VENV)/bin/sam) CHECKOV=$(abspath $(CHECKOV_VENV)/bin/checkov) \
 		$(VENV)/bin/pytest -q -n auto --dist worksteal --durations=15
 
