@@ -17,11 +17,18 @@ from typing import Protocol
 from supportwatch.models import Alert
 
 
-class AlertsUndelivered(Exception):
+class AlertsNotOut(Exception):
+    """Some alerts of an object are not out yet: its attempt must be retried. `counted` is how many of its
+    events the attempt counted before (its retry finds them counted and would report them as duplicates)."""
+
+    counted: int = 0
+
+
+class AlertsUndelivered(AlertsNotOut):
     """Some claimed alerts could not be published: the invocation must be retried."""
 
 
-class AlertsPending(Exception):
+class AlertsPending(AlertsNotOut):
     """Some alerts are claimed by another live attempt and not published yet: try again shortly."""
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 from supportwatch import rules
 from supportwatch.aggregate import CommitResult, DayKey
-from supportwatch.alerting import Alerting
+from supportwatch.alerting import Alerting, AlertsNotOut
 from supportwatch.config import AlertSettings
 from supportwatch.decoding import UnreadableLog, read_events
 from supportwatch.decoding.inflate import GZIP_MAGIC, ContentHash
@@ -214,7 +214,11 @@ class Processor:
         alerts = rules.evaluate(ref, ours, calls, self.alert_settings, show, self.services)
         if self.privacy is not None and extraction.reveals:
             alerts += rules.revealed(ref, extraction.reveals, self.alert_settings, self.privacy.source_ip)
-        raised = self.alerting.raise_alerts(alerts, owner)
+        try:
+            raised = self.alerting.raise_alerts(alerts, owner)
+        except AlertsNotOut as error:
+            error.counted = result.counted
+            raise
         return ObjectReport(
             ref,
             "counted",

@@ -9,6 +9,7 @@ import pytest
 
 from supportwatch.aggregate import Ledger
 from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
+from supportwatch.cli import target
 from supportwatch.config import AlertSettings
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport, ObjectUnavailable, Processor, may_reveal
@@ -143,3 +144,30 @@ def test_only_the_reveal_keys_account_and_region_can_hold_a_reveal():
     assert not may_reveal("AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/06/f.json.gz", home)
     assert not may_reveal("AWSLogs/444455556666/CloudTrail/eu-west-1/2026/12/06/f.json.gz", home)
     assert may_reveal("downloads/trail.json", home) and may_reveal("AWSLogs/1/CloudTrail/x/f.json.gz", None)
+
+
+class HeldAtFirst(MemoryClaims):
+    """Another attempt holds every window unpublished at first, and has published them by the next try."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = True
+
+    def claim(self, alert, owner) -> bool:
+        return not self.held and super().claim(alert, owner)
+
+    def pending(self, alert) -> bool:
+        held, self.held = self.held, False
+        return held
+
+
+def test_a_file_retried_for_alerts_held_elsewhere_reports_what_it_counted(monkeypatch):
+    """backfill's retry of a file whose first attempt counted its events and then found its alerts held by
+    another worker: the retry finds them counted; the file still counted them, none was a duplicate."""
+    monkeypatch.setattr(target.time, "sleep", lambda seconds: None)
+    records = [support_record(event_id=f"e{n}", arn=f"arn:aws:iam::111122223333:user/u{n}") for n in range(3)]
+    alerting = Alerting(HeldAtFirst(), CollectingPublisher(), wait_for_others=True)
+    processor = Processor(fetcher({KEY: document(*records)}), Ledger(), alerting, AlertSettings(), CAP)
+    report, failure = target.with_retries(processor, ObjectRef(BUCKET, KEY), "backfill:file")
+    assert failure == "" and report is not None
+    assert (report.support_events, report.counted, report.duplicates) == (3, 3, 0)

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
+from supportwatch.alerting import Alerting, AlertsNotOut, CollectingPublisher, MemoryClaims
 from supportwatch.aws.clients import client, error_code
 from supportwatch.aws.digests import integrity_parts
 from supportwatch.aws.findings import alert_routes
@@ -231,11 +231,15 @@ def with_retries(
 ) -> tuple[ObjectReport | None, str]:
     """Process with retries (the same owner, as a Lambda retry keeps its request id); `read` is the object
     as `Processor.prefetch` read it, if it was."""
-    reason = ""
+    reason, counted_before = "", 0
     for attempt in range(ATTEMPTS):
         try:
-            return processor.process(ref, owner, read), ""
+            report = processor.process(ref, owner, read)
         except Exception as error:  # transient AWS errors, conflicts, undelivered alerts: retried
             reason = f"{type(error).__name__}: {error}"
+            counted_before += error.counted if isinstance(error, AlertsNotOut) else 0
             time.sleep(0.2 * 2**attempt)
+        else:  # what an earlier attempt counted was this file's, not a duplicate of another's
+            return replace(report, counted=report.counted + counted_before,
+                           duplicates=report.duplicates - counted_before), ""  # fmt: skip
     return None, reason
