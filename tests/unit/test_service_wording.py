@@ -3,11 +3,17 @@ alone, as it always did; with more watched, the watched services' (a Bedrock-onl
 
 from __future__ import annotations
 
+import csv
+import io
+from urllib.parse import unquote
+
 from supportwatch.cli import backfill, sandbox
 from supportwatch.cli.main import main
-from supportwatch.models import ObjectRef
+from supportwatch.cli.summary_csv import write_csv
+from supportwatch.models import ObjectRef, Summary
 from supportwatch.pipeline import ObjectReport
 from tests.helpers import REPO
+from tests.unit.test_aggregate import ADMIN
 
 REPORT = ObjectReport(ObjectRef("trail", "AWSLogs/a.json.gz"), "counted", entries=9, support_events=3, counted=3)
 
@@ -33,3 +39,17 @@ def test_backfill_totals_and_sandbox_lines_name_the_watched_events(capsys, monke
         "s3://trail/AWSLogs/a.json.gz: 3 support events, 3 counted now",
         "s3://trail/AWSLogs/a.json.gz: 3 watched events, 3 counted now",
     ]
+
+
+def test_csv_models_cell_splits_back_into_the_callers_model_ids(capsys):
+    """A model ID is the caller's text: one holding `;` or `=` would read as other models and counts, one
+    starting with `=`, `+`, `-` or `@` as a spreadsheet formula."""
+    models = {"m;x=99": 1, "=HYPERLINK(1)": 2, "@SUM(1)": 3, "-2+3": 4, "a%3B": 5, "anthropic.claude-v2:1": 6}
+    summary = Summary(ADMIN, None, "IAMUser", ADMIN, "", 21, "", "", 0, models=models, services={"bedrock": 21})
+    write_csv([summary], ("support", "bedrock"))
+    (row,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    cell = row["models"]
+    assert cell[:1] not in "=+-@"
+    decoded = {unquote(name): int(count) for name, count in (entry.split("=") for entry in cell.split(";"))}
+    assert decoded == models
+    assert "anthropic.claude-v2:1=6" in cell  # real model IDs as written

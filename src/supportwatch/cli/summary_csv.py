@@ -27,6 +27,8 @@ CSV_FIELDS = (
     "regions",
 )
 SERVICE_FIELDS = ("services", "models")  # after the others, only when more than `support` is watched
+MODEL_ESCAPES = {"%": "%25", ";": "%3B", "=": "%3D"}
+FORMULA_START = "+-@"  # with `=`: what makes a spreadsheet read a cell as a formula
 
 
 def by_calls(summaries: Sequence[Summary]) -> list[Summary]:
@@ -39,6 +41,13 @@ def counts_text(counts: dict[str, int], separator: str = ";") -> str:
     return separator.join(f"{name}={count}" for name, count in sorted(counts.items()))
 
 
+def model_text(model: str) -> str:
+    """A model ID in the `models` cell: the caller's text, so `%`, `;` and `=` (which split the cell) are
+    percent-encoded, as is a leading `+`, `-` or `@` (a spreadsheet would read the cell as a formula)."""
+    text = "".join(MODEL_ESCAPES.get(character, character) for character in model)
+    return f"%{ord(text[0]):02X}{text[1:]}" if text[:1] in FORMULA_START else text
+
+
 def write_csv(summaries: Sequence[Summary], watched: tuple[str, ...] = DEFAULT_SERVICES) -> None:
     """The summaries, in the order given, as CSV on stdout; with `services` and `models` when more than
     `support` is `watched` (contract section 12)."""
@@ -47,7 +56,8 @@ def write_csv(summaries: Sequence[Summary], watched: tuple[str, ...] = DEFAULT_S
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS + SERVICE_FIELDS if asked else CSV_FIELDS)
     for s in summaries:
-        by_service = [counts_text(s.services), counts_text(s.models)] if asked else []
+        models = {model_text(model): count for model, count in s.models.items()}
+        by_service = [counts_text(s.services), counts_text(models)] if asked else []
         writer.writerow(
             [
                 s.day or "",
