@@ -23,6 +23,7 @@ from supportwatch.aws.sandbox_account import open_trail, record_stack
 from supportwatch.cli.main import main
 from supportwatch.doctor.checks import diagnose, exit_code
 from tests.helpers import TEMPLATE, MotoAccount
+from tests.integration.conftest import serve_one_request_at_a_time
 
 REGION = "us-east-1"
 BUCKET = "doctor-trail-logs"
@@ -31,7 +32,10 @@ ALL = [{"ReadWriteType": "All", "IncludeManagementEvents": True}]
 
 
 @pytest.fixture
-def aws():
+def aws(monkeypatch):
+    # doctor asks every region at once; moto's in-process backends are not thread-safe (one thread creates a
+    # region's backend while another iterates them: "dictionary changed size"), AWS's are: one request at a time
+    serve_one_request_at_a_time(monkeypatch)
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield
