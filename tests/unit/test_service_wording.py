@@ -7,7 +7,7 @@ import csv
 import io
 from urllib.parse import unquote
 
-from supportwatch.cli import backfill, sandbox
+from supportwatch.cli import backfill, redrive, sandbox
 from supportwatch.cli.main import main
 from supportwatch.cli.summary_csv import write_csv
 from supportwatch.models import ObjectRef, Summary
@@ -53,3 +53,9 @@ def test_csv_models_cell_splits_back_into_the_callers_model_ids(capsys):
     decoded = {unquote(name): int(count) for name, count in (entry.split("=") for entry in cell.split(";"))}
     assert decoded == models
     assert "anthropic.claude-v2:1=6" in cell  # real model IDs as written
+
+
+def test_redrive_says_a_file_had_no_watched_events():
+    empty = ObjectReport(ObjectRef("trail", "AWSLogs/a.json.gz"), "counted", entries=9)
+    assert redrive._outcome(empty) == "no support events"  # as it always was
+    assert redrive._outcome(empty, ("bedrock",)) == "no watched events"

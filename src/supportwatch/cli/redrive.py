@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supportwatch.aws.clients import client
-from supportwatch.cli.output import plural
+from supportwatch.cli.output import found_events, plural
 from supportwatch.cli.target import processor_for, with_retries
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import ObjectReport, Processor
+from supportwatch.services import DEFAULT_SERVICES
 from supportwatch.triggers import UnknownEnvelope, message_refs, object_refs
 
 VISIBILITY_SECONDS = 300  # a message being replayed is hidden from other readers meanwhile
@@ -109,26 +110,26 @@ def replay(processor: Processor, sqs: Any, queue_url: str, message: Replay) -> N
     message.deleted = True
 
 
-def _line(message: Replay, dry_run: bool) -> str:
+def _line(message: Replay, dry_run: bool, watched: tuple[str, ...] = DEFAULT_SERVICES) -> str:
     what = f"{message.message_id} ({message.kind}{', ' + message.condition if message.condition else ''})"
     objects = ", ".join(ref.uri for ref in message.refs) or "no objects"
     if dry_run:
         return f"{what}: would replay {objects}" + (f"; cannot: {message.error}" if message.error else "")
     if message.deleted:
-        done = ", ".join(f"{report.ref.key}: {_outcome(report)}" for report in message.reports)
+        done = ", ".join(f"{report.ref.key}: {_outcome(report, watched)}" for report in message.reports)
         return f"{what}: replayed and deleted: {done or 'nothing to do'}"
     if message.permanent:
         return f"{what}: kept in the queue, can never be replayed ({message.error}): look at it and delete it"
     return f"{what}: failed, kept in the queue: {message.error}"
 
 
-def _outcome(report: ObjectReport) -> str:
+def _outcome(report: ObjectReport, watched: tuple[str, ...] = DEFAULT_SERVICES) -> str:
     """`3 events counted`, `counted before` (all already counted), or the outcome and its reason."""
     if report.outcome != "counted":
         return f"{report.outcome} ({report.reason})" if report.reason else report.outcome
     if report.counted:
         return f"{plural(report.counted, 'event')} counted"
-    return "counted before" if report.support_events else "no support events"
+    return "counted before" if report.support_events else f"no {found_events(watched)}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps({"messages": [message.fields() for message in messages]}, indent=2) + "\n")
     else:
+        watched = processor.services if processor else DEFAULT_SERVICES
         for message in messages:
-            sys.stdout.write(_line(message, args.dry_run) + "\n")
+            sys.stdout.write(_line(message, args.dry_run, watched) + "\n")
         done = sum(message.deleted for message in messages)
         verb = "listed" if args.dry_run else f"replayed {done} of"
         sys.stdout.write(f"{verb} {plural(len(messages), 'message')}\n")
