@@ -64,6 +64,7 @@ BAD = {
             "scan {D}/log.json.gz --services support,kendra",
             "argument --services: unknown service kendra; known: support, q, bedrock",
         ),
+        ("scan {D}/log.json.gz --services ,", "argument --services: name at least one service (support, q, bedrock)"),
     ],
     "local": [
         ("local {D}/missing", "no such file or folder"),

@@ -14,7 +14,7 @@ from pathlib import Path
 from supportwatch.cli.help import TABLE_ENVIRONMENT
 from supportwatch.config import RULES
 from supportwatch.layout import LayoutError, parse_day, parse_s3_uri, today
-from supportwatch.services import DEFAULT_SERVICES, parse_services
+from supportwatch.services import DEFAULT_SERVICES, SERVICES, parse_services
 
 
 class OptionError(ValueError):
@@ -64,7 +64,9 @@ def rule_names(text: str) -> list[str]:
 
 
 def services(text: str) -> tuple[str, ...]:
-    """A `--services` list: the watched services, in the order supportwatch.services lists them."""
+    """A `--services` list: the watched services, in the order supportwatch.services lists them; at least one."""
+    if not text.replace(",", "").strip():
+        raise argparse.ArgumentTypeError(f"name at least one service ({', '.join(SERVICES)}), got {text!r}")
     try:
         return parse_services(text)
     except ValueError as error:
