@@ -15,6 +15,7 @@ from tests.helpers import support_record
 
 KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/09/11/111122223333_CloudTrail_us-east-1_20230911T1635Z_a.json.gz"
 ADDRESSES = 3_000
+OLD_SET_ADDRESSES = 12_000  # what the old layout's summary set took past 400 KB (468,000 bytes)
 RUNNER = "arn:aws:iam::111122223333:user/ci-runner"
 
 
@@ -41,7 +42,7 @@ def test_the_check_sees_an_update_over_the_limit():
         )
         db.put_item(TableName="t", Item={"pk": {"S": "small"}, "v": {"S": "x" * 1000}})
         assert item_size.oversized == []
-        for start in range(0, ADDRESSES, 1000):
+        for start in range(0, OLD_SET_ADDRESSES, 1000):
             addresses = [ipv6(n) for n in range(start, start + 1000)]
             db.update_item(
                 TableName="t",
@@ -53,7 +54,7 @@ def test_the_check_sees_an_update_over_the_limit():
     item_size.oversized.clear()  # seen: this test wrote them on purpose
 
 
-def test_twelve_thousand_addresses_through_the_handler(stack):
+def test_three_thousand_addresses_through_the_handler(stack):
     records = [support_record(arn=RUNNER, ip=ipv6(n), time=f"2023-09-11T{n % 24:02d}:00:00Z") for n in range(ADDRESSES)]
     stack.put_records(KEY, records)
     report = stack.invoke(KEY)["reports"][0]
