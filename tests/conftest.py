@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import botocore.session
 import pytest
 
+from supportwatch.aws.clients import shared_loader
 from tests import item_size
 
 TEST_ENVIRONMENT = {
@@ -27,6 +29,9 @@ os.environ.update(TEST_ENVIRONMENT)
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 item_size.install()  # every DynamoDB client the tests and the code under test create
+# Every session reads the process's shared service models, as the code's own do (aws/clients.py): moto gives
+# each mock its own default session, which would parse them again (a seventh of a handler test's time).
+botocore.session.create_loader = shared_loader
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from botocore.exceptions import (
     NoRegionError,
     ProfileNotFound,
 )
+from botocore.loaders import Loader, create_loader
 
 # Standard mode retries throttling and transient errors with backoff; DynamoDB transaction
 # conflicts are not among them and are retried by the store itself.
@@ -48,6 +49,20 @@ def region_of(session: boto3.session.Session) -> str | None:
     return os.environ.get("AWS_REGION") or session.region_name or None
 
 
+@functools.cache
+def shared_loader(data_path: str | None) -> Loader:
+    """Parsed service models and endpoints, shared by every session of the process: a new session would parse
+    them again (about 20 ms a service; the CLI and the embedded stack make a session per client)."""
+    return create_loader(data_path)
+
+
+def new_session() -> boto3.session.Session:
+    """A boto3 session (its own credentials, profile and region) reading the process's shared service models."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", shared_loader(core.get_config_variable("data_path")))
+    return boto3.session.Session(botocore_session=core)
+
+
 def client(
     service: str,
     endpoint_url: str | None = None,
@@ -58,7 +73,7 @@ def client(
     """A client for `service`; `endpoint_url` (or AWS_ENDPOINT_URL) points it at an embedded AWS. Many
     clients from one `session` share its parsed service models (not thread-safe: create them in one thread).
     `attempts` instead of RETRY_CONFIG's 8 (an emulator's answer does not change when asked again)."""
-    session = session or boto3.session.Session()
+    session = session or new_session()
     config = RETRY_CONFIG
     if attempts:
         config = config.merge(Config(retries={"mode": "standard", "max_attempts": attempts}))

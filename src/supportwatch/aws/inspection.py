@@ -15,11 +15,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import boto3
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as EndpointUnreachable
 
-from supportwatch.aws.clients import client, error_code
+from supportwatch.aws.clients import client, error_code, new_session
 from supportwatch.aws.listing import S3Listing
 from supportwatch.doctor.delivery import LOOKBACK_DAYS, METRICS_HOURS
 from supportwatch.doctor.models import (
@@ -62,7 +61,7 @@ class Inspector:
         self._step = step
         self._unread: list[Unread] = []
         self._clients: dict[tuple[str, str | None], Any] = {}
-        self._session = boto3.session.Session()
+        self._session = new_session()
         self._lock = threading.Lock()
 
     def client(self, service: str, region: str | None = None) -> Any:
