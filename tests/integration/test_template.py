@@ -787,8 +787,8 @@ def test_sam_build_packages_code_arm64_wheels_and_bytecode(tmp_path):
     handler = yaml_parse(TEMPLATE.read_text())["Resources"]["ProcessorFunction"]["Properties"]["Handler"]
     module, _, name = handler.rpartition(".")
     assert f"def {name}(" in (function / f"{module.replace('.', '/')}.py").read_text()
-    isal = sorted((function / "isal").glob("*.so"))
-    assert isal, "isal's compiled modules are missing from the build"
+    for native in ("isal", "ahocorasick_rs"):  # ahocorasick_rs: the search for several services' names at once
+        assert sorted((function / native).glob("*.so")), f"{native}'s compiled modules are missing from the build"
     not_arm = [str(p.relative_to(function)) for p in function.rglob("*.so") if not is_aarch64_elf(p)]
     assert not not_arm, f"not aarch64: {not_arm}"
     # src/Makefile ships bytecode: Lambda's code directory is read-only, so without it every cold start

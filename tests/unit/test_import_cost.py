@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.helpers import support_record
 
 HEAVY = ("moto", "supportwatch.cli", "yaml", "rich", "matplotlib", "aws_xray_sdk", "pytest", "hypothesis")
+SEARCH = ("ahocorasick_rs",)  # the search for several names at once: only when more than support is watched
 AWS = ("boto3", "botocore", "moto", "supportwatch.aws", "aws_xray_sdk")
 REPORT = "import sys, json; print(json.dumps(sorted(sys.modules)), file=sys.stderr)"
 
@@ -36,7 +37,7 @@ def under(modules: set[str], roots: tuple[str, ...]) -> list[str]:
 def test_handler_import_loads_no_tooling_and_no_xray_sdk_when_tracing_is_off():
     modules = loaded(f"import supportwatch.handler\n{REPORT}", POWERTOOLS_TRACE_DISABLED="true")
     assert "supportwatch.handler" in modules and "boto3" in modules
-    assert under(modules, HEAVY) == []
+    assert under(modules, HEAVY + SEARCH) == []
     # Batch utility and data classes wait for their envelope.
     assert (
         under(modules, ("aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.data_classes")) == []
@@ -74,4 +75,4 @@ def test_scan_never_loads_boto3_moto_or_the_aws_adapters(tmp_path: Path):
     )
     modules = loaded(code)
     assert "supportwatch.cli.scan" in modules and "supportwatch.pipeline" in modules
-    assert under(modules, AWS) == []
+    assert under(modules, AWS + SEARCH) == []

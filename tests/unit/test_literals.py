@@ -1,32 +1,56 @@
-"""The fast path's literal search finds every position bytes.find finds, through libc's memmem too (issue 24)."""
+"""The fast path's literal search finds every position bytes.find finds, of one name or several at once (issue 24)."""
 
 from __future__ import annotations
 
-import sys
+import json
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportwatch.decoding.literals import find_all, searcher
+from supportwatch.decoding.literals import find_all, may_overlap, searcher
+from supportwatch.services import SERVICES
 
-LETTERS = b"q.amzonws\\u0bc\x00"
+LETTERS = b"mq.amzonws\\u0bc\x00\x01\x02"  # with the decoys' bytes: their matches are dropped
 ALPHABET = st.binary(max_size=200).map(lambda raw: bytes(LETTERS[byte % len(LETTERS)] for byte in raw))
-NEEDLES = st.sampled_from([b"q.amazonaws.com", b"q.a", b"aa", b"z", b"bedrock.amazonaws.com"])
+NEEDLE = st.sampled_from(
+    [b"q.amazonaws.com", b"mq.amazonaws.com", b"q.a", b"aa", b"z", b"bedrock.amazonaws.com", b"support.amazonaws.com"]
+)
+NEEDLES = st.lists(NEEDLE, min_size=1, max_size=4, unique=True)
 
 
-@given(text=ALPHABET, needle=NEEDLES, prefix=st.integers(0, 3))
+def every_position(text: bytes, needles: list[bytes]) -> list[int]:
+    return sorted(at for needle in needles for at in range(len(text)) if text.startswith(needle, at))
+
+
+@given(text=ALPHABET, needle=NEEDLE, prefix=st.integers(0, 3))
 def test_the_search_finds_every_position_overlapping_ones_too(text, needle, prefix):
     text = needle[:prefix] + text + needle  # the needle at its end, maybe overlapping what precedes it
-    expected = [at for at in range(len(text)) if text.startswith(needle, at)]
-    assert find_all(text, needle) == expected
-    assert searcher()(text, needle) == expected
+    assert find_all(text, needle) == every_position(text, [needle])
+    assert searcher([needle])(text) == every_position(text, [needle])
+
+
+@given(text=ALPHABET, needles=NEEDLES, prefix=st.integers(0, 3))
+def test_several_needles_are_found_in_one_pass_one_inside_another_too(text, needles, prefix):
+    text = needles[0][:prefix] + text + b"".join(needles)  # each needle at least once, maybe inside another
+    assert searcher(needles)(text) == every_position(text, needles)
 
 
 def test_nothing_is_found_in_nothing():
-    assert searcher()(b"", b"q.amazonaws.com") == find_all(b"", b"q.amazonaws.com") == []
+    assert searcher([b"q.amazonaws.com", b"bedrock.amazonaws.com"])(b"") == find_all(b"", b"q.amazonaws.com") == []
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the C library of Linux (glibc, musl) has memmem")
-def test_linux_searches_with_the_c_library():
-    assert searcher() is not find_all
+def test_amazon_q_is_found_inside_amazon_mq_and_at_its_own_records():
+    text = b'"eventSource":"mq.amazonaws.com"},{"eventSource":"q.amazonaws.com"'
+    names = [b"support.amazonaws.com", b"q.amazonaws.com", b"bedrock.amazonaws.com"]
+    assert searcher(names)(text) == [text.index(b"q.amazonaws.com"), text.rindex(b'"q.amazonaws.com') + 1]
+
+
+def test_support_alone_is_searched_by_bytes_find():
+    assert searcher([b"support.amazonaws.com"]).func is find_all  # as before more services could be watched
+
+
+def test_the_services_names_cannot_overlap_so_one_pass_steps_past_each_match():
+    names = [json.dumps(service.source).encode()[1:-1] for service in SERVICES.values()]
+    assert len(names) >= 3 and not may_overlap(names)
+    assert may_overlap([b"q.amazonaws.com", b"mq.amazonaws.com"]) and may_overlap([b"z", b"aa"])
+    assert not may_overlap([b"q.a", b"z"])

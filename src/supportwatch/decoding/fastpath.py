@@ -154,11 +154,10 @@ class Watched:
     literals a piece is searched for (each source's whole name: the longest needle is the fastest)."""
 
     def __init__(self, services: tuple[str, ...]) -> None:
-        self.find: Search = find_all if services == DEFAULT_SERVICES else searcher()
         self.sources = sources_of(services)  # eventSource -> service
         self.spelled = {json.dumps(source).encode(): name for source, name in self.sources.items()}
         self.markers = [text[1:-1] for text in self.spelled]
-        self.first, self.more = self.markers[0], self.markers[1:]
+        self.find: Search = searcher(self.markers)  # one pass over the bytes, whatever is watched
         # a name that begins with what an escape ends in (`\\b`, `\\u0abe`) may be in a text that names no source
         self.ambiguous = any(marker[0] in ESCAPED for marker in self.markers)
 
@@ -182,10 +181,7 @@ class Watched:
         """Where `text` may name a watched source (or with `reveals` a reveal's context key): their names, and
         any `\\u00` escape (which can spell any of their letters). Elsewhere no entry can name one, so only
         its syntax needs checking."""
-        hits = self.find(text, self.first)
-        for marker in self.more:
-            if more := self.find(text, marker):
-                hits = sorted(hits + more)
+        hits = self.find(text)
         if reveals and (context := find_all(text, REVEAL_MARKER)):
             hits = sorted(hits + context)
         if b"\\" in text:  # a one-byte search first: most pieces hold no escape at all
