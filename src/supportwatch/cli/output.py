@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from supportwatch.cli.render import (
     Column,
     alerts_by_severity,
     clip,
+    console,
     minute,
     print_table,
     print_text,
@@ -22,8 +24,8 @@ from supportwatch.cli.render import (
 from supportwatch.cli.summary_csv import by_calls, write_csv
 from supportwatch.export import export_document, to_json
 from supportwatch.findings.asff import findings
-from supportwatch.identities.short import shorten_texts
-from supportwatch.models import Alert, Summary
+from supportwatch.identities.short import ELLIPSIS, shorten_texts
+from supportwatch.models import Alert, ObjectRef, Summary
 from supportwatch.pipeline import ObjectReport
 from supportwatch.services import DEFAULT_SERVICES, extended
 
@@ -84,7 +86,7 @@ def note_unread(reports: Sequence[ObjectReport], watched: tuple[str, ...] = DEFA
         if report.outcome == "skipped":
             skipped[report.reason or "file"] += 1
         elif report.outcome in ("unreadable", "unavailable"):
-            sys.stderr.write(f"{report.ref.uri}: {report.outcome}: {report.reason}\n")
+            note_object(report.ref, f"{report.outcome}: {report.reason}")
         else:
             note_skipped(report, watched)
     for kind, count in sorted(skipped.items()):
@@ -113,10 +115,26 @@ def note_skipped(report: ObjectReport, watched: tuple[str, ...] = DEFAULT_SERVIC
     """The line naming an object with skipped entries, and why they were skipped (contract section 1)."""
     if report.skipped_entries:
         of = plural(report.entries, "entry", "entries")
-        sys.stderr.write(
-            f"{report.ref.uri}: skipped {report.skipped_entries} of {of} that name {named(watched)} "
-            f"but are not well-formed records: {reasons_text(dict(report.skip_reasons))}\n"
+        note_object(
+            report.ref,
+            f"skipped {report.skipped_entries} of {of} that name {named(watched)} "
+            f"but are not well-formed records: {reasons_text(dict(report.skip_reasons))}",
         )
+
+
+def note_object(ref: ObjectRef, what: str) -> None:
+    """`URI: what` on stderr: one line for logs and pipes; on a terminal too narrow for it, the URI on a line of
+    its own (its folders left out, then its name cut in the middle, when it does not fit) and `what` below it,
+    wrapped between words."""
+    line, terminal = f"{ref.uri}: {what}", console(stderr=True)
+    room = terminal.width
+    if not terminal.is_terminal or len(line) <= room:
+        sys.stderr.write(line + "\n")
+        return
+    name = ref.key.rsplit("/", 1)[-1]
+    (head,) = [f"{ref.uri}:"] if len(ref.uri) < room else shorten_texts([f"{ELLIPSIS}/{name}:"], [name], room)
+    body = textwrap.wrap(what, room - 2, break_long_words=False, break_on_hyphens=False)
+    sys.stderr.write("".join(f"{text}\n" for text in [head, *("  " + part for part in body)]))
 
 
 def skip_reasons(reports: Iterable[ObjectReport]) -> Counter[str]:
@@ -160,10 +178,10 @@ def render(
         return
     summary_table(summaries, wide, watched)
     if skipped:
-        print_text(
-            f"skipped {plural(sum(skipped.values()), 'entry', 'entries')} that name {named(watched)} but "
-            f"are not well-formed records: {reasons_text(skipped)}"
-        )
+        count = sum(skipped.values())
+        name, are = ("names", "is not a well-formed record") if count == 1 else ("name", "are not well-formed records")
+        entries = plural(count, "entry", "entries")
+        print_text(f"skipped {entries} that {name} {named(watched)} but {are}: {reasons_text(skipped)}")
     alert_table(document["alerts"], wide)
 
 
