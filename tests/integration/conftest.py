@@ -47,6 +47,25 @@ class Stack:
     def items(self) -> list[dict[str, Any]]:
         return boto3.client("dynamodb").scan(TableName=self.resources.table)["Items"]
 
+    def stand_in(self, parameters: dict[str, str] | None = None) -> None:
+        """A CloudFormation stack named supportwatch with the deployed stack's outputs and `parameters` (none: a
+        stack of before any of them): moto cannot transform the SAM template, so a plain stack stands in for it."""
+        template: dict[str, Any] = {
+            "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {
+                "SummaryTableName": {"Value": self.resources.table},
+                "AlertTopicArn": {"Value": self.resources.topic_arn},
+            },
+        }
+        given = parameters or {}
+        if given:
+            template["Parameters"] = {name: {"Type": "String"} for name in given}
+        boto3.client("cloudformation").create_stack(
+            StackName="supportwatch",
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in given.items()],
+        )
+
     def inbox(self) -> str:
         """An SQS queue subscribed to the alert topic."""
         return subscribe_queue(MotoAccount(), self.resources.topic_arn)

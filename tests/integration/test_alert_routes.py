@@ -303,23 +303,12 @@ def test_backfill_of_a_stack_routes_its_alerts_as_the_function_does(routed, caps
 
     stack, inboxes = routed
     stack.put_records(DAY + "a.json.gz", [support_record(arn=ROOT), support_record()])
-    parameters = {
-        "SecurityHubFindings": "enabled",
-        "EventBridgeAlerts": "enabled",
-        "ChatTopicArn": stack.resources.chat_topic_arn,
-    }
-    template = {
-        "Parameters": {name: {"Type": "String"} for name in parameters},
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {
-            "SummaryTableName": {"Value": stack.resources.table},
-            "AlertTopicArn": {"Value": stack.resources.topic_arn},
-        },
-    }
-    boto3.client("cloudformation").create_stack(
-        StackName="supportwatch",
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    stack.stand_in(
+        {
+            "SecurityHubFindings": "enabled",
+            "EventBridgeAlerts": "enabled",
+            "ChatTopicArn": stack.resources.chat_topic_arn,
+        }
     )
     assert main(["backfill", f"s3://{stack.bucket}/", "--stack", "supportwatch", "--format", "json"]) == 0
     capsys.readouterr()

@@ -247,20 +247,7 @@ def test_stack_gives_the_table_topic_and_alert_settings(stack, capsys):
     with the same outputs and parameters stands in for the SAM one, which moto cannot transform)."""
     put_trail(stack.put)
     inbox = stack.inbox()
-    template = {
-        "Parameters": {name: {"Type": "String"} for name in ("AlertRules", "VolumeThreshold", "MinSeverity")},
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {
-            "SummaryTableName": {"Value": stack.resources.table},
-            "AlertTopicArn": {"Value": stack.resources.topic_arn},
-        },
-    }
-    parameters = {"AlertRules": "access-denied", "VolumeThreshold": "50", "MinSeverity": "medium"}
-    boto3.client("cloudformation").create_stack(
-        StackName="supportwatch",
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
-    )
+    stack.stand_in({"AlertRules": "access-denied", "VolumeThreshold": "50", "MinSeverity": "medium"})
     code, out, err = run(
         capsys, "backfill", f"s3://{stack.bucket}/trails/", "--stack", "supportwatch", "--format", "json"
     )

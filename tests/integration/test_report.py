@@ -252,14 +252,7 @@ def test_stack_names_the_table_and_the_deployment(stack, tmp_path, capsys):
     for the SAM one, as in the backfill tests); a missing stack is one line, exit 1."""
     records = [support_record(time="2023-09-11T10:00:00Z", event_id="s1")]
     SummaryStore(boto3.client("dynamodb"), stack.resources.table).commit("corpus", extract(records).events)
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {
-            "SummaryTableName": {"Value": stack.resources.table},
-            "AlertTopicArn": {"Value": stack.resources.topic_arn},
-        },
-    }
-    boto3.client("cloudformation").create_stack(StackName="supportwatch", TemplateBody=json.dumps(template))
+    stack.stand_in()
     out = tmp_path / "stack.html"
     period = ["--since", "2023-09-01", "--until", "2023-09-30"]
     assert main(["report", "--stack", "supportwatch", *period, "-o", str(out)]) == 0

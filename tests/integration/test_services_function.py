@@ -81,19 +81,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 def deployed_stack(stack: Stack, watched: str) -> None:
     """A CloudFormation stack named supportwatch with the stack's outputs and WatchedServices (moto cannot
     transform the SAM template: a plain stack with the same outputs and parameters stands in for it)."""
-    template = {
-        "Parameters": {"WatchedServices": {"Type": "String"}},
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {
-            "SummaryTableName": {"Value": stack.resources.table},
-            "AlertTopicArn": {"Value": stack.resources.topic_arn},
-        },
-    }
-    boto3.client("cloudformation").create_stack(
-        StackName="supportwatch",
-        TemplateBody=json.dumps(template),
-        Parameters=[{"ParameterKey": "WatchedServices", "ParameterValue": watched}],
-    )
+    stack.stand_in({"WatchedServices": watched})
 
 
 def test_backfill_and_query_of_a_stack_watch_what_it_watches(stack, capsys):
@@ -152,14 +140,7 @@ def test_redrive_counts_the_services_it_is_given(stack, capsys):
 
 def test_a_stack_of_before_watches_support_alone(stack, capsys):
     """A stack deployed before WatchedServices existed has no such parameter: support alone."""
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {
-            "SummaryTableName": {"Value": stack.resources.table},
-            "AlertTopicArn": {"Value": stack.resources.topic_arn},
-        },
-    }
-    boto3.client("cloudformation").create_stack(StackName="supportwatch", TemplateBody=json.dumps(template))
+    stack.stand_in()
     put_corpus(stack, "trails/")
     backfill = ("backfill", f"s3://{stack.bucket}/trails", "--stack", "supportwatch", "--format", "json")
     code, out, err = run(capsys, *backfill, "--workers", "1")

@@ -10,8 +10,9 @@ import pytest
 
 from supportwatch.aws.inspection import parse_selectors
 from supportwatch.doctor.checks import diagnose, exit_code
-from supportwatch.doctor.models import BasicSelector, Observed, Selectors, Trail, TrailStatus
+from supportwatch.doctor.models import BasicSelector, Observed, Selectors, Trail
 from supportwatch.doctor.selectors import SOURCE, fixed, verdict
+from tests.unit.test_doctor_checks import trail as healthy_trail
 
 Q_SOURCE, BEDROCK_SOURCE = "q.amazonaws.com", "bedrock.amazonaws.com"
 MANAGEMENT = {"Field": "eventCategory", "Equals": ["Management"]}
@@ -133,18 +134,7 @@ def test_the_fix_logs_every_management_event_and_keeps_everything_else():
 
 
 def trail(selectors: Selectors, name: str = "main") -> Trail:
-    return Trail(
-        name=name,
-        arn=f"arn:aws:cloudtrail:us-east-1:111122223333:trail/{name}",
-        home_region="us-east-1",
-        multi_region=True,
-        organization=False,
-        bucket="logs",
-        prefix="",
-        validation=True,
-        status=TrailStatus(logging=True),
-        selectors=selectors,
-    )
+    return healthy_trail(name, selectors=selectors)
 
 
 def observe(selectors: Selectors, services: tuple[str, ...], *others: Trail) -> Observed:
