@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.helpers import support_record
 
 HEAVY = ("moto", "supportwatch.cli", "yaml", "rich", "matplotlib", "aws_xray_sdk", "pytest", "hypothesis")
-SEARCH = ("ahocorasick_rs",)  # the search for several names at once: only when more than support is watched
+SEARCH = ("ahocorasick_rs",)  # the search for the names: loaded by the first search, never by importing the handler
 AWS = ("boto3", "botocore", "moto", "supportwatch.aws", "aws_xray_sdk")
 REPORT = "import sys, json; print(json.dumps(sorted(sys.modules)), file=sys.stderr)"
 
@@ -75,4 +75,4 @@ def test_scan_never_loads_boto3_moto_or_the_aws_adapters(tmp_path: Path):
     )
     modules = loaded(code)
     assert "supportwatch.cli.scan" in modules and "supportwatch.pipeline" in modules
-    assert under(modules, AWS + SEARCH) == []
+    assert under(modules, AWS) == [] and set(SEARCH) <= modules

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportwatch.decoding.literals import find_all, may_overlap, searcher
+from supportwatch.decoding.literals import may_overlap, searcher
 from supportwatch.services import SERVICES
 
 LETTERS = b"mq.amzonws\\u0bc\x00\x01\x02"  # with the decoys' bytes: their matches are dropped
@@ -25,7 +25,6 @@ def every_position(text: bytes, needles: list[bytes]) -> list[int]:
 @given(text=ALPHABET, needle=NEEDLE, prefix=st.integers(0, 3))
 def test_the_search_finds_every_position_overlapping_ones_too(text, needle, prefix):
     text = needle[:prefix] + text + needle  # the needle at its end, maybe overlapping what precedes it
-    assert find_all(text, needle) == every_position(text, [needle])
     assert searcher([needle])(text) == every_position(text, [needle])
 
 
@@ -36,17 +35,13 @@ def test_several_needles_are_found_in_one_pass_one_inside_another_too(text, need
 
 
 def test_nothing_is_found_in_nothing():
-    assert searcher([b"q.amazonaws.com", b"bedrock.amazonaws.com"])(b"") == find_all(b"", b"q.amazonaws.com") == []
+    assert searcher([b"q.amazonaws.com", b"bedrock.amazonaws.com"])(b"") == searcher([b"q.a"])(b"") == []
 
 
 def test_amazon_q_is_found_inside_amazon_mq_and_at_its_own_records():
     text = b'"eventSource":"mq.amazonaws.com"},{"eventSource":"q.amazonaws.com"'
     names = [b"support.amazonaws.com", b"q.amazonaws.com", b"bedrock.amazonaws.com"]
     assert searcher(names)(text) == [text.index(b"q.amazonaws.com"), text.rindex(b'"q.amazonaws.com') + 1]
-
-
-def test_support_alone_is_searched_by_bytes_find():
-    assert searcher([b"support.amazonaws.com"]).func is find_all  # as before more services could be watched
 
 
 def test_the_services_names_cannot_overlap_so_one_pass_steps_past_each_match():

@@ -7,6 +7,7 @@ import gzip
 import json
 import sys
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from supportwatch.alerting import Alerting, CollectingPublisher, MemoryClaims
 from supportwatch.cli.main import main
 from supportwatch.config import AlertSettings
 from supportwatch.decoding import read_events, read_events_exactly
-from supportwatch.decoding.records import KEY_BYTES, extract, key_safe, to_support_event
+from supportwatch.decoding.records import KEY_BYTES, bounded, extract, key_safe, to_support_event
 from supportwatch.messages import sns_message
 from supportwatch.models import ObjectRef
 from supportwatch.pipeline import Processor
@@ -105,6 +106,14 @@ def test_key_values_longer_than_a_key_are_counted_as_prefix_and_hash(name):
     assert len(value.encode()) <= KEY_BYTES[name]
     assert value == key_safe(long, KEY_BYTES[name]) and value.startswith("éé") and "...sha256:" in value
     assert key_safe(long + "x", KEY_BYTES[name]) != value  # a different value stays different
+
+
+@pytest.mark.parametrize("name", sorted(KEY_BYTES))
+def test_the_quick_length_check_reads_every_key_value(name):
+    event = to_support_event(support_record(event_id="k", error="x"))
+    assert event is not None and bounded(event) is event
+    long = msgspec.structs.replace(event, **{name: "é" * 3000})
+    assert len(getattr(bounded(long), name).encode()) <= KEY_BYTES[name]
 
 
 def test_key_safe_keeps_short_values():

@@ -11,19 +11,20 @@ whole or grows. Whatever this module cannot prove equal to a full `json` parse r
 the caller takes the exact path: another input form, a BOM, NaN, lone surrogates, nesting near the
 recursion limit, an integer longer than Python's digit limit, trailing data.
 
-A document whose bytes are not all UTF-8 is read a second time, each piece checked on its own: the
-entries of a piece that is not are split apart (msgspec does not check the strings it passes over),
-and each entry that is not UTF-8 is skipped (`records.NotUtf8`), as the exact path does.
+Every byte's UTF-8 is checked on the way: simdjson checks what it validates, and text is checked
+before msgspec decodes it (msgspec does not check the strings it passes over). A document whose bytes
+are not all UTF-8 is read a second time, each piece checked on its own: the entries of a piece that is
+not are split apart, and each entry that is not UTF-8 is skipped (`records.NotUtf8`), as the exact
+path does.
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from functools import reduce
+from collections.abc import Callable, Iterator
+from functools import cache, cached_property, reduce
 from typing import Any
 
 import msgspec
@@ -31,7 +32,7 @@ import simdjson
 
 from supportwatch.decoding.inflate import CHUNK, GZIP_MAGIC, ContentHash, OverCap, pieces
 from supportwatch.decoding.instants import parse_event_time
-from supportwatch.decoding.literals import Search, find_all, searcher
+from supportwatch.decoding.literals import Search, searcher
 from supportwatch.decoding.records import (
     KMS_SOURCE,
     NOT_UTF8,
@@ -157,9 +158,16 @@ class Watched:
         self.sources = sources_of(services)  # eventSource -> service
         self.spelled = {json.dumps(source).encode(): name for source, name in self.sources.items()}
         self.markers = [text[1:-1] for text in self.spelled]
-        self.find: Search = searcher(self.markers)  # one pass over the bytes, whatever is watched
         # a name that begins with what an escape ends in (`\\b`, `\\u0abe`) may be in a text that names no source
         self.ambiguous = any(marker[0] in ESCAPED for marker in self.markers)
+
+    @cached_property
+    def _find(self) -> Search:
+        return searcher([*self.markers, ESCAPE])  # one pass over the bytes, whatever is watched
+
+    @cached_property
+    def _find_revealing(self) -> Search:
+        return searcher([*self.markers, ESCAPE, REVEAL_MARKER])
 
     def service(self, head: Loose) -> str | None:
         """The watched service of a record whose eventSource is a JSON string, if any."""
@@ -179,24 +187,27 @@ class Watched:
 
     def hits(self, text: bytes, reveals: bool) -> list[int]:
         """Where `text` may name a watched source (or with `reveals` a reveal's context key): their names, and
-        any `\\u00` escape (which can spell any of their letters). Elsewhere no entry can name one, so only
-        its syntax needs checking."""
-        hits = self.find(text)
-        if reveals and (context := find_all(text, REVEAL_MARKER)):
-            hits = sorted(hits + context)
-        if b"\\" in text:  # a one-byte search first: most pieces hold no escape at all
-            hits = sorted(hits + find_all(text, ESCAPE))
-        return hits
+        any `\\u00` escape (which can spell any of their letters), found in one pass. Elsewhere no entry can
+        name one, so only its syntax needs checking."""
+        return self._find_revealing(text) if reveals else self._find(text)
 
 
-SUPPORT_ONLY = Watched(DEFAULT_SERVICES)
+@cache
+def watching(services: tuple[str, ...]) -> Watched:
+    """The services' names as the bytes spell them, each set built once (its automaton at its first search)."""
+    return Watched(services)
+
+
+ANY = msgspec.json.Decoder()
 
 
 def _value(text: bytes) -> Any:
-    """A JSON value as `json.loads(bytes)` reads it; a string without escapes without the parser."""
-    if text[:1] == b'"' and b"\\" not in text:
-        return text[1:-1].decode("utf-8", "surrogatepass")
-    return json.loads(text)
+    """A JSON value as `json.loads(bytes)` reads it: msgspec's reading, json's where msgspec refuses the text (a
+    lone surrogate, NaN, a number beyond a float: where the two read it differently)."""
+    try:
+        return ANY.decode(text)
+    except msgspec.MsgspecError:
+        return json.loads(text)
 
 
 def _shape(head: Any) -> Any:
@@ -243,28 +254,30 @@ class Pieces:
         self.digits = sys.get_int_max_str_digits()
         self.long_digits = re.compile(rb"[0-9]{%d}" % max(self.digits // 2, 1))
 
-    def take(self, first: bytes, piece: bytes | memoryview) -> bool:
-        """Count the entries of `first` + `piece` (records separated by commas); False when they do not parse.
+    def take(self, first: bytes, piece: bytes | memoryview, last: bool = False) -> bytes | None:
+        """Count the entries of `first` + `piece` (records separated by commas); None when they do not parse, else
+        the text left for the next piece to begin with (`last`: none).
 
         A piece that cannot name a watched source is only validated (simdjson) and its entries counted; in
-        one that may, each record around a hit is decoded on its own and the text between them
-        validated. Whatever simdjson refuses, or where a record cannot be cut out, msgspec decodes whole.
+        one that may, each record around a hit is decoded on its own and the text between them validated,
+        and the records after the last hit are left to the next piece (one validation instead of two).
+        Whatever simdjson refuses, or where a record cannot be cut out, msgspec decodes whole.
         """
         if self.apart and not (is_utf8(first) and is_utf8(bytes(piece))):
-            return self._apart(first + bytes(piece))
+            return b"" if self._apart(first + bytes(piece)) else None
         wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
         hits = self.watched.hits(wrapped, self.reveals)
-        found = None  # records dense with hits are decoded whole: cutting each out would cost more
+        found, left = None, b""  # records dense with hits are decoded whole: cutting each out would cost more
         if not hits:
             found = self._count(wrapped)
-        elif len(hits) <= SPLIT_HITS:
-            found = self._split(wrapped, hits)
+        elif len(hits) <= SPLIT_HITS and (split := self._split(wrapped, hits, last)) is not None:
+            found, left = split
         if found is None:
             found = self._records(wrapped, named=bool(hits), margin=len(DEEP_OPEN))
         if found is None:
-            return False
+            return None
         _merge(self.found, found)
-        return True
+        return left
 
     def _apart(self, text: bytes) -> bool:
         """Count the entries of a piece that is not UTF-8 one by one; False when they do not parse."""
@@ -307,8 +320,9 @@ class Pieces:
         except (ValueError, RuntimeError):
             return None
 
-    def _split(self, wrapped: bytes, hits: list[int]) -> Extraction | None:
-        """The records around `hits` decoded, the text between them counted; None if a cut does not hold.
+    def _split(self, wrapped: bytes, hits: list[int], last: bool) -> tuple[Extraction, bytes] | None:
+        """The records around `hits` decoded, the text between them counted, and the records after the last
+        one, with the comma after them, left for the next piece (`last`: counted); None if a cut does not hold.
 
         Every part must parse on its own, so a cut inside a record (at a nested record-like object)
         leaves an unbalanced part and fails: the parts joined by their commas are exactly the piece.
@@ -329,16 +343,21 @@ class Pieces:
                 for part in parts:
                     _merge(found, part)
                 position = end + 1
-            if position < stop:
-                if (rest := self._count_part(view[position:stop])) is None:
-                    return None
-                _merge(found, rest)
-        return found
+            if position >= stop:
+                return found, b""
+            if not last:
+                return found, wrapped[position:stop] + b","
+            if (rest := self._count_part(view[position:stop])) is None:
+                return None
+            _merge(found, rest)
+        return found, b""
 
     def _records(self, text: bytes, named: bool, margin: int = 0) -> Extraction | None:
         """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name a
         watched source. `margin`: `text` is already wrapped in that many brackets (DEEP_OPEN, DEEP_CLOSE), of
         which the decoder's are a view, not a copy."""
+        if not is_utf8(text):  # what simdjson reads it checks itself; msgspec does not check what it passes over
+            raise NotUtf8Document("not UTF-8")
         view = memoryview(text)
         body = view[margin : len(text) - margin]
         self._check_digits(body)
@@ -449,19 +468,6 @@ def _text(data: bytes, max_bytes: int, content: ContentHash | None) -> Iterator[
         yield bytes(view[start : start + CHUNK])
 
 
-def _utf8_checked(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The chunks, after checking they are UTF-8 as `json.loads(bytes)` decodes it (surrogates pass)."""
-    decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
-    try:
-        for chunk in chunks:
-            if not chunk.isascii() or decoder.getstate()[0]:
-                decoder.decode(chunk)
-            yield chunk
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        raise NotUtf8Document("not UTF-8") from None
-
-
 def _cut(text: bytes, low: int, high: int) -> tuple[int, int] | None:
     """The last likely record boundary in text[low:high]: (end of the records before it, next record)."""
     if (found := text.rfind(COMPACT_CUT, low, high)) >= 0:
@@ -490,11 +496,11 @@ def _pieces(state: Pieces, rest: bytes, chunk: bytes) -> bytes:
     with memoryview(chunk) as view:
         while len(chunk) - start > PIECE:
             found = _cut(chunk, start, start + PIECE) or _cut(chunk, start, len(chunk))
-            if not found or not state.take(rest, view[start : found[0]]):
+            if not found or (left := state.take(rest, view[start : found[0]])) is None:
                 found = _cut(chunk, start, len(chunk))  # a record nested in another's array: try the longest
-                if not found or not state.take(rest, view[start : found[0]]):
+                if not found or (left := state.take(rest, view[start : found[0]])) is None:
                     break
-            rest, start = b"", found[1]
+            rest, start = left, found[1]
     return rest + chunk[start:] if rest else chunk[start:]
 
 
@@ -507,7 +513,7 @@ def scan(
 ) -> Extraction:
     """The events of the watched `services` and the entry counts of a log object (with `reveals` its reveals
     too), exactly as the full parse finds them (`content` sees every inflated piece)."""
-    watched = SUPPORT_ONLY if services == DEFAULT_SERVICES else Watched(services)
+    watched = watching(services)
     try:
         return _scan(data, max_bytes, content, Pieces(watched, reveals))
     except NotUtf8Document:
@@ -518,8 +524,7 @@ def scan(
 
 def _scan(data: bytes, max_bytes: int, content: ContentHash | None, state: Pieces) -> Extraction:
     rest, closing = b"", b""
-    chunks = _text(data, max_bytes, content)
-    for chunk in chunks if state.apart else _utf8_checked(chunks):
+    for chunk in _text(data, max_bytes, content):
         if not closing:
             rest += chunk
             if len(rest) < HEAD_BYTES:
@@ -545,6 +550,6 @@ def _finish(state: Pieces, text: bytes, closing: bytes) -> Extraction:
         if state.found.entries:  # `[..., ]`: a trailing comma
             raise NotProven("trailing comma")
         return state.found
-    if not state.take(body, b""):
+    if state.take(body, b"", last=True) is None:
         raise NotProven("the last records do not parse")
     return state.found

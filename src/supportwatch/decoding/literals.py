@@ -1,31 +1,21 @@
 """Every position of the watched services' names in bytes: the fast path's search for them.
 
-With `support` alone, `bytes.find` of its name (as before more services could be watched). With more,
-one pass finds every name at once: an Aho-Corasick automaton of the `ahocorasick-rs` wheel (Rust's
-`aho-corasick`). Its SIMD searcher (Teddy) scans CloudTrail text for three names about three times as
-fast as `bytes.find` scans it for one (bench/README.md, issue 24), but the crate only picks it for
-leftmost matches of names starting with more than three distinct bytes: with fewer (Amazon Q, Bedrock
-and support begin with `q`, `b`, `s`) it runs a `memchr` of their first or rarest bytes, which CloudTrail
-text is full of, at half its speed. So the automaton also holds DECOYS, two names that begin with other
-bytes and cannot occur in JSON (raw control characters), whose matches are dropped.
+One pass finds every name at once, with the other literals a piece is searched for (a `\\u00` escape, a
+reveal's context key): an Aho-Corasick automaton of the `ahocorasick-rs` wheel (Rust's `aho-corasick`).
+Its SIMD searcher (Teddy) scans CloudTrail text for them in about a third of the time `bytes.find` takes
+for support's name alone (bench/README.md, issues 24 and 25), but the crate only picks it for leftmost
+matches of literals starting with more than three distinct bytes: with fewer (support, Amazon Q, Bedrock
+and an escape begin with `s`, `q`, `b`, `\\`) it runs a `memchr` of their first or rarest bytes, which
+CloudTrail text is full of, at half its speed. So the automaton also holds DECOYS, three literals that
+begin with other bytes and cannot occur in JSON (raw control characters), whose matches are dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 Search = Callable[[bytes], list[int]]
-DECOYS = (b"\x00\x01\x02", b"\x03\x04\x05")  # JSON never holds these bytes raw, and no name holds them
-
-
-def find_all(text: bytes, needle: bytes) -> list[int]:
-    """Every position of `needle` in `text`, overlapping ones too."""
-    found, position = [], text.find(needle)
-    while position >= 0:
-        found.append(position)
-        position = text.find(needle, position + 1)
-    return found
+DECOYS = (b"\x00\x01\x02", b"\x03\x04\x05", b"\x06\x07\x08")  # JSON never holds these bytes raw, nor does a name
 
 
 def may_overlap(needles: list[bytes]) -> bool:
@@ -40,11 +30,10 @@ def may_overlap(needles: list[bytes]) -> bool:
 
 
 def searcher(needles: list[bytes]) -> Search:
-    """Every position of any of `needles` in a text, in order, overlapping ones too: `find_all` of a single
-    needle, else one pass of an automaton (stepping past each match where no two can overlap)."""
-    if len(needles) == 1:
-        return partial(find_all, needle=needles[0])
-    from ahocorasick_rs import BytesAhoCorasick, MatchKind  # only a deployment watching more pays its import
+    """Every position of any of `needles` in a text, in order, overlapping ones too: one pass of an automaton
+    (stepping past each match where no two can overlap). The wheel is imported at the first search built,
+    never by importing the handler."""
+    from ahocorasick_rs import BytesAhoCorasick, MatchKind
 
     if may_overlap([*needles, *DECOYS]):  # every match, at the automaton's own pace (no SIMD searcher for these)
         every = BytesAhoCorasick(needles, matchkind=MatchKind.Standard)
