@@ -24,14 +24,15 @@ class ObjectRef:
         return f"s3://{self.bucket}/{self.key}" if self.bucket else self.key
 
 
-class SupportEvent(msgspec.Struct, frozen=True, gc=False):
+class SupportEvent(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """The fields of one Support Recommendations record that the summaries use.
 
     The typed text (`requestParameters.message`) is deliberately not one of them. `event_time` is
     the record's time written as CloudTrail writes it (`2023-09-11T16:34:13Z`, whatever form the
     record used); `instant` is that time in UTC epoch microseconds (what orders events, to the
     microsecond) and `day` its UTC day. A msgspec Struct: a file can hold tens of thousands of them, and a
-    Struct is built several times faster than a frozen dataclass.
+    Struct is built several times faster than a frozen dataclass; encoded as an array (`array_like`), without
+    its field names, as a decoding worker sends them (cli/jobs.py).
     """
 
     event_id: str
@@ -51,7 +52,7 @@ class SupportEvent(msgspec.Struct, frozen=True, gc=False):
     model_id: str | None = None  # bedrock: `requestParameters.modelId` as written, "unknown" when absent
 
 
-class Reveal(msgspec.Struct, frozen=True, gc=False):
+class Reveal(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """A KMS Decrypt that revealed the identity sealed under `pseudonym` (contract section 10); `call`
     holds the Decrypt record's fields as a SupportEvent holds a support record's: who called, when, from where."""
 

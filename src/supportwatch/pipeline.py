@@ -76,8 +76,8 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """One log object fetched and decoded, before anything is committed: picklable, so that worker
-    processes can decode while one process commits (`supportwatch scan --jobs`)."""
+    """One log object fetched and decoded, before anything is committed: plain data that msgspec encodes, so
+    that worker processes can decode while one process commits (`supportwatch scan --jobs`, cli/jobs.py)."""
 
     extraction: Extraction | None = None
     size: int = 0  # bytes fetched
@@ -87,7 +87,7 @@ class Read:
 
 
 def decode_log(key: str, data: bytes, limits: Limits, hashed: bool) -> Read:
-    """A log object's bytes -> the events of the watched services, or why they cannot be read; pure and picklable."""
+    """A log object's bytes -> the events of the watched services, or why they cannot be read; pure."""
     content = ContentHash() if hashed else None
     try:
         extraction = read_events(

@@ -6,13 +6,15 @@ import gzip
 import json
 import threading
 import time
+from collections import Counter
 
 import pytest
 
-from supportwatch.cli.jobs import decoder, in_order, read_ahead
-from supportwatch.models import ObjectRef
+from supportwatch import SUPPORT_EVENT_SOURCE
+from supportwatch.cli.jobs import decoder, encoded_read, in_order, read_ahead, read_of
+from supportwatch.models import ObjectRef, Reveal, SupportEvent
 from supportwatch.pipeline import Limits, decode_log
-from tests.helpers import bedrock_record, q_record, support_record
+from tests.helpers import bedrock_record, q_record, reveal_record, support_record
 
 LIMITS = Limits(1 << 20)
 
@@ -76,3 +78,44 @@ def test_the_pool_reads_the_services_its_limits_watch() -> None:
             ("b", "bedrock"),
         ]
         assert [event.event_id for event in pooled("mixed.json.gz", data, LIMITS, False).extraction.events] == ["s"]
+
+
+def test_a_read_of_every_kind_comes_back_from_a_worker_as_it_was_decoded() -> None:
+    """What a worker sends (`encoded_read`) and this process reads back (`read_of`): events of every service
+    with model ids, reveals, skipped entries by reason, the content's hash; an unreadable object."""
+    records = [
+        support_record(event_id="s", error="AccessDenied", issuer="arn:aws:iam::111122223333:role/Admin"),
+        q_record(event_id="q"),
+        bedrock_record(event_id="b"),
+        bedrock_record(event_id="b-none", model_id=None),
+        reveal_record("pseudonym-1", event_id="r"),
+        {"eventSource": SUPPORT_EVENT_SOURCE, "eventName": ""},
+        {"eventSource": SUPPORT_EVENT_SOURCE, "eventName": "X", "eventTime": "yesterday"},
+        [SUPPORT_EVENT_SOURCE],
+    ]
+    every = Limits(1 << 20, reveals=True, services=("support", "q", "bedrock"))
+    objects = [
+        ("all.json.gz", gzip.compress(json.dumps({"Records": records}).encode()), every, True),
+        ("all.json.gz", gzip.compress(json.dumps({"Records": records}).encode()), LIMITS, False),
+        ("broken.json.gz", b"\x1f\x8b\x08\x00 not really gzip", LIMITS, True),
+        ("text.json.gz", b"not gzip", every, True),
+    ]
+    reads = [decode_log(*found) for found in objects]
+    found = reads[0].extraction
+    assert [(event.service, event.model_id) for event in found.events] == [
+        ("support", None),
+        ("q", None),
+        ("bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        ("bedrock", "unknown"),
+    ]
+    assert [reveal.pseudonym for reveal in found.reveals] == ["pseudonym-1"]
+    assert len(found.reasons) == 3 and found.skipped == 3 and found.entries == len(records)
+    assert reads[0].sha256 and reads[0].size and not reads[1].sha256
+    assert reads[2].unreadable and reads[3].unreadable and reads[2].extraction is None
+    for read, found in zip(reads, objects, strict=True):
+        back = read_of(encoded_read(*found))
+        assert back == read
+        if back.extraction is not None:
+            assert type(back.extraction.reasons) is Counter
+            assert {type(event) for event in back.extraction.events} == {SupportEvent}
+            assert {type(reveal) for reveal in back.extraction.reveals} <= {Reveal}
