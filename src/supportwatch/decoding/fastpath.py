@@ -267,17 +267,18 @@ class Pieces:
             return b"" if self._apart(first + bytes(piece)) else None
         wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
         hits = self.watched.hits(wrapped, self.reveals)
-        found, left = None, b""  # records dense with hits are decoded whole: cutting each out would cost more
         if not hits:
-            found = self._count(wrapped)
+            if (entries := self._count(wrapped)) is not None:
+                self.found.entries += entries
+                return b""
         elif len(hits) <= SPLIT_HITS and (split := self._split(wrapped, hits, last)) is not None:
-            found, left = split
-        if found is None:
-            found = self._records(wrapped, named=bool(hits), margin=len(DEEP_OPEN))
-        if found is None:
+            _merge(self.found, split[0])
+            return split[1]
+        # records dense with hits are decoded whole (cutting each out would cost more), as is what simdjson refuses
+        if (found := self._records(wrapped, named=bool(hits), margin=len(DEEP_OPEN))) is None:
             return None
         _merge(self.found, found)
-        return left
+        return b""
 
     def _apart(self, text: bytes) -> bool:
         """Count the entries of a piece that is not UTF-8 one by one; False when they do not parse."""
@@ -301,22 +302,22 @@ class Pieces:
         _merge(self.found, found)
         return True
 
-    def _count(self, wrapped: bytes | bytearray) -> Extraction | None:
+    def _count(self, wrapped: bytes | bytearray) -> int | None:
         """The entries of `wrapped` (DEEP_OPEN, comma-separated entries, DEEP_CLOSE) counted, every byte
         validated by simdjson; None if it refuses them (not JSON, too deep, an integer beyond 64 bits:
         none of which it accepts where json would refuse)."""
         try:
-            return Extraction(entries=len(self.parser.parse(wrapped).at_pointer(DEEP_POINTER)))
+            return len(self.parser.parse(wrapped).at_pointer(DEEP_POINTER))
         except (ValueError, RuntimeError):
             return None
 
-    def _count_part(self, text: memoryview) -> Extraction | None:
+    def _count_part(self, text: memoryview) -> int | None:
         """`_count` of a part of a piece; one too short to nest SHALLOW deep is read flat (no pointer to walk
         down). A longer one is wrapped without counting its brackets: walking the pointer costs less."""
         if len(text) >= SHALLOW:
             return self._count(b"".join((DEEP_OPEN, text, DEEP_CLOSE)))
         try:
-            return Extraction(entries=len(self.parser.parse(b"".join((b"[", text, b"]")))))
+            return len(self.parser.parse(b"".join((b"[", text, b"]"))))
         except (ValueError, RuntimeError):
             return None
 
@@ -336,12 +337,11 @@ class Pieces:
                 start = cut + 2 if cut >= 0 else position
                 after = wrapped.find(COMPACT_CUT, hit, stop)
                 end = after + 1 if after >= 0 else stop
-                parts = [] if start == position else [self._count_part(view[position : start - 1])]
-                parts.append(self._records(wrapped[start:end], named=True))
-                if None in parts:
+                between = 0 if start == position else self._count_part(view[position : start - 1])
+                if between is None or (record := self._records(wrapped[start:end], named=True)) is None:
                     return None
-                for part in parts:
-                    _merge(found, part)
+                found.entries += between
+                _merge(found, record)
                 position = end + 1
             if position >= stop:
                 return found, b""
@@ -349,7 +349,7 @@ class Pieces:
                 return found, wrapped[position:stop] + b","
             if (rest := self._count_part(view[position:stop])) is None:
                 return None
-            _merge(found, rest)
+            found.entries += rest
         return found, b""
 
     def _records(self, text: bytes, named: bool, margin: int = 0) -> Extraction | None:
