@@ -193,6 +193,10 @@ def entry(kind: str, number: int) -> object:
         "bad-time": {**support_record(event_id=f"t{number}"), "eventTime": "yesterday"},
         "junk": [None, 7, "x", [], {"eventName": ""}][number % 5],
         "nested": {**other, "responseElements": {"items": [support_record(event_id=f"n{number}")]}},
+        # a record-like object between two others inside an entry: compact separators that are not between entries
+        "nested-middle": {**other, "x": {"items": [other, support_record(event_id=f"m{number}"), other]}},
+        "nested-grid": {**other, "x": [[other, support_record(event_id=f"g{number}"), other]]},
+        "junk-grid": [[other, support_record(event_id=f"j{number}"), other]],
         "reveal": reveal_record(f"p-{number}", event_id=f"r{number}"),
         "refused-reveal": reveal_record(f"p-{number}", event_id=f"d{number}", error="AccessDenied"),
         "seal": reveal_record(f"p-{number}", event_id=f"e{number}", name="Encrypt"),  # the function's own
@@ -206,6 +210,7 @@ def entry(kind: str, number: int) -> object:
         st.sampled_from(
             ["quiet"] * 6
             + ["support", "no-id", "decoy", "named-malformed", "bad-time", "junk", "nested"]
+            + ["nested-middle", "nested-grid", "junk-grid"]
             + ["reveal", "refused-reveal", "seal", "reveal-decoy"]
         ),
         max_size=40,
@@ -392,3 +397,12 @@ def test_the_fast_path_itself_reads_every_service():
     assert (found.entries, found.skipped) == (605, 0)
     assert CANARY not in repr(found)
     assert [e.event_id for e in fastpath.scan(gzip.compress(text.encode()), CAP).events] == ["s"]
+
+
+@pytest.mark.parametrize("kind", ["nested-middle", "nested-grid", "junk-grid"])
+def test_record_like_objects_side_by_side_inside_an_entry_are_not_entries(kind):
+    """The records around a hit are cut at compact separators; inside another entry those fall between record-like
+    objects of its arrays, and the cut-out text is a whole object that is no entry: never counted as one."""
+    entries = [entry("quiet", 0), entry(kind, 1), entry("quiet", 2), entry("support", 3)]
+    document = json.dumps({"Records": entries}, separators=(",", ":")).encode()
+    assert len(assert_same(document)[0]) == 1

@@ -74,6 +74,7 @@ ESCAPED = frozenset(b'"\\/bfnrtu0123456789abcdefABCDEF')  # what may follow a ba
 SPLIT_HITS = 4  # a piece with more hits than this is decoded whole by msgspec
 DEEP = 256  # simdjson reads 1,024 levels, json fewer: pieces go this deep, so simdjson refuses first
 DEEP_OPEN, DEEP_CLOSE, DEEP_POINTER = b"[" * (DEEP + 1), b"]" * (DEEP + 1), "/0" * DEEP
+SIBLINGS_POINTER = "/0" * (DEEP - 1)  # the array that holds the entries' array (and its siblings, `_entries`)
 ABSENT = msgspec.Raw(b"")
 
 
@@ -232,6 +233,14 @@ def _reveals(texts: Raws, heads: list[Any], found: Extraction) -> None:
             found.reveals.append(reveal)
 
 
+def _sum_of_siblings(siblings: Any, expected: int) -> int | None:
+    """The entries of `expected` sibling arrays, or None when there are not that many. (The proxies die here: a
+    simdjson parser cannot parse again while one of them lives.)"""
+    if len(siblings) != expected:
+        return None
+    return sum(len(part) for part in siblings)
+
+
 def _merge(into: Extraction, found: Extraction) -> None:
     into.entries += found.entries
     into.skipped += found.skipped
@@ -254,31 +263,29 @@ class Pieces:
         self.digits = sys.get_int_max_str_digits()
         self.long_digits = re.compile(rb"[0-9]{%d}" % max(self.digits // 2, 1))
 
-    def take(self, first: bytes, piece: bytes | memoryview, last: bool = False) -> bytes | None:
-        """Count the entries of `first` + `piece` (records separated by commas); None when they do not parse, else
-        the text left for the next piece to begin with (`last`: none).
+    def take(self, first: bytes, piece: bytes | memoryview) -> bool:
+        """Count the entries of `first` + `piece` (records separated by commas); False when they do not parse.
 
-        A piece that cannot name a watched source is only validated (simdjson) and its entries counted; in
-        one that may, each record around a hit is decoded on its own and the text between them validated,
-        and the records after the last hit are left to the next piece (one validation instead of two).
-        Whatever simdjson refuses, or where a record cannot be cut out, msgspec decodes whole.
+        A piece that cannot name a watched source is only validated (simdjson) and its entries counted. In
+        one that may, the records around each hit are cut out and decoded by msgspec, the whole piece
+        validated by simdjson in one pass that proves each cut falls between two of its entries. Whatever
+        simdjson refuses, a piece dense with hits, or one where a record cannot be cut out, msgspec decodes whole.
         """
         if self.apart and not (is_utf8(first) and is_utf8(bytes(piece))):
-            return b"" if self._apart(first + bytes(piece)) else None
+            return self._apart(first + bytes(piece))
         wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
         hits = self.watched.hits(wrapped, self.reveals)
         if not hits:
             if (entries := self._count(wrapped)) is not None:
                 self.found.entries += entries
-                return b""
-        elif len(hits) <= SPLIT_HITS and (split := self._split(wrapped, hits, last)) is not None:
-            _merge(self.found, split[0])
-            return split[1]
-        # records dense with hits are decoded whole (cutting each out would cost more), as is what simdjson refuses
+                return True
+        elif len(hits) <= SPLIT_HITS and (found := self._split(wrapped, hits)) is not None:
+            _merge(self.found, found)
+            return True
         if (found := self._records(wrapped, named=bool(hits), margin=len(DEEP_OPEN))) is None:
-            return None
+            return False
         _merge(self.found, found)
-        return b""
+        return True
 
     def _apart(self, text: bytes) -> bool:
         """Count the entries of a piece that is not UTF-8 one by one; False when they do not parse."""
@@ -311,46 +318,45 @@ class Pieces:
         except (ValueError, RuntimeError):
             return None
 
-    def _count_part(self, text: memoryview) -> int | None:
-        """`_count` of a part of a piece; one too short to nest SHALLOW deep is read flat (no pointer to walk
-        down). A longer one is wrapped without counting its brackets: walking the pointer costs less."""
-        if len(text) >= SHALLOW:
-            return self._count(b"".join((DEEP_OPEN, text, DEEP_CLOSE)))
+    def _split(self, wrapped: bytes, hits: list[int]) -> Extraction | None:
+        """The records around `hits` decoded, every entry counted; None if a cut does not fall between entries.
+
+        Each record around a hit is cut out at the compact separators (`},{"eventVersion":`) before and after
+        it, whose commas valid JSON holds outside any string: `_entries` proves they fall between entries.
+        """
+        first, stop = len(DEEP_OPEN), len(wrapped) - len(DEEP_CLOSE)
+        position, cuts, records = first, [], []
+        for hit in hits:
+            if hit < position:
+                continue  # in the record just read
+            before = wrapped.rfind(COMPACT_CUT, position, hit)
+            start = before + 2 if before >= 0 else position
+            after = wrapped.find(COMPACT_CUT, hit, stop)
+            end = after + 1 if after >= 0 else stop
+            if start > first and start - 1 not in cuts[-1:]:
+                cuts.append(start - 1)
+            if end < stop:
+                cuts.append(end)
+            records.append(wrapped[start:end])
+            position = end + 1
+        if (entries := self._entries(wrapped, cuts)) is None:
+            return None
+        if (found := self._records(b",".join(records), named=True)) is not None:
+            found.entries = entries
+        return found
+
+    def _entries(self, wrapped: bytes, cuts: list[int]) -> int | None:
+        """`_count` of `wrapped` whose commas at `cuts` are each made `],[`: its parts validated by simdjson in one
+        pass as sibling arrays. A comma between two of the piece's entries adds a sibling; one nested inside
+        an entry (a record-like object in another's array) splits that inner array or breaks the text, never
+        adds a sibling. None unless there is one sibling more than cuts: every cut falls between entries."""
+        bounds = zip([-1, *cuts], [*cuts, len(wrapped)], strict=True)
+        with memoryview(wrapped) as view:
+            text = b"],[".join([view[begin + 1 : end] for begin, end in bounds])
         try:
-            return len(self.parser.parse(b"".join((b"[", text, b"]"))))
+            return _sum_of_siblings(self.parser.parse(text).at_pointer(SIBLINGS_POINTER), len(cuts) + 1)
         except (ValueError, RuntimeError):
             return None
-
-    def _split(self, wrapped: bytes, hits: list[int], last: bool) -> tuple[Extraction, bytes] | None:
-        """The records around `hits` decoded, the text between them counted, and the records after the last
-        one, with the comma after them, left for the next piece (`last`: counted); None if a cut does not hold.
-
-        Every part must parse on its own, so a cut inside a record (at a nested record-like object)
-        leaves an unbalanced part and fails: the parts joined by their commas are exactly the piece.
-        """
-        found, position, stop = Extraction(), len(DEEP_OPEN), len(wrapped) - len(DEEP_CLOSE)
-        with memoryview(wrapped) as view:
-            for hit in hits:
-                if hit < position:
-                    continue  # in the record just read
-                cut = wrapped.rfind(COMPACT_CUT, position, hit)
-                start = cut + 2 if cut >= 0 else position
-                after = wrapped.find(COMPACT_CUT, hit, stop)
-                end = after + 1 if after >= 0 else stop
-                between = 0 if start == position else self._count_part(view[position : start - 1])
-                if between is None or (record := self._records(wrapped[start:end], named=True)) is None:
-                    return None
-                found.entries += between
-                _merge(found, record)
-                position = end + 1
-            if position >= stop:
-                return found, b""
-            if not last:
-                return found, wrapped[position:stop] + b","
-            if (rest := self._count_part(view[position:stop])) is None:
-                return None
-            found.entries += rest
-        return found, b""
 
     def _records(self, text: bytes, named: bool, margin: int = 0) -> Extraction | None:
         """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name a
@@ -496,11 +502,11 @@ def _pieces(state: Pieces, rest: bytes, chunk: bytes) -> bytes:
     with memoryview(chunk) as view:
         while len(chunk) - start > PIECE:
             found = _cut(chunk, start, start + PIECE) or _cut(chunk, start, len(chunk))
-            if not found or (left := state.take(rest, view[start : found[0]])) is None:
+            if not found or not state.take(rest, view[start : found[0]]):
                 found = _cut(chunk, start, len(chunk))  # a record nested in another's array: try the longest
-                if not found or (left := state.take(rest, view[start : found[0]])) is None:
+                if not found or not state.take(rest, view[start : found[0]]):
                     break
-            rest, start = left, found[1]
+            rest, start = b"", found[1]
     return rest + chunk[start:] if rest else chunk[start:]
 
 
@@ -550,6 +556,6 @@ def _finish(state: Pieces, text: bytes, closing: bytes) -> Extraction:
         if state.found.entries:  # `[..., ]`: a trailing comma
             raise NotProven("trailing comma")
         return state.found
-    if state.take(body, b"", last=True) is None:
+    if not state.take(body, b""):
         raise NotProven("the last records do not parse")
     return state.found
