@@ -225,6 +225,12 @@ def _from_kms(head: Any) -> bool:
     return isinstance(head, Loose) and _string(head.source) and _value(bytes(head.source)) == KMS_SOURCE
 
 
+def _may_reveal(text: bytes, hits: list[int]) -> bool:
+    """Whether one of `hits` in `text` is a reveal's context key or an escape (which can spell it): a record that
+    names neither is no reveal (`to_reveal`)."""
+    return any(text.startswith(REVEAL_MARKER, hit) or text.startswith(ESCAPE, hit) for hit in hits)
+
+
 def _reveals(texts: Raws, heads: list[Any], found: Extraction) -> None:
     """The reveals among decoded entries (`to_reveal`): each KMS record read whole, as the exact path reads it."""
     for index, head in enumerate(heads):
@@ -275,14 +281,15 @@ class Pieces:
             return self._apart(first + bytes(piece))
         wrapped = b"".join((DEEP_OPEN, first, piece, DEEP_CLOSE))  # the brackets hold no hit
         hits = self.watched.hits(wrapped, self.reveals)
+        reveals = self.reveals and _may_reveal(wrapped, hits)
         if not hits:
             if (entries := self._count(wrapped)) is not None:
                 self.found.entries += entries
                 return True
-        elif len(hits) <= SPLIT_HITS and (found := self._split(wrapped, hits)) is not None:
+        elif len(hits) <= SPLIT_HITS and (found := self._split(wrapped, hits, reveals)) is not None:
             _merge(self.found, found)
             return True
-        if (found := self._records(wrapped, named=bool(hits), margin=len(DEEP_OPEN))) is None:
+        if (found := self._records(wrapped, named=bool(hits), margin=len(DEEP_OPEN), reveals=reveals)) is None:
             return False
         _merge(self.found, found)
         return True
@@ -299,7 +306,7 @@ class Pieces:
         found = Extraction()
         for raw in raws:
             if is_utf8(entry := bytes(raw)):
-                if (part := self._records(entry, named=True)) is None:
+                if (part := self._records(entry, named=True, reveals=self.reveals)) is None:
                     return False
                 _merge(found, part)
             else:
@@ -318,8 +325,9 @@ class Pieces:
         except (ValueError, RuntimeError):
             return None
 
-    def _split(self, wrapped: bytes, hits: list[int]) -> Extraction | None:
-        """The records around `hits` decoded, every entry counted; None if a cut does not fall between entries.
+    def _split(self, wrapped: bytes, hits: list[int], reveals: bool) -> Extraction | None:
+        """The records around `hits` decoded (with `reveals` the reveals among them), every entry counted; None if
+        a cut does not fall between entries.
 
         Each record around a hit is cut out at the compact separators (`},{"eventVersion":`) before and after
         it, whose commas valid JSON holds outside any string: `_entries` proves they fall between entries.
@@ -341,7 +349,7 @@ class Pieces:
             position = end + 1
         if (entries := self._entries(wrapped, cuts)) is None:
             return None
-        if (found := self._records(b",".join(records), named=True)) is not None:
+        if (found := self._records(b",".join(records), named=True, reveals=reveals)) is not None:
             found.entries = entries
         return found
 
@@ -358,10 +366,10 @@ class Pieces:
         except (ValueError, RuntimeError):
             return None
 
-    def _records(self, text: bytes, named: bool, margin: int = 0) -> Extraction | None:
+    def _records(self, text: bytes, named: bool, margin: int = 0, reveals: bool = False) -> Extraction | None:
         """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name a
-        watched source. `margin`: `text` is already wrapped in that many brackets (DEEP_OPEN, DEEP_CLOSE), of
-        which the decoder's are a view, not a copy."""
+        watched source; `reveals`: a reveal's context key. `margin`: `text` is already wrapped in that many
+        brackets (DEEP_OPEN, DEEP_CLOSE), of which the decoder's are a view, not a copy."""
         if not is_utf8(text):  # what simdjson reads it checks itself; msgspec does not check what it passes over
             raise NotUtf8Document("not UTF-8")
         view = memoryview(text)
@@ -396,7 +404,7 @@ class Pieces:
         found.entries = len(heads)
         if watched:
             self._events(texts, heads, watched, found)
-        if self.reveals:
+        if reveals:
             _reveals(texts, heads, found)
         return found
 
