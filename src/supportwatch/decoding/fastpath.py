@@ -349,7 +349,7 @@ class Pieces:
             position = end + 1
         if (entries := self._entries(wrapped, cuts)) is None:
             return None
-        if (found := self._records(b",".join(records), named=True, reveals=reveals)) is not None:
+        if (found := self._records(b",".join(records), named=True, reveals=reveals, shallow=True)) is not None:
             found.entries = entries
         return found
 
@@ -366,16 +366,19 @@ class Pieces:
         except (ValueError, RuntimeError):
             return None
 
-    def _records(self, text: bytes, named: bool, margin: int = 0, reveals: bool = False) -> Extraction | None:
+    def _records(
+        self, text: bytes, named: bool, margin: int = 0, reveals: bool = False, shallow: bool = False
+    ) -> Extraction | None:
         """Decode every entry of `text` (msgspec); None when it does not parse. `named`: it may name a
         watched source; `reveals`: a reveal's context key. `margin`: `text` is already wrapped in that many
-        brackets (DEEP_OPEN, DEEP_CLOSE), of which the decoder's are a view, not a copy."""
+        brackets (DEEP_OPEN, DEEP_CLOSE), of which the decoder's are a view, not a copy. `shallow`: simdjson
+        validated it with the depth guard (DEEP), so it nests less deep than json's limit and is read flat."""
         if not is_utf8(text):  # what simdjson reads it checks itself; msgspec does not check what it passes over
             raise NotUtf8Document("not UTF-8")
         view = memoryview(text)
         body = view[margin : len(text) - margin]
         self._check_digits(body)
-        nesting = _nesting(body)
+        nesting = FLAT if shallow else _nesting(body)
         if margin:
             wrapped: bytes | memoryview = view[margin - nesting.levels - 1 : len(text) - margin + nesting.levels + 1]
         else:
