@@ -4,12 +4,13 @@ Each piece of decompressed text is cut at a likely record boundary. A piece in w
 name a watched source (neither the name of one nor a `\\u00` escape appears) is only validated and its
 entries counted, by simdjson (the fastest validator: contract section 1 needs no tally of the other
 malformed entries). In a piece that may name it, the records around each hit are decoded by msgspec
-into a Struct of the few fields the counts need, and simdjson validates the whole piece in the same
-one pass, which proves that each cut falls between two entries (`Pieces._entries`). No dict is built
-for a dropped record and the whole document is never held. A wrong cut (a record nested inside
-another's array) fails, and the piece is decoded whole or grows. Whatever this module cannot prove equal to a full `json` parse raises NotProven and
-the caller takes the exact path: another input form, a BOM, NaN, lone surrogates, nesting near the
-recursion limit, an integer longer than Python's digit limit, trailing data.
+into a Struct of the few fields the counts need, and simdjson validates the whole piece in one pass,
+which with msgspec proves that each cut falls between two entries (`Pieces._split`). No dict is
+built for a dropped record and the whole document is never held. A wrong cut (a record nested
+inside another's array) fails, and the piece is decoded whole or grows. Whatever this module cannot
+prove equal to a full `json` parse raises NotProven and the caller takes the exact path: another
+input form, a BOM, NaN, lone surrogates, nesting near the recursion limit, an integer longer than
+Python's digit limit, trailing data.
 
 Every byte's UTF-8 is checked on the way: simdjson checks what it validates, and text is checked
 before msgspec decodes it (msgspec does not check the strings it passes over). A document whose bytes
@@ -330,26 +331,29 @@ class Pieces:
         a cut does not fall between entries.
 
         Each record around a hit is cut out at the compact separators (`},{"eventVersion":`) before and after
-        it, whose commas valid JSON holds outside any string: `_entries` proves they fall between entries.
+        it, whose commas valid JSON holds outside any string. `_entries` proves that each cut before one
+        falls between entries. Then the records cut out, joined by commas, parse as a list only if each
+        ends between entries too: each begins at an entry and never closes more than it opens, so one that
+        stops inside an entry leaves a bracket open to the end.
         """
         first, stop = len(DEEP_OPEN), len(wrapped) - len(DEEP_CLOSE)
         position, cuts, records = first, [], []
-        for hit in hits:
-            if hit < position:
-                continue  # in the record just read
-            before = wrapped.rfind(COMPACT_CUT, position, hit)
-            start = before + 2 if before >= 0 else position
-            after = wrapped.find(COMPACT_CUT, hit, stop)
-            end = after + 1 if after >= 0 else stop
-            if start > first and start - 1 not in cuts[-1:]:
-                cuts.append(start - 1)
-            if end < stop:
-                cuts.append(end)
-            records.append(wrapped[start:end])
-            position = end + 1
+        with memoryview(wrapped) as view:
+            for hit in hits:
+                if hit < position:
+                    continue  # in the record just read
+                before = wrapped.rfind(COMPACT_CUT, position, hit)
+                start = before + 2 if before >= 0 else position
+                after = wrapped.find(COMPACT_CUT, hit, stop)
+                end = after + 1 if after >= 0 else stop
+                if start > first:
+                    cuts.append(start - 1)
+                records.append(view[start:end])
+                position = end + 1
+            text = b",".join(records)
         if (entries := self._entries(wrapped, cuts)) is None:
             return None
-        if (found := self._records(b",".join(records), named=True, reveals=reveals, shallow=True)) is not None:
+        if (found := self._records(text, named=True, reveals=reveals, shallow=True)) is not None:
             found.entries = entries
         return found
 
