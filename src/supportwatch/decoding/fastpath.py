@@ -400,7 +400,9 @@ class Pieces:
             try:
                 heads: list[Any] = nesting.unwrap(nesting.fields.decode(wrapped))
                 sources = self.watched.sources
-                watched = [(index, sources[head.source]) for index, head in enumerate(heads) if head.source in sources]
+                watched = [
+                    (index, service) for index, head in enumerate(heads) if (service := sources.get(head.source))
+                ]
             except msgspec.ValidationError:  # some entry is not a well-formed record
                 heads = nesting.unwrap(nesting.loose.decode(wrapped))
                 watched = self._classify(heads, texts if named else None, found)
@@ -450,7 +452,7 @@ class Pieces:
         names no instant, an identity that is not Unicode text): that record, and every record of the
         other services (what they never count is in fields msgspec did not read), is read again by json."""
         records: list[Any] | None = None
-        identities, events = self.identities, found.events
+        identities, keep, who_of = self.identities, found.events.append, self._who
         for index, service in watched:
             head = heads[index]
             if (
@@ -459,9 +461,9 @@ class Pieces:
                 and head.id
                 and (moment := parse_event_time(head.event_time)) is not None
             ):
-                user = identities.get(text := bytes(head.who)) or self._who(text)
+                user = identities.get(text := bytes(head.who)) or who_of(text)
                 if user.unicode:
-                    events.append(bounded(support_event(head.id, head, moment, user)))
+                    keep(bounded(support_event(head.id, head, moment, user)))
                     continue
             records = records or texts()
             add_event(json.loads(bytes(records[index])), service, found)

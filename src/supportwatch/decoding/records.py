@@ -136,21 +136,16 @@ _texts = attrgetter(*(name for name in SupportEvent.__struct_fields__ if name !=
 _SHORT = min(KEY_BYTES.values()) // 4  # characters: no character takes more than 4 UTF-8 bytes
 
 
-def _short(event: SupportEvent) -> bool:
-    """Whether each of the event's key values (KEY_BYTES, named one by one: the fastest check) is _SHORT at most."""
-    return (
+def bounded(event: SupportEvent) -> SupportEvent:
+    """`event` with its key values bounded (KEY_BYTES, read one by one below: the fastest check)."""
+    if (
         len(event.event_id) <= _SHORT
         and len(event.identity) <= _SHORT
         and len(event.principal) <= _SHORT
         and len(event.event_name) <= _SHORT
         and len(event.error_code or "") <= _SHORT
         and len(event.source_ip or "") <= _SHORT
-    )
-
-
-def bounded(event: SupportEvent) -> SupportEvent:
-    """`event` with its key values bounded (KEY_BYTES)."""
-    if _short(event):
+    ):
         return event  # nothing to encode
     return msgspec.structs.replace(
         event, **{name: key_safe(value, limit) for name, limit in KEY_BYTES.items() if (value := getattr(event, name))}
